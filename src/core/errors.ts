@@ -1,0 +1,111 @@
+// Named errors a user can meet. Each message says what was expected, what was found, and what to
+// do. The CLI prints `message` and exits non-zero; the page shows it where the user acted. Errors
+// cross the worker boundary as { name, message } and are rebuilt with `errorFromWire`.
+
+export abstract class PruneStudioError extends Error {
+  abstract readonly code: string;
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** A model file (safetensors, index, config) is malformed, truncated or hostile. */
+export class BadModelFile extends PruneStudioError {
+  readonly code = 'bad-model-file';
+}
+
+/** A required file is missing from the model folder (config.json, weights, tokenizer). */
+export class MissingFile extends PruneStudioError {
+  readonly code = 'missing-file';
+}
+
+/** config.json names an architecture (or a variant of one) that the engine does not implement. */
+export class UnsupportedArchitecture extends PruneStudioError {
+  readonly code = 'unsupported-architecture';
+}
+
+/** Tokenizer files are missing or cannot be parsed. */
+export class BadTokenizer extends PruneStudioError {
+  readonly code = 'bad-tokenizer';
+}
+
+/** Evaluation or calibration text is unusable (binary, too short for one window). */
+export class BadText extends PruneStudioError {
+  readonly code = 'bad-text';
+}
+
+/** A user option is out of range (seqlen, sparsity, ...). */
+export class BadOption extends PruneStudioError {
+  readonly code = 'bad-option';
+}
+
+/** Something needs more GPU memory or a larger binding than the adapter offers. */
+export class TooLargeForDevice extends PruneStudioError {
+  readonly code = 'too-large-for-device';
+}
+
+/** No WebGPU, or no adapter could be found. */
+export class NoWebGPU extends PruneStudioError {
+  readonly code = 'no-webgpu';
+}
+
+/** The GPU device was lost (driver reset, tab backgrounded too long, destroy()). */
+export class DeviceLost extends PruneStudioError {
+  readonly code = 'device-lost';
+}
+
+/** A GPU validation or out-of-memory error surfaced through an error scope. */
+export class GpuError extends PruneStudioError {
+  readonly code = 'gpu-error';
+}
+
+/** The user cancelled a run. */
+export class Cancelled extends PruneStudioError {
+  readonly code = 'cancelled';
+  constructor(message = 'Cancelled by the user.') {
+    super(message);
+  }
+}
+
+/** Numbers went bad (NaN/Inf) or a matrix was not positive definite. */
+export class NumericalError extends PruneStudioError {
+  readonly code = 'numerical-error';
+}
+
+const classes = {
+  BadModelFile,
+  MissingFile,
+  UnsupportedArchitecture,
+  BadTokenizer,
+  BadText,
+  BadOption,
+  TooLargeForDevice,
+  NoWebGPU,
+  DeviceLost,
+  GpuError,
+  Cancelled,
+  NumericalError,
+} as const;
+
+export type ErrorName = keyof typeof classes;
+
+export interface WireError {
+  name: string;
+  message: string;
+}
+
+export function errorToWire(e: unknown): WireError {
+  if (e instanceof Error) return { name: e.name, message: e.message };
+  return { name: 'Error', message: String(e) };
+}
+
+export function errorFromWire(w: WireError): Error {
+  const C = (classes as Record<string, new (m: string) => Error>)[w.name];
+  return C ? new C(w.message) : Object.assign(new Error(w.message), { name: w.name });
+}
+
+/** Throws Cancelled when the signal has fired; call between GPU submissions. */
+export function throwIfCancelled(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new Cancelled();
+}

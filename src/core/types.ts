@@ -1,0 +1,76 @@
+// Plain-data summaries that cross the worker boundary and appear in the UI and CLI JSON.
+// No tensors here: only numbers and strings.
+
+export interface AdapterSummary {
+  /** Human-readable adapter name, e.g. "NVIDIA H100 (vulkan)" or "SwiftShader (software)". */
+  description: string;
+  vendor: string;
+  architecture: string;
+  isSoftware: boolean;
+  features: string[];
+  limits: {
+    maxStorageBufferBindingSize: number;
+    maxBufferSize: number;
+    maxComputeWorkgroupStorageSize: number;
+    maxComputeInvocationsPerWorkgroup: number;
+    maxComputeWorkgroupsPerDimension: number;
+  };
+}
+
+export interface TensorSummary {
+  /** Hugging Face name as stored in the file. */
+  name: string;
+  dtype: string;
+  shape: number[];
+  bytes: number;
+  file: string;
+}
+
+export interface ModelSummary {
+  name: string;
+  family: string;
+  architecture: string;
+  parameters: number;
+  layers: number;
+  hidden: number;
+  heads: number;
+  kvHeads: number;
+  ffn: number;
+  vocabSize: number;
+  dtype: string;
+  /** Bytes of the weight files' tensor data. */
+  bytes: number;
+  /** Bytes the engine holds on the GPU for the weights (f32). */
+  gpuBytes: number;
+  files: string[];
+  tensors: TensorSummary[];
+  hasTokenizer: boolean;
+}
+
+export interface PerplexityOptions {
+  seqlen: number;
+  /** Keep only the first N windows. */
+  maxWindows?: number;
+}
+
+export interface PerplexityResult {
+  ppl: number;
+  /** Mean NLL per predicted token (nats). */
+  nll: number;
+  windows: number;
+  /** Predicted tokens = windows × (seqlen − 1). */
+  tokens: number;
+  seconds: number;
+  adapter: string;
+}
+
+export interface Progress {
+  /** What is running, e.g. "perplexity". */
+  phase: string;
+  done: number;
+  total: number;
+  /** Free-form detail, e.g. "window 3/40". */
+  detail?: string;
+}
+
+export type ProgressFn = (p: Progress) => void;
