@@ -1,16 +1,19 @@
 // Engine: the one object the worker and the CLI talk to. It owns the GPU device, the loaded model
 // (weights on the GPU) and its tokenizer. All methods are async and report progress through a
 // callback; long work checks an AbortSignal between GPU submissions.
+import { acquireDevice, lostSignal } from './gpu/device';
+import { GpuContext, type ShaderLoader } from './gpu/context';
+import { type GpuTensor, destroyTensor, tensorBytes, uploadTensor } from './gpu/ops';
+import { BadModelFile, DeviceLost, throwIfCancelled } from './errors';
 import type { FileSource } from './io/file-source';
-import type {
-  AdapterSummary,
-  ModelSummary,
-  PerplexityOptions,
-  PerplexityResult,
-  ProgressFn,
-} from './types';
+import { openModelFolder, type ModelFolder } from './model/folder';
+import { readTensorF32 } from './model/safetensors';
+import { GpuModel } from './nn/model';
+import { sumNll } from './eval/perplexity';
+import { loadTokenizer, type TextTokenizer } from './tokenizer/tokenizer';
+import type { AdapterSummary, ModelSummary, PerplexityOptions, PerplexityResult, ProgressFn } from './types';
 
-export type ShaderLoader = (name: string) => string;
+export type { ShaderLoader } from './gpu/context';
 
 export interface EngineOptions {
   /** navigator.gpu in browsers, `create([])` from npm `webgpu` in Node. */
@@ -21,34 +24,170 @@ export interface EngineOptions {
   maxBindingOverride?: number;
 }
 
+const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
 export class Engine {
-  static async create(_opts: EngineOptions): Promise<Engine> {
-    throw new Error('Engine.create: not implemented yet');
+  private current: { folder: ModelFolder; model: GpuModel; tokenizer: TextTokenizer; summary: ModelSummary } | null = null;
+  private lost: DeviceLost | null = null;
+  private lostCallbacks: Array<(message: string) => void> = [];
+
+  private constructor(readonly ctx: GpuContext) {
+    void lostSignal(ctx.device).then((e) => {
+      this.lost = e;
+      for (const cb of this.lostCallbacks) cb(e.message);
+    });
   }
+
+  static async create(opts: EngineOptions): Promise<Engine> {
+    const { device, summary } = await acquireDevice(opts.gpu);
+    return new Engine(new GpuContext(device, summary, opts.shaders, opts.maxBindingOverride));
+  }
+
   get adapter(): AdapterSummary {
-    throw new Error('not implemented yet');
+    return this.ctx.adapter;
   }
+
   get model(): ModelSummary | null {
-    return null;
+    return this.current?.summary ?? null;
   }
+
+  /** The loaded GPU model (for tests, benchmarks and later the pruning driver). */
+  get gpuModel(): GpuModel | null {
+    return this.current?.model ?? null;
+  }
+
+  get tokenizer(): TextTokenizer | null {
+    return this.current?.tokenizer ?? null;
+  }
+
+  private check(): void {
+    if (this.lost) throw this.lost;
+  }
+
   /** Load a model folder: config.json, *.safetensors (+ index), tokenizer files. */
-  async loadModel(_files: FileSource[], _onProgress?: ProgressFn, _signal?: AbortSignal): Promise<ModelSummary> {
-    throw new Error('not implemented yet');
+  async loadModel(files: FileSource[], onProgress?: ProgressFn, signal?: AbortSignal): Promise<ModelSummary> {
+    this.check();
+    const folder = await openModelFolder(files);
+    const tokenizer = await loadTokenizer(folder.files);
+    const spec = folder.spec;
+    if (tokenizer.size > spec.vocabSize) {
+      throw new BadModelFile(
+        `The tokenizer can produce ids up to ${tokenizer.size - 1}, but the model's vocab_size is ${spec.vocabSize}: the tokenizer does not belong to this model.`,
+      );
+    }
+    // Replace the previous model only once the new one is complete: a failed load keeps it.
+    const weights = new Map<string, GpuTensor>();
+    try {
+      const total = folder.plans.length;
+      for (let i = 0; i < total; i++) {
+        throwIfCancelled(signal);
+        this.check();
+        const plan = folder.plans[i];
+        const info = folder.tensors.get(plan.hf)!;
+        const data = await readTensorF32(info);
+        const parts = plan.split(data);
+        await this.ctx.checked(`uploading ${plan.hf}`, () => {
+          plan.outputs.forEach((o, j) => weights.set(o.name, uploadTensor(this.ctx, parts[j], o.shape, o.name)));
+        });
+        onProgress?.({ phase: 'load', done: i + 1, total, detail: plan.hf });
+      }
+    } catch (e) {
+      for (const t of weights.values()) destroyTensor(this.ctx, t);
+      throw e;
+    }
+    this.unload();
+    const model = new GpuModel(this.ctx, spec, weights);
+    let parameters = 0;
+    let bytes = 0;
+    const tensors = [...folder.tensors.values()].map((t) => {
+      const n = t.shape.reduce((a, b) => a * b, 1);
+      parameters += n;
+      bytes += t.end - t.begin;
+      return { name: t.name, dtype: t.dtype, shape: t.shape, bytes: t.end - t.begin, file: t.file.name };
+    });
+    let gpuBytes = 0;
+    for (const t of weights.values()) gpuBytes += tensorBytes(t);
+    const summary: ModelSummary = {
+      name: folder.name,
+      family: spec.family,
+      architecture: spec.architecture,
+      parameters,
+      layers: spec.nLayers,
+      hidden: spec.hidden,
+      heads: spec.nHeads,
+      kvHeads: spec.nKvHeads,
+      ffn: spec.ffn,
+      vocabSize: spec.vocabSize,
+      dtype: spec.dtype,
+      bytes,
+      gpuBytes,
+      files: folder.weightFiles.map((f) => f.name),
+      tensors,
+      hasTokenizer: true,
+    };
+    this.current = { folder, model, tokenizer, summary };
+    return summary;
   }
+
+  private requireModel() {
+    this.check();
+    if (!this.current) throw new BadModelFile('No model is loaded. Load a model folder first.');
+    return this.current;
+  }
+
   /** Number of tokens the loaded tokenizer makes of a text (with its default special tokens). */
-  countTokens(_text: string): number {
-    throw new Error('not implemented yet');
+  countTokens(text: string): number {
+    return this.requireModel().tokenizer.encode(text).length;
   }
+
+  /** Token ids of a text with the tokenizer's defaults. */
+  encode(text: string): number[] {
+    return this.requireModel().tokenizer.encode(text);
+  }
+
   /** SparseGPT-protocol perplexity of a text. */
-  async perplexity(
-    _text: string,
-    _opts: PerplexityOptions,
-    _onProgress?: ProgressFn,
-    _signal?: AbortSignal,
-  ): Promise<PerplexityResult> {
-    throw new Error('not implemented yet');
+  async perplexity(text: string, opts: PerplexityOptions, onProgress?: ProgressFn, signal?: AbortSignal): Promise<PerplexityResult> {
+    const { model, tokenizer } = this.requireModel();
+    const t0 = now();
+    const ids = tokenizer.encode(text);
+    const r = await this.guard(() => sumNll(model, ids, opts, onProgress, signal));
+    const nll = r.sum / r.tokens;
+    return {
+      ppl: Math.exp(nll),
+      nll,
+      windows: r.windows,
+      tokens: r.tokens,
+      seconds: (now() - t0) / 1000,
+      adapter: this.adapter.description,
+    };
   }
+
+  /** Turn failures caused by a lost device into the DeviceLost error. */
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (this.lost) throw this.lost;
+      throw e;
+    }
+  }
+
   /** Called once if the device is lost; the engine is unusable afterwards. */
-  onDeviceLost(_cb: (message: string) => void): void {}
-  dispose(): void {}
+  onDeviceLost(cb: (message: string) => void): void {
+    this.lostCallbacks.push(cb);
+    if (this.lost) cb(this.lost.message);
+  }
+
+  /** Free the loaded model's GPU memory. */
+  unload(): void {
+    if (!this.current) return;
+    for (const t of this.current.model.weights.values()) destroyTensor(this.ctx, t);
+    this.current = null;
+  }
+
+  dispose(): void {
+    this.unload();
+    this.ctx.dispose();
+    this.ctx.device.destroy();
+  }
 }

@@ -29,7 +29,8 @@ export function bytesSource(bytes: Uint8Array | ArrayBuffer, name: string): File
     slice: async (start, end) => {
       const s = Math.max(0, Math.min(start, u8.byteLength));
       const e = Math.max(s, Math.min(end, u8.byteLength));
-      return u8.slice(s, e).buffer;
+      // Uint8Array.prototype.slice copies (Node's Buffer#slice would return a view of a pool).
+      return Uint8Array.prototype.slice.call(u8, s, e).buffer as ArrayBuffer;
     },
   };
 }

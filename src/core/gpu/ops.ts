@@ -1,0 +1,104 @@
+// Host side of the kernels in shaders/: one function per kernel role, taking buffers and logical
+// shapes, recording a dispatch on the context (nothing is submitted here).
+import { type Binding, type GpuContext, grid1d, params } from './context';
+
+/** A weight on the GPU, paged into row chunks when it is larger than one storage binding. */
+export interface GpuTensor {
+  shape: number[];
+  chunks: Array<{ buffer: GPUBuffer; row0: number; rows: number }>;
+}
+
+/** Upload a row-major tensor, splitting rows into chunks of at most ctx.maxBinding bytes. */
+export function uploadTensor(ctx: GpuContext, data: Float32Array, shape: number[], label: string): GpuTensor {
+  const rowLen = shape.length > 1 ? shape.slice(1).reduce((a, b) => a * b, 1) : data.length;
+  const nRows = shape.length > 1 ? shape[0] : 1;
+  const rowsPerChunk = Math.max(1, Math.floor(ctx.maxBinding / (rowLen * 4)));
+  const chunks: GpuTensor['chunks'] = [];
+  for (let r0 = 0; r0 < nRows; r0 += rowsPerChunk) {
+    const rows = Math.min(rowsPerChunk, nRows - r0);
+    const part = data.subarray(r0 * rowLen, (r0 + rows) * rowLen);
+    chunks.push({ buffer: ctx.upload(part, chunks.length ? `${label}[${r0}:]` : label), row0: r0, rows });
+  }
+  return { shape, chunks };
+}
+
+export function destroyTensor(ctx: GpuContext, t: GpuTensor | undefined): void {
+  if (t) for (const c of t.chunks) ctx.destroy(c.buffer);
+}
+
+export function tensorBytes(t: GpuTensor): number {
+  return t.chunks.reduce((s, c) => s + c.buffer.size, 0);
+}
+
+/** Y[:, :N] (+)= X Wᵀ + b.  x: (T, K), W: (N, K) paged by rows, b: (N), y: (T, ldy). */
+export function matmul(
+  ctx: GpuContext,
+  x: GPUBuffer | Binding,
+  w: GpuTensor,
+  bias: GpuTensor | undefined,
+  y: GPUBuffer,
+  T: number,
+  opts: { accumulate?: boolean; ldy?: number } = {},
+): void {
+  const [N, K] = w.shape;
+  const ldy = opts.ldy ?? N;
+  if (bias && bias.chunks.length !== 1) throw new Error('matmul: a paged bias is not supported');
+  const flags = (bias ? 1 : 0) | (opts.accumulate ? 2 : 0);
+  for (const c of w.chunks) {
+    ctx.dispatch(
+      'matmul',
+      params(T, c.rows, K, ldy, c.row0, c.row0, flags, 0),
+      [x, c.buffer, bias ? bias.chunks[0].buffer : ctx.empty, y],
+      [Math.ceil(c.rows / 64), Math.ceil(T / 64)],
+    );
+  }
+}
+
+/** Y[t, :] (+)= E[ids[t], :].  ids: (T) u32, E: (V, C) paged by rows, y: (T, C). */
+export function embed(ctx: GpuContext, ids: GPUBuffer, E: GpuTensor, y: GPUBuffer, T: number, accumulate = false): void {
+  const C = E.shape[1];
+  for (const c of E.chunks) {
+    ctx.dispatch('embed', params(T, C, c.row0, c.rows, accumulate ? 1 : 0), [ids, c.buffer, y], grid1d(T * C));
+  }
+}
+
+/** y = rmsnorm(x) * w.  x, y: (T, C). */
+export function rmsnorm(ctx: GpuContext, x: GPUBuffer, w: GpuTensor, y: GPUBuffer, T: number, C: number, eps: number): void {
+  ctx.dispatch('rmsnorm', params(T, C, { f: eps }, 0), [x, w.chunks[0].buffer, y], [T]);
+}
+
+/** y = layernorm(x) * w + b.  x, y: (T, C). */
+export function layernorm(
+  ctx: GpuContext, x: GPUBuffer, w: GpuTensor, b: GpuTensor | undefined, y: GPUBuffer, T: number, C: number, eps: number,
+): void {
+  ctx.dispatch('layernorm', params(T, C, { f: eps }, b ? 1 : 0), [x, w.chunks[0].buffer, b ? b.chunks[0].buffer : ctx.empty, y], [T]);
+}
+
+/** In-place rotary embedding on x: (T, nHeads, headDim); cs: (T, rot/2, 2) cos/sin table. */
+export function rope(ctx: GpuContext, x: GPUBuffer, cs: GPUBuffer, T: number, nHeads: number, headDim: number, rot: number): void {
+  if (rot === 0) return;
+  ctx.dispatch('rope', params(T, nHeads, headDim, rot), [x, cs], grid1d((T * nHeads * rot) / 2));
+}
+
+/** Causal attention. q, o: (T, H, D); k, v: (pos0 + T, Hkv, D). */
+export function attention(
+  ctx: GpuContext, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, o: GPUBuffer,
+  T: number, H: number, Hkv: number, D: number, scale: number, pos0 = 0,
+): void {
+  if (D > 256) throw new Error(`attention: head_dim ${D} > 256 is not supported`);
+  // Keys per tile: K and V tiles take KT·D·8 bytes of workgroup memory; keep it within 16 KiB.
+  const KT = Math.max(1, Math.min(64, Math.floor(2048 / D)));
+  ctx.dispatch('attention', params(T, H, Hkv, D, pos0, { f: scale }, 0, 0), [q, k, v, o], [Math.ceil(T / 64), H], { HD: D, KT });
+}
+
+export const ACT_MODE = { gelu_new: 0, gelu: 1, relu: 2, silu: 3 } as const;
+
+/** In place: x = act(x) (* u). x, u: (n). */
+export function activation(ctx: GpuContext, x: GPUBuffer, n: number, act: keyof typeof ACT_MODE, gate?: GPUBuffer): void {
+  ctx.dispatch('activation', params(n, ACT_MODE[act], gate ? 1 : 0, 0), [x, gate ?? ctx.empty], grid1d(n));
+}
+
+/** nll[row0 + t] = logsumexp(L[t]) - L[t, tgt[row0 + t]] for t < rows.  L: (rows, V). */
+export function nll(ctx: GpuContext, logits: GPUBuffer, targets: GPUBuffer, out: GPUBuffer, rows: number, V: number, row0: number): void {
+  ctx.dispatch('nll', params(rows, V, row0, 0), [logits, targets, out], [rows]);
+}

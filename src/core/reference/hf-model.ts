@@ -1,0 +1,566 @@
+// Independent float64 CPU forward pass of Hugging Face causal language models, written from the
+// transformers modeling code (modeling_{llama,qwen2,gpt2,opt,gpt_neox,phi}.py). It reads config.json
+// and the checkpoint's own tensor names directly and shares nothing with the engine (no ModelSpec,
+// no canonical names, no family files): it exists to validate the engine, so the two must be free
+// to disagree. Speed is irrelevant; every intermediate value is a float64.
+//
+// Conventions: T tokens at positions 0..T-1, no padding, no KV cache. Linear weights are (out, in)
+// as stored by torch.nn.Linear, except GPT-2's Conv1D weights, which are stored (in, out).
+
+import {
+  activationByName,
+  addRef,
+  attentionRef,
+  conv1dRef,
+  embeddingRef,
+  layerNormRef,
+  linearRef,
+  logSoftmaxNllRef,
+  mulRef,
+  rmsNormRef,
+  ropeInvFreqRef,
+  ropeRef,
+  type Vec,
+} from './kernels.ts';
+
+/** One checkpoint tensor, already decoded to float (F16/BF16 widen exactly to f32). */
+export interface RefTensor {
+  shape: number[];
+  data: Float32Array | Float64Array;
+}
+
+/** Checkpoint tensors keyed by the names stored in the file(s). */
+export type RefTensors = Map<string, RefTensor>;
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- config.json is free-form JSON */
+export type HfConfig = Record<string, any>;
+
+export type RefFamily = 'llama' | 'qwen2' | 'gpt2' | 'opt' | 'gpt_neox' | 'phi';
+
+export interface ReferenceOutput {
+  /** (T, V) row-major, V = config vocab_size (may exceed the tokenizer's vocabulary). */
+  logits: Float64Array;
+  T: number;
+  V: number;
+  /**
+   * Residual stream, each (T, hidden): [0] = input of layer 0 (embeddings, positions added),
+   * [i + 1] = output of layer i (before the final norm). Only when `collectHidden` is set.
+   */
+  hidden?: Float64Array[];
+}
+
+export interface ReferenceOptions {
+  collectHidden?: boolean;
+}
+
+const ARCH_TO_FAMILY: Record<string, RefFamily> = {
+  LlamaForCausalLM: 'llama',
+  Qwen2ForCausalLM: 'qwen2',
+  GPT2LMHeadModel: 'gpt2',
+  OPTForCausalLM: 'opt',
+  GPTNeoXForCausalLM: 'gpt_neox',
+  PhiForCausalLM: 'phi',
+};
+
+/** Family from config.model_type (or, failing that, architectures[0]). */
+export function referenceFamily(config: HfConfig): RefFamily {
+  const mt = config.model_type;
+  if (mt === 'llama' || mt === 'qwen2' || mt === 'gpt2' || mt === 'opt' || mt === 'gpt_neox' || mt === 'phi') return mt;
+  const arch = Array.isArray(config.architectures) ? config.architectures[0] : undefined;
+  if (mt === undefined && typeof arch === 'string' && ARCH_TO_FAMILY[arch]) return ARCH_TO_FAMILY[arch];
+  throw new Error(`reference: unsupported model_type ${JSON.stringify(mt)} (architectures ${JSON.stringify(config.architectures)})`);
+}
+
+/** Logits (T, V) row-major for input ids, computed entirely in float64. */
+export function referenceLogits(config: HfConfig, tensors: RefTensors, ids: readonly number[]): Float64Array {
+  return referenceForward(config, tensors, ids).logits;
+}
+
+/** Per-token NLL of ids[1..] given their prefixes: (T - 1) values, natural log. */
+export function referenceNll(config: HfConfig, tensors: RefTensors, ids: readonly number[]): Float64Array {
+  const { logits, V } = referenceForward(config, tensors, ids);
+  return logSoftmaxNllRef(logits.subarray(0, (ids.length - 1) * V), ids.slice(1));
+}
+
+export function referenceForward(
+  config: HfConfig,
+  tensors: RefTensors,
+  ids: readonly number[],
+  opts: ReferenceOptions = {},
+): ReferenceOutput {
+  if (ids.length === 0) throw new Error('reference: no input ids');
+  const family = referenceFamily(config);
+  const w = new Weights(tensors);
+  switch (family) {
+    case 'llama':
+    case 'qwen2':
+      return llamaForward(family, config, w, ids, opts);
+    case 'gpt2':
+      return gpt2Forward(config, w, ids, opts);
+    case 'opt':
+      return optForward(config, w, ids, opts);
+    case 'gpt_neox':
+      return neoxForward(config, w, ids, opts);
+    case 'phi':
+      return phiForward(config, w, ids, opts);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Config helpers
+
+function num(config: HfConfig, key: string, fallback?: number): number {
+  const v = config[key];
+  if (v === undefined || v === null) {
+    if (fallback === undefined) throw new Error(`reference: config.json lacks "${key}"`);
+    return fallback;
+  }
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`reference: config "${key}" is not a number: ${JSON.stringify(v)}`);
+  return v;
+}
+
+function bool(config: HfConfig, key: string, fallback: boolean): boolean {
+  const v = config[key];
+  return v === undefined || v === null ? fallback : Boolean(v);
+}
+
+function isObj(v: unknown): v is Record<string, any> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export interface RefRope {
+  rotaryDim: number;
+  invFreq: number[];
+}
+
+/**
+ * RoPE parameters as HF computes them (modeling_rope_utils.py): default inv_freq over
+ * dim = int(headDim * partial_rotary_factor), then "linear" (inv_freq / factor) or "llama3"
+ * (wavelength-dependent scaling) when rope_scaling asks for it. "dynamic" NTK equals the default
+ * until the sequence exceeds max_position_embeddings, which the caller checks. Reads both the
+ * v4 fields (rope_theta, rope_scaling, partial_rotary_factor, rotary_pct, rotary_emb_base) and
+ * the v5 `rope_parameters` dict.
+ */
+export function referenceRope(config: HfConfig, headDim: number, family: RefFamily, T = 0): RefRope {
+  const rp: Record<string, any> = isObj(config.rope_parameters) ? config.rope_parameters : {};
+  const rs: Record<string, any> | null = isObj(config.rope_scaling) ? config.rope_scaling : null;
+  let theta: number;
+  let partial: number;
+  if (family === 'gpt_neox') {
+    theta = rp.rope_theta ?? config.rotary_emb_base ?? config.rope_theta ?? 10000;
+    partial = rp.partial_rotary_factor ?? config.rotary_pct ?? config.partial_rotary_factor ?? 0.25;
+  } else if (family === 'phi') {
+    theta = rp.rope_theta ?? config.rope_theta ?? 10000;
+    partial = rp.partial_rotary_factor ?? config.partial_rotary_factor ?? 0.5;
+  } else {
+    // Llama / Qwen2 rotate the whole head (apply_rotary_pos_emb on the full q/k).
+    theta = rp.rope_theta ?? config.rope_theta ?? 10000;
+    partial = 1;
+  }
+  const rotaryDim = Math.floor(headDim * partial);
+  if (rotaryDim % 2 !== 0 || rotaryDim <= 0) throw new Error(`reference: rotary dim ${rotaryDim} must be even and positive`);
+  let invFreq = ropeInvFreqRef(rotaryDim, theta);
+
+  const sc: Record<string, any> = { ...rp, ...(rs ?? {}) };
+  const type: string = sc.rope_type ?? sc.type ?? 'default';
+  switch (type) {
+    case 'default':
+      break;
+    case 'linear': {
+      const factor = Number(sc.factor);
+      invFreq = invFreq.map((f) => f / factor);
+      break;
+    }
+    case 'dynamic': {
+      const maxPos = num(config, 'max_position_embeddings');
+      if (T > maxPos) throw new Error(`reference: dynamic NTK RoPE beyond max_position_embeddings (${T} > ${maxPos}) is not implemented`);
+      break;
+    }
+    case 'llama3': {
+      const factor = Number(sc.factor);
+      const low = Number(sc.low_freq_factor);
+      const high = Number(sc.high_freq_factor);
+      const oldCtx = Number(sc.original_max_position_embeddings);
+      const lowFreqWavelen = oldCtx / low;
+      const highFreqWavelen = oldCtx / high;
+      invFreq = invFreq.map((f) => {
+        const wavelen = (2 * Math.PI) / f;
+        // wavelen > low_freq_wavelen: divide by factor; wavelen < high_freq_wavelen: keep;
+        // in between: interpolate with smooth = (oldCtx / wavelen - low) / (high - low).
+        const scaled = wavelen > lowFreqWavelen ? f / factor : f;
+        const medium = !(wavelen < highFreqWavelen) && !(wavelen > lowFreqWavelen);
+        if (!medium) return scaled;
+        const smooth = (oldCtx / wavelen - low) / (high - low);
+        return ((1 - smooth) * scaled) / factor + smooth * scaled;
+      });
+      break;
+    }
+    default:
+      throw new Error(`reference: rope type "${type}" is not implemented`);
+  }
+  return { rotaryDim, invFreq };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tensor access
+
+class Weights {
+  constructor(private readonly m: RefTensors) {}
+
+  has(name: string): boolean {
+    return this.m.has(name);
+  }
+
+  /** The tensor under the first of `names` that exists; its shape must equal `shape`. */
+  get(names: string | string[], shape: number[]): Vec {
+    const t = this.opt(names, shape);
+    if (!t) throw new Error(`reference: checkpoint lacks tensor ${JSON.stringify(names)}`);
+    return t;
+  }
+
+  opt(names: string | string[], shape: number[]): Vec | null {
+    for (const n of Array.isArray(names) ? names : [names]) {
+      const t = this.m.get(n);
+      if (!t) continue;
+      const size = t.shape.reduce((a, b) => a * b, 1);
+      if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]) || size !== t.data.length) {
+        throw new Error(`reference: tensor ${n} has shape [${t.shape}] (${t.data.length} values), expected [${shape}]`);
+      }
+      return t.data;
+    }
+    return null;
+  }
+}
+
+/** x: (T, C) -> rows[lo, hi) of each token: (T, hi - lo). */
+function sliceCols(x: Vec, T: number, C: number, lo: number, hi: number): Float64Array {
+  const W = hi - lo;
+  const out = new Float64Array(T * W);
+  for (let t = 0; t < T; t++) for (let c = 0; c < W; c++) out[t * W + c] = x[t * C + lo + c];
+  return out;
+}
+
+function checkIds(ids: readonly number[], V: number): void {
+  for (const id of ids) if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`reference: token id ${id} outside [0, ${V})`);
+}
+
+function actMap(x: Float64Array, name: string): Float64Array {
+  const f = activationByName(name);
+  return x.map(f);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Llama / Qwen2 (modeling_llama.py, modeling_qwen2.py)
+//   x = embed_tokens(ids)
+//   per layer: x = x + o_proj(attn(rope(q_proj(n1)), rope(k_proj(n1)), v_proj(n1))), n1 = RMSNorm(x)
+//              x = x + down_proj(act(gate_proj(n2)) * up_proj(n2)),                 n2 = RMSNorm(x)
+//   logits = lm_head(RMSNorm(x))   (lm_head = embed_tokens when tie_word_embeddings)
+// Qwen2: q/k/v carry biases, o_proj does not. Llama: attention_bias puts biases on q/k/v/o,
+// mlp_bias on gate/up/down.
+
+function llamaForward(family: 'llama' | 'qwen2', config: HfConfig, w: Weights, ids: readonly number[], opts: ReferenceOptions): ReferenceOutput {
+  const T = ids.length;
+  const C = num(config, 'hidden_size');
+  const nH = num(config, 'num_attention_heads');
+  const nKv = num(config, 'num_key_value_heads', nH);
+  const D = num(config, 'head_dim', Math.floor(C / nH));
+  const F = num(config, 'intermediate_size');
+  const V = num(config, 'vocab_size');
+  const L = num(config, 'num_hidden_layers');
+  const eps = num(config, 'rms_norm_eps', 1e-6);
+  const act = config.hidden_act ?? 'silu';
+  const tied = bool(config, 'tie_word_embeddings', false);
+  const qkvBias = family === 'qwen2' ? true : bool(config, 'attention_bias', false);
+  const oBias = family === 'qwen2' ? false : bool(config, 'attention_bias', false);
+  const mlpBias = family === 'qwen2' ? false : bool(config, 'mlp_bias', false);
+  const rope = referenceRope(config, D, family, T);
+  checkIds(ids, V);
+
+  const embed = w.get('model.embed_tokens.weight', [V, C]);
+  let x = embeddingRef(embed, V, C, ids);
+  const hidden = opts.collectHidden ? [x] : undefined;
+  for (let l = 0; l < L; l++) {
+    const p = `model.layers.${l}.`;
+    const n1 = rmsNormRef(x, T, C, w.get(p + 'input_layernorm.weight', [C]), eps);
+    const proj = (name: string, out: number, bias: boolean, input: Vec, inDim: number): Float64Array =>
+      linearRef(input, T, inDim, w.get(p + name + '.weight', [out, inDim]), out, bias ? w.get(p + name + '.bias', [out]) : null);
+    let q = proj('self_attn.q_proj', nH * D, qkvBias, n1, C);
+    let k = proj('self_attn.k_proj', nKv * D, qkvBias, n1, C);
+    const v = proj('self_attn.v_proj', nKv * D, qkvBias, n1, C);
+    q = ropeRef(q, T, nH, D, rope.rotaryDim, rope.invFreq, 0);
+    k = ropeRef(k, T, nKv, D, rope.rotaryDim, rope.invFreq, 0);
+    const a = attentionRef(q, k, v, T, T, nH, nKv, D, 1 / Math.sqrt(D), 0);
+    x = addRef(x, proj('self_attn.o_proj', C, oBias, a, nH * D));
+
+    const n2 = rmsNormRef(x, T, C, w.get(p + 'post_attention_layernorm.weight', [C]), eps);
+    const gate = actMap(proj('mlp.gate_proj', F, mlpBias, n2, C), act);
+    const up = proj('mlp.up_proj', F, mlpBias, n2, C);
+    x = addRef(x, proj('mlp.down_proj', C, mlpBias, mulRef(gate, up), F));
+    hidden?.push(x);
+  }
+  x = rmsNormRef(x, T, C, w.get('model.norm.weight', [C]), eps);
+  const head = tied ? embed : w.get('lm_head.weight', [V, C]);
+  return { logits: linearRef(x, T, C, head, V), T, V, hidden };
+}
+
+// ---------------------------------------------------------------------------------------------
+// GPT-2 (modeling_gpt2.py)
+//   x = wte(ids) + wpe(0..T-1)
+//   per layer: x = x + c_proj(attn(split(c_attn(ln_1(x)))))      c_attn: (C, 3C) Conv1D, q|k|v
+//              x = x + mlp.c_proj(act(mlp.c_fc(ln_2(x))))
+//   logits = ln_f(x) wte^T
+// Scores are divided by sqrt(head_dim) when scale_attn_weights (default true) and additionally by
+// (layer_idx + 1) when scale_attn_by_inverse_layer_idx. Names may carry a "transformer." prefix;
+// the causal-mask buffers h.i.attn.bias / h.i.attn.masked_bias are not parameters and are ignored.
+
+function gpt2Forward(config: HfConfig, w: Weights, ids: readonly number[], opts: ReferenceOptions): ReferenceOutput {
+  const T = ids.length;
+  const C = num(config, 'n_embd');
+  const nH = num(config, 'n_head');
+  const D = C / nH;
+  const L = num(config, 'n_layer');
+  const V = num(config, 'vocab_size');
+  const P = num(config, 'n_positions', 1024);
+  const inner = num(config, 'n_inner', 4 * C);
+  const eps = num(config, 'layer_norm_epsilon', 1e-5);
+  const act = config.activation_function ?? 'gelu_new';
+  const scaleWeights = bool(config, 'scale_attn_weights', true);
+  const scaleByLayer = bool(config, 'scale_attn_by_inverse_layer_idx', false);
+  const tied = bool(config, 'tie_word_embeddings', true);
+  if (!Number.isInteger(D)) throw new Error(`reference: n_embd ${C} not divisible by n_head ${nH}`);
+  if (T > P) throw new Error(`reference: ${T} tokens exceed n_positions ${P}`);
+  checkIds(ids, V);
+
+  const pre = w.has('transformer.wte.weight') ? 'transformer.' : '';
+  const wte = w.get(pre + 'wte.weight', [V, C]);
+  const wpe = w.get(pre + 'wpe.weight', [P, C]);
+  let x = addRef(embeddingRef(wte, V, C, ids), embeddingRef(wpe, P, C, ids.map((_, t) => t)));
+  const hidden = opts.collectHidden ? [x] : undefined;
+  for (let l = 0; l < L; l++) {
+    const p = `${pre}h.${l}.`;
+    const ln = (name: string, input: Vec): Float64Array =>
+      layerNormRef(input, T, C, w.get(p + name + '.weight', [C]), w.get(p + name + '.bias', [C]), eps);
+    const conv = (name: string, input: Vec, inDim: number, outDim: number): Float64Array =>
+      conv1dRef(input, T, inDim, w.get(p + name + '.weight', [inDim, outDim]), outDim, w.get(p + name + '.bias', [outDim]));
+
+    const qkv = conv('attn.c_attn', ln('ln_1', x), C, 3 * C); // (T, 3C) = q | k | v
+    const q = sliceCols(qkv, T, 3 * C, 0, C);
+    const k = sliceCols(qkv, T, 3 * C, C, 2 * C);
+    const v = sliceCols(qkv, T, 3 * C, 2 * C, 3 * C);
+    let scale = scaleWeights ? 1 / Math.sqrt(D) : 1;
+    if (scaleByLayer) scale /= l + 1;
+    const a = attentionRef(q, k, v, T, T, nH, nH, D, scale, 0);
+    x = addRef(x, conv('attn.c_proj', a, C, C));
+
+    const m = actMap(conv('mlp.c_fc', ln('ln_2', x), C, inner), act);
+    x = addRef(x, conv('mlp.c_proj', m, inner, C));
+    hidden?.push(x);
+  }
+  x = layerNormRef(x, T, C, w.get(pre + 'ln_f.weight', [C]), w.get(pre + 'ln_f.bias', [C]), eps);
+  const head = tied ? wte : w.get('lm_head.weight', [V, C]);
+  return { logits: linearRef(x, T, C, head, V), T, V, hidden };
+}
+
+// ---------------------------------------------------------------------------------------------
+// OPT (modeling_opt.py)
+//   e = embed_tokens(ids)                    (T, E), E = word_embed_proj_dim (default hidden)
+//   if E != hidden: e = project_in(e)        Linear(E -> hidden), no bias
+//   x = e + embed_positions(p + 2)           learned positions, offset 2
+//   per layer, pre-LN (do_layer_norm_before):
+//     x = x + out_proj(attn(q_proj(n) * head_dim^-0.5, k_proj(n), v_proj(n))), n = self_attn_layer_norm(x)
+//     x = x + fc2(relu(fc1(final_layer_norm(x))))
+//   post-LN (opt-350m): x = self_attn_layer_norm(x + attn(x)); x = final_layer_norm(x + mlp(x))
+//   if pre-LN and not _remove_final_layer_norm: x = decoder.final_layer_norm(x)
+//   if E != hidden: x = project_out(x)       Linear(hidden -> E), no bias
+//   logits = x embed_tokens^T                (lm_head tied)
+// LayerNorm eps is torch's default 1e-5 (OPTConfig has no eps field). Checkpoints name tensors
+// "model.decoder.*" or, as the facebook/opt-* files do, "decoder.*".
+
+function optForward(config: HfConfig, w: Weights, ids: readonly number[], opts: ReferenceOptions): ReferenceOutput {
+  const T = ids.length;
+  const C = num(config, 'hidden_size');
+  const nH = num(config, 'num_attention_heads');
+  const D = C / nH;
+  const L = num(config, 'num_hidden_layers');
+  const F = num(config, 'ffn_dim');
+  const V = num(config, 'vocab_size');
+  const E = num(config, 'word_embed_proj_dim', C);
+  const P = num(config, 'max_position_embeddings', 2048);
+  const preLN = bool(config, 'do_layer_norm_before', true);
+  const finalLN = preLN && !bool(config, '_remove_final_layer_norm', false);
+  const affine = bool(config, 'layer_norm_elementwise_affine', true);
+  const bias = bool(config, 'enable_bias', true);
+  const act = config.activation_function ?? 'relu';
+  const tied = bool(config, 'tie_word_embeddings', true);
+  const eps = 1e-5;
+  const OFFSET = 2;
+  if (!Number.isInteger(D)) throw new Error(`reference: hidden_size ${C} not divisible by ${nH} heads`);
+  if (T > P) throw new Error(`reference: ${T} tokens exceed max_position_embeddings ${P}`);
+  checkIds(ids, V);
+
+  const pre = w.has('model.decoder.embed_tokens.weight') ? 'model.decoder.' : 'decoder.';
+  const embed = w.get(pre + 'embed_tokens.weight', [V, E]);
+  let x: Float64Array = embeddingRef(embed, V, E, ids);
+  if (E !== C) x = linearRef(x, T, E, w.get(pre + 'project_in.weight', [C, E]), C);
+  const pos = w.get(pre + 'embed_positions.weight', [P + OFFSET, C]);
+  x = addRef(x, embeddingRef(pos, P + OFFSET, C, ids.map((_, t) => t + OFFSET)));
+
+  const ln = (name: string, input: Vec): Float64Array =>
+    layerNormRef(input, T, C, affine ? w.get(name + '.weight', [C]) : null, affine ? w.get(name + '.bias', [C]) : null, eps);
+  const hidden = opts.collectHidden ? [x] : undefined;
+  for (let l = 0; l < L; l++) {
+    const p = `${pre}layers.${l}.`;
+    const lin = (name: string, input: Vec, inDim: number, outDim: number): Float64Array =>
+      linearRef(input, T, inDim, w.get(p + name + '.weight', [outDim, inDim]), outDim, bias ? w.get(p + name + '.bias', [outDim]) : null);
+
+    // Self-attention block. HF scales q (bias included) by head_dim^-0.5 and then uses scale 1;
+    // scaling the scores instead is the same product.
+    let residual = x;
+    let h = preLN ? ln(p + 'self_attn_layer_norm', x) : x;
+    const q = lin('self_attn.q_proj', h, C, C);
+    const k = lin('self_attn.k_proj', h, C, C);
+    const v = lin('self_attn.v_proj', h, C, C);
+    const a = attentionRef(q, k, v, T, T, nH, nH, D, 1 / Math.sqrt(D), 0);
+    x = addRef(residual, lin('self_attn.out_proj', a, C, C));
+    if (!preLN) x = ln(p + 'self_attn_layer_norm', x);
+
+    // Feed-forward block.
+    residual = x;
+    h = preLN ? ln(p + 'final_layer_norm', x) : x;
+    h = lin('fc2', actMap(lin('fc1', h, C, F), act), F, C);
+    x = addRef(residual, h);
+    if (!preLN) x = ln(p + 'final_layer_norm', x);
+    hidden?.push(x);
+  }
+  if (finalLN) x = ln(pre + 'final_layer_norm', x);
+  if (E !== C) x = linearRef(x, T, C, w.get(pre + 'project_out.weight', [E, C]), E);
+  const head = tied ? embed : w.get('lm_head.weight', [V, E]);
+  return { logits: linearRef(x, T, E, head, V), T, V, hidden };
+}
+
+// ---------------------------------------------------------------------------------------------
+// GPT-NeoX / Pythia (modeling_gpt_neox.py)
+//   x = embed_in(ids)
+//   qkv = query_key_value(input_layernorm(x))  (T, 3C) viewed as (T, heads, 3 * head_dim):
+//         head h: q = [3hD, 3hD + D), k = [3hD + D, 3hD + 2D), v = [3hD + 2D, 3hD + 3D)
+//   rotate_half RoPE on the first rotary_ndims = int(head_dim * rotary_pct) dims of q and k
+//   a = dense(attn(q, k, v))
+//   parallel:   x = mlp(post_attention_layernorm(x)) + a + x
+//   sequential: x = x + a; x = mlp(post_attention_layernorm(x)) + x
+//   mlp(h) = dense_4h_to_h(act(dense_h_to_4h(h))), act "gelu" = exact erf GELU
+//   logits = embed_out(final_layer_norm(x))
+// Buffers attention.bias / attention.masked_bias / attention.rotary_emb.inv_freq are ignored.
+
+function neoxForward(config: HfConfig, w: Weights, ids: readonly number[], opts: ReferenceOptions): ReferenceOutput {
+  const T = ids.length;
+  const C = num(config, 'hidden_size');
+  const nH = num(config, 'num_attention_heads');
+  const D = C / nH;
+  const L = num(config, 'num_hidden_layers');
+  const F = num(config, 'intermediate_size');
+  const V = num(config, 'vocab_size');
+  const eps = num(config, 'layer_norm_eps', 1e-5);
+  const act = config.hidden_act ?? 'gelu';
+  const parallel = bool(config, 'use_parallel_residual', true);
+  const attnBias = bool(config, 'attention_bias', true);
+  const tied = bool(config, 'tie_word_embeddings', false);
+  if (!Number.isInteger(D)) throw new Error(`reference: hidden_size ${C} not divisible by ${nH} heads`);
+  const rope = referenceRope(config, D, 'gpt_neox', T);
+  checkIds(ids, V);
+
+  const embed = w.get('gpt_neox.embed_in.weight', [V, C]);
+  let x = embeddingRef(embed, V, C, ids);
+  const hidden = opts.collectHidden ? [x] : undefined;
+  for (let l = 0; l < L; l++) {
+    const p = `gpt_neox.layers.${l}.`;
+    const ln = (name: string, input: Vec): Float64Array =>
+      layerNormRef(input, T, C, w.get(p + name + '.weight', [C]), w.get(p + name + '.bias', [C]), eps);
+    const lin = (name: string, input: Vec, inDim: number, outDim: number, hasBias: boolean): Float64Array =>
+      linearRef(input, T, inDim, w.get(p + name + '.weight', [outDim, inDim]), outDim, hasBias ? w.get(p + name + '.bias', [outDim]) : null);
+
+    const qkv = lin('attention.query_key_value', ln('input_layernorm', x), C, 3 * C, attnBias);
+    let q = new Float64Array(T * C);
+    let k = new Float64Array(T * C);
+    const v = new Float64Array(T * C);
+    for (let t = 0; t < T; t++) {
+      for (let h = 0; h < nH; h++) {
+        const src = t * 3 * C + h * 3 * D;
+        const dst = (t * nH + h) * D;
+        for (let d = 0; d < D; d++) {
+          q[dst + d] = qkv[src + d];
+          k[dst + d] = qkv[src + D + d];
+          v[dst + d] = qkv[src + 2 * D + d];
+        }
+      }
+    }
+    q = ropeRef(q, T, nH, D, rope.rotaryDim, rope.invFreq, 0);
+    k = ropeRef(k, T, nH, D, rope.rotaryDim, rope.invFreq, 0);
+    const a = lin('attention.dense', attentionRef(q, k, v, T, T, nH, nH, D, 1 / Math.sqrt(D), 0), C, C, attnBias);
+    const mlp = (input: Vec): Float64Array =>
+      lin('mlp.dense_4h_to_h', actMap(lin('mlp.dense_h_to_4h', ln('post_attention_layernorm', input), C, F, true), act), F, C, true);
+    if (parallel) {
+      x = addRef(addRef(mlp(x), a), x);
+    } else {
+      const ax = addRef(a, x);
+      x = addRef(mlp(ax), ax);
+    }
+    hidden?.push(x);
+  }
+  x = layerNormRef(x, T, C, w.get('gpt_neox.final_layer_norm.weight', [C]), w.get('gpt_neox.final_layer_norm.bias', [C]), eps);
+  const head = tied ? embed : w.get('embed_out.weight', [V, C]);
+  return { logits: linearRef(x, T, C, head, V), T, V, hidden };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phi-1 / Phi-1.5 / Phi-2 (modeling_phi.py)
+//   x = embed_tokens(ids)
+//   per layer: h = input_layernorm(x)            one LayerNorm feeds both branches
+//              a = dense(attn(rope(q_proj(h)), rope(k_proj(h)), v_proj(h)))   q/k/v/dense biased
+//              x = a + fc2(act(fc1(h))) + x
+//   rotate_half RoPE on the first int(head_dim * partial_rotary_factor) dims; optional
+//   qk_layernorm (LayerNorm over head_dim per head, before RoPE)
+//   logits = lm_head(final_layernorm(x))          lm_head has a bias
+
+function phiForward(config: HfConfig, w: Weights, ids: readonly number[], opts: ReferenceOptions): ReferenceOutput {
+  const T = ids.length;
+  const C = num(config, 'hidden_size');
+  const nH = num(config, 'num_attention_heads');
+  const nKv = num(config, 'num_key_value_heads', nH);
+  const D = num(config, 'head_dim', Math.floor(C / nH));
+  const L = num(config, 'num_hidden_layers');
+  const F = num(config, 'intermediate_size');
+  const V = num(config, 'vocab_size');
+  const eps = num(config, 'layer_norm_eps', 1e-5);
+  const act = config.hidden_act ?? 'gelu_new';
+  const qkLn = bool(config, 'qk_layernorm', false);
+  const tied = bool(config, 'tie_word_embeddings', false);
+  const rope = referenceRope(config, D, 'phi', T);
+  checkIds(ids, V);
+
+  const embed = w.get('model.embed_tokens.weight', [V, C]);
+  let x = embeddingRef(embed, V, C, ids);
+  const hidden = opts.collectHidden ? [x] : undefined;
+  for (let l = 0; l < L; l++) {
+    const p = `model.layers.${l}.`;
+    const lin = (name: string, input: Vec, inDim: number, outDim: number): Float64Array =>
+      linearRef(input, T, inDim, w.get(p + name + '.weight', [outDim, inDim]), outDim, w.get(p + name + '.bias', [outDim]));
+    const h = layerNormRef(x, T, C, w.get(p + 'input_layernorm.weight', [C]), w.get(p + 'input_layernorm.bias', [C]), eps);
+    let q = lin('self_attn.q_proj', h, C, nH * D);
+    let k = lin('self_attn.k_proj', h, C, nKv * D);
+    const v = lin('self_attn.v_proj', h, C, nKv * D);
+    if (qkLn) {
+      q = layerNormRef(q, T * nH, D, w.get(p + 'self_attn.q_layernorm.weight', [D]), w.get(p + 'self_attn.q_layernorm.bias', [D]), eps);
+      k = layerNormRef(k, T * nKv, D, w.get(p + 'self_attn.k_layernorm.weight', [D]), w.get(p + 'self_attn.k_layernorm.bias', [D]), eps);
+    }
+    q = ropeRef(q, T, nH, D, rope.rotaryDim, rope.invFreq, 0);
+    k = ropeRef(k, T, nKv, D, rope.rotaryDim, rope.invFreq, 0);
+    const a = lin('self_attn.dense', attentionRef(q, k, v, T, T, nH, nKv, D, 1 / Math.sqrt(D), 0), nH * D, C);
+    const m = lin('mlp.fc2', actMap(lin('mlp.fc1', h, C, F), act), F, C);
+    x = addRef(addRef(a, m), x);
+    hidden?.push(x);
+  }
+  x = layerNormRef(x, T, C, w.get('model.final_layernorm.weight', [C]), w.get('model.final_layernorm.bias', [C]), eps);
+  const head = tied ? embed : w.get('lm_head.weight', [V, C]);
+  const headBias = w.opt('lm_head.bias', [V]);
+  return { logits: linearRef(x, T, C, head, V, headBias), T, V, hidden };
+}

@@ -1,0 +1,120 @@
+// Tokenizers through @huggingface/tokenizers, from tokenizer.json (+ tokenizer_config.json), or
+// from a GPT-2-style vocab.json + merges.txt pair, for which we build the equivalent
+// tokenizer.json (byte-level BPE, as HF's GPT2TokenizerFast converts it).
+import { Tokenizer } from '@huggingface/tokenizers';
+import { BadTokenizer, MissingFile } from '../errors';
+import { type FileSource, readText } from '../io/file-source';
+
+export interface TextTokenizer {
+  /** Token ids with the tokenizer's default special tokens (e.g. BOS first for llama). */
+  encode(text: string): number[];
+  decode(ids: number[]): string;
+  /** Size of the id space the tokenizer can produce (vocab + added tokens). */
+  readonly size: number;
+  readonly kind: 'tokenizer.json' | 'vocab.json+merges.txt';
+}
+
+async function parseJson(f: FileSource): Promise<Record<string, unknown>> {
+  let v: unknown;
+  try {
+    v = JSON.parse(await readText(f));
+  } catch {
+    throw new BadTokenizer(`${f.name} is not valid JSON.`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new BadTokenizer(`${f.name} is not a JSON object.`);
+  return v as Record<string, unknown>;
+}
+
+/** tokenizer.json equivalent of a byte-level BPE vocab.json + merges.txt (GPT-2, OPT, ...). */
+export function byteLevelTokenizerJson(
+  vocab: Record<string, number>,
+  mergesTxt: string,
+  config: Record<string, unknown>,
+): Record<string, unknown> {
+  const merges = mergesTxt
+    .split(/\r?\n/)
+    .filter((l) => l.length > 0 && !l.startsWith('#version'))
+    .map((l) => {
+      const parts = l.split(' ');
+      if (parts.length !== 2) throw new BadTokenizer(`merges.txt: line "${l.slice(0, 40)}" is not a pair of symbols.`);
+      return l;
+    });
+  const tokenName = (k: string): string | null => {
+    const v = config[k];
+    if (typeof v === 'string') return v;
+    if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
+    return null;
+  };
+  const specials = ['bos_token', 'eos_token', 'unk_token', 'pad_token']
+    .map(tokenName)
+    .filter((t): t is string => t !== null && t in vocab);
+  const added = [...new Set(specials)].map((content) => ({
+    id: vocab[content], content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+  }));
+  const bos = tokenName('bos_token');
+  // OPT's tokenizer prepends its BOS ("</s>"); GPT-2's adds nothing. tokenizer_config says which.
+  const addBos = config.add_bos_token === true && bos !== null && bos in vocab;
+  return {
+    version: '1.0',
+    added_tokens: added,
+    normalizer: null,
+    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: config.add_prefix_space === true, trim_offsets: true, use_regex: true },
+    post_processor: addBos
+      ? {
+          type: 'TemplateProcessing',
+          single: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+          pair: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
+          special_tokens: { [bos]: { id: bos, ids: [vocab[bos]], tokens: [bos] } },
+        }
+      : { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: {
+      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '',
+      fuse_unk: false, byte_fallback: false, vocab, merges,
+    },
+  };
+}
+
+/** Load the tokenizer of a model folder (files indexed by base name). */
+export async function loadTokenizer(files: Map<string, FileSource>): Promise<TextTokenizer> {
+  const cfgFile = files.get('tokenizer_config.json');
+  const config = cfgFile ? await parseJson(cfgFile) : {};
+  let json: Record<string, unknown>;
+  let kind: TextTokenizer['kind'];
+  const tj = files.get('tokenizer.json');
+  if (tj) {
+    json = await parseJson(tj);
+    kind = 'tokenizer.json';
+    if (typeof json.model !== 'object' || json.model === null) throw new BadTokenizer('tokenizer.json has no "model" section.');
+  } else {
+    const v = files.get('vocab.json');
+    const m = files.get('merges.txt');
+    if (!v || !m) {
+      throw new MissingFile(
+        'No tokenizer found: the model folder needs tokenizer.json (with tokenizer_config.json), or vocab.json and merges.txt for a GPT-2-style tokenizer.',
+      );
+    }
+    const vocab = await parseJson(v);
+    if (!Object.values(vocab).every((x) => Number.isInteger(x))) throw new BadTokenizer('vocab.json must map tokens to integer ids.');
+    json = byteLevelTokenizerJson(vocab as Record<string, number>, await readText(m), config);
+    kind = 'vocab.json+merges.txt';
+  }
+  let tok: Tokenizer;
+  try {
+    tok = new Tokenizer(json, config);
+    tok.encode('Hello world');
+  } catch (e) {
+    throw new BadTokenizer(`The tokenizer could not be built from ${kind}: ${(e as Error).message}`);
+  }
+  let size = 0;
+  const model = json.model as { vocab?: Record<string, number> | Array<unknown> };
+  if (Array.isArray(model.vocab)) size = model.vocab.length;
+  else if (model.vocab) for (const id of Object.values(model.vocab)) size = Math.max(size, id + 1);
+  for (const a of (json.added_tokens as Array<{ id: number }> | undefined) ?? []) size = Math.max(size, a.id + 1);
+  return {
+    kind,
+    size,
+    encode: (text) => tok.encode(text).ids,
+    decode: (ids) => tok.decode(ids, { skip_special_tokens: true }),
+  };
+}
