@@ -20,8 +20,8 @@ export interface EngineOptions {
   gpu: GPU;
   /** Returns the WGSL source of shaders/<name>.wgsl. */
   shaders: ShaderLoader;
-  /** Pretend the adapter allows at most this many bytes per storage binding (tests of paging). */
-  maxBindingOverride?: number;
+  /** Page weights and logits in chunks of at most this many bytes (tests of the paging paths). */
+  pageBytesOverride?: number;
 }
 
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
@@ -40,7 +40,7 @@ export class Engine {
 
   static async create(opts: EngineOptions): Promise<Engine> {
     const { device, summary } = await acquireDevice(opts.gpu);
-    return new Engine(new GpuContext(device, summary, opts.shaders, opts.maxBindingOverride));
+    return new Engine(new GpuContext(device, summary, opts.shaders, opts.pageBytesOverride));
   }
 
   get adapter(): AdapterSummary {

@@ -3,7 +3,7 @@ import { Engine } from '../core/engine';
 import { folderSources, nodeShaders } from './files';
 import { nodeGpu } from './gpu';
 
-export async function createNodeEngine(opts: { maxBindingOverride?: number } = {}): Promise<Engine> {
+export async function createNodeEngine(opts: { pageBytesOverride?: number } = {}): Promise<Engine> {
   return Engine.create({ gpu: await nodeGpu(), shaders: nodeShaders, ...opts });
 }
 

@@ -3,6 +3,8 @@
 // reads VK_ICD_FILENAMES when an instance is created, so setting it in-process and calling
 // create() again is enough; no environment variable is needed from the user.
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { NoWebGPU } from '../core/errors';
 
 const SOFTWARE_ICDS = [
@@ -22,6 +24,8 @@ async function tryCreate(create: (flags: string[]) => GPU): Promise<GPU | null> 
 /** A GPU object (navigator.gpu equivalent) for Node, with WebGPU globals installed. */
 export function nodeGpu(): Promise<GPU> {
   cached ??= (async () => {
+    // SwiftShader's Vulkan WSI complains on stderr when XDG_RUNTIME_DIR is unset; give it one.
+    if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'prune-studio-'));
     const { create, globals } = await import('webgpu');
     Object.assign(globalThis, globals);
     const hw = process.env.VK_ICD_FILENAMES ? null : await tryCreate(create);

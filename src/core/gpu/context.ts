@@ -18,6 +18,11 @@ export const WORKGROUP_1D = 256;
 export class GpuContext {
   /** Largest byte size of one storage binding (and so of one buffer the engine makes). */
   readonly maxBinding: number;
+  /**
+   * Bytes per chunk when paging large tensors (weights by rows, logits by tokens): the binding
+   * limit, or less when a test asks for it to exercise the paging paths on small models.
+   */
+  readonly pageBytes: number;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private live = new Map<GPUBuffer, number>();
   private liveBytes = 0;
@@ -31,7 +36,7 @@ export class GpuContext {
     readonly device: GPUDevice,
     readonly adapter: AdapterSummary,
     private readonly shaders: ShaderLoader,
-    maxBindingOverride?: number,
+    pageBytesOverride?: number,
   ) {
     // Errors outside an error scope would otherwise only be logged: keep the first and throw it
     // at the next readback, so a bad dispatch never produces silent garbage.
@@ -41,7 +46,8 @@ export class GpuContext {
     const lim = device.limits;
     const hw = Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize);
     // Round down to 256 bytes so chunk boundaries stay aligned for offsets.
-    this.maxBinding = Math.floor(Math.min(hw, maxBindingOverride ?? hw) / 256) * 256;
+    this.maxBinding = Math.floor(hw / 256) * 256;
+    this.pageBytes = Math.floor(Math.min(hw, pageBytesOverride ?? hw) / 256) * 256;
   }
 
   get limits(): GPUSupportedLimits {

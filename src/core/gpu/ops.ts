@@ -8,11 +8,11 @@ export interface GpuTensor {
   chunks: Array<{ buffer: GPUBuffer; row0: number; rows: number }>;
 }
 
-/** Upload a row-major tensor, splitting rows into chunks of at most ctx.maxBinding bytes. */
+/** Upload a row-major tensor, splitting rows into chunks of at most ctx.pageBytes bytes. */
 export function uploadTensor(ctx: GpuContext, data: Float32Array, shape: number[], label: string): GpuTensor {
   const rowLen = shape.length > 1 ? shape.slice(1).reduce((a, b) => a * b, 1) : data.length;
   const nRows = shape.length > 1 ? shape[0] : 1;
-  const rowsPerChunk = Math.max(1, Math.floor(ctx.maxBinding / (rowLen * 4)));
+  const rowsPerChunk = Math.max(1, Math.floor(ctx.pageBytes / (rowLen * 4)));
   const chunks: GpuTensor['chunks'] = [];
   for (let r0 = 0; r0 < nRows; r0 += rowsPerChunk) {
     const rows = Math.min(rowsPerChunk, nRows - r0);

@@ -9,7 +9,7 @@ import type { GpuTensor } from '../gpu/ops';
 import type { ModelSpec } from '../model/spec';
 
 /** cos/sin table (T, rot/2, 2) for positions pos0..pos0+T-1, computed in float64. */
-export function ropeTable(invFreq: number[], pos0: number, T: number): Float32Array {
+export function ropeTable(invFreq: number[], pos0: number, T: number): Float32Array<ArrayBuffer> {
   const half = invFreq.length;
   const out = new Float32Array(T * half * 2);
   for (let t = 0; t < T; t++) {
@@ -72,9 +72,9 @@ export class GpuModel {
   /** Rows of logits per chunk: fits one binding and keeps row offsets 256-byte aligned. */
   private logitRowsFor(T: number): number {
     const V = this.spec.vocabSize, E = this.spec.embedDim;
-    const maxRows = Math.floor(this.ctx.maxBinding / (V * 4));
+    const maxRows = Math.floor(this.ctx.pageBytes / (V * 4));
     if (maxRows < 1) {
-      throw new TooLargeForDevice(`One row of logits (${V} × 4 bytes) exceeds this adapter's ${this.ctx.maxBinding}-byte storage binding.`);
+      throw new TooLargeForDevice(`One row of logits (${V} × 4 bytes) exceeds this adapter's ${this.ctx.pageBytes}-byte storage binding.`);
     }
     if (maxRows >= T) return T;
     const g = 64 / gcd(E, 64); // rows whose (rows × E × 4) bytes are a multiple of 256

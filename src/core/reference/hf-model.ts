@@ -275,6 +275,9 @@ function llamaForward(family: 'llama' | 'qwen2', config: HfConfig, w: Weights, i
   const mlpBias = family === 'qwen2' ? false : bool(config, 'mlp_bias', false);
   const rope = referenceRope(config, D, family, T);
   checkIds(ids, V);
+  if (family === 'qwen2' && bool(config, 'use_sliding_window', false) && T > num(config, 'sliding_window', Infinity)) {
+    throw new Error('reference: Qwen2 sliding-window attention is not implemented');
+  }
 
   const embed = w.get('model.embed_tokens.weight', [V, C]);
   let x = embeddingRef(embed, V, C, ids);
@@ -479,8 +482,8 @@ function neoxForward(config: HfConfig, w: Weights, ids: readonly number[], opts:
       linearRef(input, T, inDim, w.get(p + name + '.weight', [outDim, inDim]), outDim, hasBias ? w.get(p + name + '.bias', [outDim]) : null);
 
     const qkv = lin('attention.query_key_value', ln('input_layernorm', x), C, 3 * C, attnBias);
-    let q = new Float64Array(T * C);
-    let k = new Float64Array(T * C);
+    let q: Float64Array = new Float64Array(T * C);
+    let k: Float64Array = new Float64Array(T * C);
     const v = new Float64Array(T * C);
     for (let t = 0; t < T; t++) {
       for (let h = 0; h < nH; h++) {
@@ -561,6 +564,7 @@ function phiForward(config: HfConfig, w: Weights, ids: readonly number[], opts: 
   }
   x = layerNormRef(x, T, C, w.get('model.final_layernorm.weight', [C]), w.get('model.final_layernorm.bias', [C]), eps);
   const head = tied ? embed : w.get('lm_head.weight', [V, C]);
+  // PhiForCausalLM's lm_head always has a bias; a checkpoint without one reads as zeros.
   const headBias = w.opt('lm_head.bias', [V]);
   return { logits: linearRef(x, T, C, head, V, headBias), T, V, hidden };
 }

@@ -1,0 +1,50 @@
+// Shared test helpers: a GPU context on Dawn (Node), seeded random data, tolerance checks.
+import { acquireDevice } from '../../src/core/gpu/device';
+import { GpuContext } from '../../src/core/gpu/context';
+import { nodeShaders } from '../../src/node/files';
+import { nodeGpu } from '../../src/node/gpu';
+
+export async function testContext(pageBytesOverride?: number): Promise<GpuContext> {
+  const { device, summary } = await acquireDevice(await nodeGpu());
+  return new GpuContext(device, summary, nodeShaders, pageBytesOverride);
+}
+
+/** mulberry32: small, seeded, good enough for test data. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Uniform values in [-scale, scale). */
+export function randn(n: number, seed: number, scale = 1): Float32Array {
+  const r = rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = (r() * 2 - 1) * scale;
+  return out;
+}
+
+/** Largest |a - b| relative to (1 + |b|), and where. */
+export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): { err: number; at: number } {
+  if (a.length !== b.length) throw new Error(`length mismatch: ${a.length} vs ${b.length}`);
+  let err = 0;
+  let at = -1;
+  for (let i = 0; i < a.length; i++) {
+    const e = Math.abs(a[i] - b[i]) / (1 + Math.abs(b[i]));
+    if (!(e <= err)) {
+      err = e;
+      at = i;
+    }
+  }
+  return { err, at };
+}
+
+/** f32 accumulation error bound for a reduction of length n (values O(1)). */
+export function tolFor(n: number): number {
+  return 2e-6 * Math.sqrt(n) + 1e-6;
+}
