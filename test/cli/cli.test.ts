@@ -1,0 +1,91 @@
+// The CLI as a user runs it: one JSON object on success; a specific message on stderr and a
+// non-zero exit code on bad input.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { DEMO_MODEL, ROOT, SAMPLE_EVAL } from '../helpers/fixtures';
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'src/cli/main.ts'), ...args], {
+    encoding: 'utf8',
+    cwd: ROOT,
+    timeout: 170_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function tmpDir(files: Record<string, string | Buffer>): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'prune-cli-'));
+  for (const [n, c] of Object.entries(files)) fs.writeFileSync(path.join(d, n), c);
+  return d;
+}
+
+const demoFile = (n: string) => fs.readFileSync(path.join(DEMO_MODEL, n));
+
+test('eval --json prints one JSON object with the protocol fields', () => {
+  const r = cli('eval', '--model', DEMO_MODEL, '--text', SAMPLE_EVAL, '--seqlen', '64', '--max-windows', '2', '--json');
+  expect(r.stderr).not.toMatch(/^error/m);
+  expect(r.code).toBe(0);
+  const out = JSON.parse(r.stdout.trim());
+  expect(Object.keys(out).sort()).toEqual(['adapter', 'nll', 'ppl', 'seconds', 'tokens', 'windows']);
+  expect(out.windows).toBe(2);
+  expect(out.tokens).toBe(2 * 63);
+  expect(out.ppl).toBeCloseTo(Math.exp(out.nll), 10);
+  expect(typeof out.adapter).toBe('string');
+});
+
+describe('bad input exits non-zero with a specific message', () => {
+  test('missing model folder', () => {
+    const r = cli('eval', '--model', '/nonexistent/model', '--text', SAMPLE_EVAL, '--json');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Model folder not found: \/nonexistent\/model/);
+  });
+
+  test('unsupported architecture', () => {
+    const d = tmpDir({ 'config.json': '{"model_type":"mamba"}', 'model.safetensors': demoFile('model.safetensors') });
+    const r = cli('eval', '--model', d, '--text', SAMPLE_EVAL);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Architecture "mamba" is not supported. Supported model types: llama, qwen2, gpt2, opt, gpt_neox, phi/);
+  });
+
+  test('truncated weights', () => {
+    const w = demoFile('model.safetensors');
+    const d = tmpDir({
+      'config.json': demoFile('config.json'),
+      'tokenizer.json': demoFile('tokenizer.json'),
+      'tokenizer_config.json': demoFile('tokenizer_config.json'),
+      'model.safetensors': w.subarray(0, w.length - 1000),
+    });
+    const r = cli('eval', '--model', d, '--text', SAMPLE_EVAL);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/model.safetensors: tensor ".*" data_offsets .* run past the end of the data/);
+  });
+
+  test('missing tokenizer', () => {
+    const d = tmpDir({ 'config.json': demoFile('config.json'), 'model.safetensors': demoFile('model.safetensors') });
+    const r = cli('eval', '--model', d, '--text', SAMPLE_EVAL);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/No tokenizer found/);
+  });
+
+  test('a non-text evaluation file', () => {
+    const r = cli('eval', '--model', DEMO_MODEL, '--text', path.join(DEMO_MODEL, 'model.safetensors'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/is not a text file/);
+  });
+
+  test('a text shorter than one window', () => {
+    const d = tmpDir({ 'short.txt': 'Once upon a time.' });
+    const r = cli('eval', '--model', DEMO_MODEL, '--text', path.join(d, 'short.txt'), '--seqlen', '256');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/The text has \d+ tokens, fewer than one window of 256/);
+  });
+
+  test('a bad option', () => {
+    const r = cli('eval', '--model', DEMO_MODEL, '--text', SAMPLE_EVAL, '--seqlen', 'abc');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--seqlen must be a positive integer/);
+  });
+});
