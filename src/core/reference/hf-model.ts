@@ -32,7 +32,7 @@ export interface RefTensor {
 /** Checkpoint tensors keyed by the names stored in the file(s). */
 export type RefTensors = Map<string, RefTensor>;
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- config.json is free-form JSON */
+ 
 export type HfConfig = Record<string, any>;
 
 export type RefFamily = 'llama' | 'qwen2' | 'gpt2' | 'opt' | 'gpt_neox' | 'phi';

@@ -20,7 +20,7 @@ export interface HfFolder {
   dtypes: Map<string, string>;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed JSON fixtures
+ 
 export function readJson<T = any>(path: string): T {
   return JSON.parse(readFileSync(path, 'utf8')) as T;
 }

@@ -1,0 +1,45 @@
+// `npm run bench -- <name> [--reps N] [--out FILE] [--json] [--skip-opt]`
+// Benchmarks print a summary and write JSON to bench/results/<name>-<adapter>.json.
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createNodeEngine } from '../src/node/engine';
+import { forwardBench } from './forward';
+import { machine, writeResult } from './util';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    reps: { type: 'string' },
+    out: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    'skip-opt': { type: 'boolean', default: false },
+  },
+});
+
+const name = positionals[0];
+if (name !== 'forward') {
+  process.stderr.write('usage: npm run bench -- forward [--reps N] [--out FILE] [--json] [--skip-opt]\n');
+  process.exit(2);
+}
+
+const engine = await createNodeEngine();
+const adapter = engine.adapter;
+// SwiftShader runs at about 1 GFLOP/s: one timed run (after a warm-up) is all it can afford.
+const reps = values.reps ? Number(values.reps) : adapter.isSoftware ? 1 : 5;
+const results = await forwardBench(engine, {
+  reps,
+  demoDir: path.resolve('public/models/stories260K'),
+  skipOpt: values['skip-opt'] ?? false,
+});
+const doc = { bench: name, date: new Date().toISOString(), adapter, machine: machine(), reps, results };
+const file = writeResult(name, adapter.description, doc, values.out);
+if (values.json) process.stdout.write(`${JSON.stringify(doc)}\n`);
+else {
+  for (const r of results) {
+    process.stdout.write(`${r.model}: ${r.tokens_per_s.toFixed(1)} tokens/s at seqlen ${r.seqlen} (${r.forward_ms.toFixed(1)} ms, ${r.forward_gflops.toFixed(2)} GFLOP/s overall)\n`);
+    for (const m of r.matmul) process.stdout.write(`  matmul ${m.shape} T=${m.T}: ${m.ms.toFixed(2)} ms, ${m.gflops.toFixed(2)} GFLOP/s, ${m.gbps.toFixed(2)} GB/s\n`);
+  }
+  process.stdout.write(`adapter: ${adapter.description}\nwritten: ${file}\n`);
+}
+engine.dispose();
+process.exit(0);

@@ -1,0 +1,25 @@
+// The loaded model, as a summary (no tensors in page state: they live on the GPU, in the worker).
+import { create } from 'zustand';
+import type { ModelSummary, Progress } from '../core/types';
+
+export type ModelStatus = 'empty' | 'loading' | 'loaded';
+
+interface ModelState {
+  status: ModelStatus;
+  summary: ModelSummary | null;
+  /** Where the loaded model came from, e.g. "Demo model (stories260K)" or "Folder Qwen2-0.5B". */
+  label: string | null;
+  /** What is being loaded right now. */
+  loadingLabel: string | null;
+  progress: Progress | null;
+  set(patch: Partial<Omit<ModelState, 'set'>>): void;
+}
+
+export const useModel = create<ModelState>()((set) => ({
+  status: 'empty',
+  summary: null,
+  label: null,
+  loadingLabel: null,
+  progress: null,
+  set: (patch) => set(patch),
+}));

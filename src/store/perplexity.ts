@@ -1,0 +1,36 @@
+// Perplexity run state: idle, running (with progress), done (with result), failed or cancelled.
+// The error message of a failed run is in the errors store (area "eval").
+import { create } from 'zustand';
+import type { PerplexityResult, Progress } from '../core/types';
+
+export interface PerplexitySettings {
+  seqlen: number;
+  maxWindows?: number;
+  /** Label of the text and model measured, for the result panel. */
+  textLabel: string;
+  modelName: string;
+}
+
+export type PerplexityRun =
+  | { status: 'idle' }
+  | { status: 'running'; callId: number; startedAt: number; progress: Progress | null; settings: PerplexitySettings }
+  | { status: 'done'; result: PerplexityResult; settings: PerplexitySettings }
+  | { status: 'failed'; settings: PerplexitySettings }
+  | { status: 'cancelled'; settings: PerplexitySettings; elapsed: number };
+
+interface PerplexityState {
+  /** Raw input values (strings, so the user can type freely; validated on Measure). */
+  seqlenInput: string;
+  maxWindowsInput: string;
+  run: PerplexityRun;
+  set(patch: Partial<Omit<PerplexityState, 'set'>>): void;
+}
+
+export const DEFAULT_SEQLEN = 256;
+
+export const usePerplexity = create<PerplexityState>()((set) => ({
+  seqlenInput: String(DEFAULT_SEQLEN),
+  maxWindowsInput: '',
+  run: { status: 'idle' },
+  set: (patch) => set(patch),
+}));

@@ -1,0 +1,81 @@
+import type { AdapterSummary, ModelSummary } from '../core/types';
+import { baseName } from '../core/io/file-source';
+import { adapterName } from './Header';
+import { formatBytes, formatCompact, formatInt } from './format';
+import { TensorList } from './TensorList';
+
+function Fact({ label, children, testId }: { label: string; children: React.ReactNode; testId?: string }) {
+  return (
+    <div className="fact">
+      <dt>{label}</dt>
+      <dd data-testid={testId}>{children}</dd>
+    </div>
+  );
+}
+
+function AdapterFacts({ adapter }: { adapter: AdapterSummary }) {
+  const l = adapter.limits;
+  return (
+    <>
+      <h4>GPU adapter</h4>
+      <dl className="facts">
+        <Fact label="Adapter">
+          {adapterName(adapter)}
+          {adapter.isSoftware ? ' (software)' : ''}
+        </Fact>
+        <Fact label="Vendor / architecture">{[adapter.vendor, adapter.architecture].filter(Boolean).join(' / ') || '—'}</Fact>
+        <Fact label="Max storage binding">{formatBytes(l.maxStorageBufferBindingSize)}</Fact>
+        <Fact label="Max buffer">{formatBytes(l.maxBufferSize)}</Fact>
+        <Fact label="Workgroup storage">{formatBytes(l.maxComputeWorkgroupStorageSize)}</Fact>
+        <Fact label="Invocations / workgroup">{formatInt(l.maxComputeInvocationsPerWorkgroup)}</Fact>
+        <Fact label="Workgroups / dimension">{formatInt(l.maxComputeWorkgroupsPerDimension)}</Fact>
+      </dl>
+      <details className="features">
+        <summary>Adapter features ({adapter.features.length})</summary>
+        <p className="mono">{adapter.features.length ? [...adapter.features].sort().join(', ') : 'none'}</p>
+      </details>
+    </>
+  );
+}
+
+export function ModelCard({ model, label, adapter }: { model: ModelSummary; label: string | null; adapter: AdapterSummary | null }) {
+  return (
+    <article className="model-card" data-testid="model-card" aria-labelledby="model-card-title">
+      <header>
+        <h3 id="model-card-title" data-testid="model-name">
+          {model.name}
+        </h3>
+        {label ? (
+          <span className="muted" data-testid="model-source">
+            {label}
+          </span>
+        ) : null}
+      </header>
+      <dl className="facts">
+        <Fact label="Architecture" testId="model-architecture">
+          {model.architecture}
+        </Fact>
+        <Fact label="Family" testId="model-family">
+          {model.family}
+        </Fact>
+        <Fact label="Parameters" testId="model-parameters">
+          {formatInt(model.parameters)} ({formatCompact(model.parameters)})
+        </Fact>
+        <Fact label="Layers">{model.layers}</Fact>
+        <Fact label="Hidden size">{formatInt(model.hidden)}</Fact>
+        <Fact label="Heads / KV heads">
+          {model.heads} / {model.kvHeads}
+        </Fact>
+        <Fact label="FFN size">{formatInt(model.ffn)}</Fact>
+        <Fact label="Vocabulary">{formatInt(model.vocabSize)}</Fact>
+        <Fact label="Weights dtype">{model.dtype}</Fact>
+        <Fact label="Weight bytes">{formatBytes(model.bytes)}</Fact>
+        <Fact label="GPU bytes (f32)">{formatBytes(model.gpuBytes)}</Fact>
+        <Fact label="Tokenizer">{model.hasTokenizer ? 'yes' : 'missing'}</Fact>
+        <Fact label="Files">{model.files.map(baseName).join(', ')}</Fact>
+      </dl>
+      {adapter ? <AdapterFacts adapter={adapter} /> : null}
+      <TensorList tensors={model.tensors} />
+    </article>
+  );
+}

@@ -1,0 +1,141 @@
+import { useRef, useState, type DragEvent } from 'react';
+import { cancelModelLoad, loadDemoModel, loadModelFiles } from '../store/actions';
+import { useEngine } from '../store/engine';
+import { useModel } from '../store/model';
+import { collectDroppedFiles, filesFromInput, labelFor, snapshotDataTransfer } from './drop';
+import { ErrorAlert } from './ErrorAlert';
+import { ModelCard } from './ModelCard';
+
+function hasFiles(e: DragEvent): boolean {
+  return Array.from(e.dataTransfer?.types ?? []).includes('Files');
+}
+
+function DropZone({ disabled }: { disabled: boolean }) {
+  const [over, setOver] = useState(false);
+  const depth = useRef(0);
+  const folderInput = useRef<HTMLInputElement>(null);
+  const filesInput = useRef<HTMLInputElement>(null);
+
+  const onDragEnter = (e: DragEvent) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    depth.current++;
+    setOver(true);
+  };
+  const onDragOver = (e: DragEvent) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    e.dataTransfer.dropEffect = 'copy';
+  };
+  const onDragLeave = () => {
+    depth.current = Math.max(0, depth.current - 1);
+    if (depth.current === 0) setOver(false);
+  };
+  const onDrop = (e: DragEvent) => {
+    e.preventDefault();
+    depth.current = 0;
+    setOver(false);
+    // Take the entries now: the DataTransfer is emptied when this handler returns.
+    const snap = snapshotDataTransfer(e.dataTransfer);
+    void collectDroppedFiles(snap).then((files) => loadModelFiles(files, labelFor(files)));
+  };
+
+  const onPicked = (input: HTMLInputElement | null) => {
+    if (!input) return;
+    const files = filesFromInput(input.files);
+    input.value = '';
+    void loadModelFiles(files, labelFor(files));
+  };
+
+  return (
+    <div
+      className={`drop-zone${over ? ' drop-over' : ''}`}
+      data-testid="drop-zone"
+      onDragEnter={onDragEnter}
+      onDragOver={onDragOver}
+      onDragLeave={onDragLeave}
+      onDrop={onDrop}
+      aria-describedby="model-drop-help"
+    >
+      <p id="model-drop-help">
+        Drop a model folder here (config.json, *.safetensors, tokenizer.json), or pick it. Files stay on this computer.
+      </p>
+      <div className="button-row">
+        <button type="button" disabled={disabled} onClick={() => folderInput.current?.click()}>
+          Choose folder…
+        </button>
+        <button type="button" disabled={disabled} onClick={() => filesInput.current?.click()}>
+          Choose files…
+        </button>
+        <button type="button" disabled={disabled} onClick={() => void loadDemoModel()}>
+          Load demo model
+        </button>
+      </div>
+      <input
+        ref={(el) => {
+          folderInput.current = el;
+          el?.setAttribute('webkitdirectory', '');
+        }}
+        type="file"
+        className="visually-hidden"
+        tabIndex={-1}
+        aria-label="Model folder"
+        data-testid="model-folder-input"
+        onChange={(e) => onPicked(e.currentTarget)}
+      />
+      <input
+        ref={filesInput}
+        type="file"
+        multiple
+        className="visually-hidden"
+        tabIndex={-1}
+        aria-label="Model files"
+        data-testid="model-files-input"
+        onChange={(e) => onPicked(e.currentTarget)}
+      />
+    </div>
+  );
+}
+
+function LoadProgress() {
+  const { status, progress, loadingLabel } = useModel();
+  if (status !== 'loading') return null;
+  const pct = progress && progress.total > 0 ? progress.done / progress.total : undefined;
+  return (
+    <div className="progress-block" data-testid="model-progress">
+      <label>
+        <span>
+          Loading {loadingLabel}
+          {progress ? ` — ${progress.phase}${progress.detail ? `: ${progress.detail}` : ` ${progress.done}/${progress.total}`}` : '…'}
+        </span>
+        <progress max={1} value={pct} />
+      </label>
+      <button type="button" onClick={cancelModelLoad}>
+        Cancel loading
+      </button>
+    </div>
+  );
+}
+
+export function ModelPanel() {
+  const engineStatus = useEngine((s) => s.status);
+  const adapter = useEngine((s) => s.adapter);
+  const summary = useModel((s) => s.summary);
+  const label = useModel((s) => s.label);
+  const status = useModel((s) => s.status);
+  const noGpu = engineStatus === 'no-webgpu' || engineStatus === 'no-adapter' || engineStatus === 'failed' || engineStatus === 'lost';
+  return (
+    <section className="panel panel-model" aria-labelledby="model-heading">
+      <h2 id="model-heading">Model</h2>
+      <DropZone disabled={engineStatus !== 'ready'} />
+      {noGpu ? <p className="muted">Loading a model needs WebGPU (see above).</p> : null}
+      <LoadProgress />
+      <ErrorAlert area="model" testId="model-error" />
+      {summary ? (
+        <ModelCard model={summary} label={label} adapter={adapter} />
+      ) : status === 'empty' && engineStatus === 'ready' ? (
+        <p className="muted">No model loaded.</p>
+      ) : null}
+    </section>
+  );
+}
