@@ -1,7 +1,12 @@
-// Greedy generation. For now the whole prefix is re-run for each new token (no KV cache yet; the
-// sparse-kernel work adds one); fine for the short continuations the tests and the demo need.
+// Greedy generation with a KV cache: one prefill pass over the prompt, then one token per step.
 import { throwIfCancelled } from '../errors';
 import type { GpuModel } from '../nn/model';
+
+export function argmax(x: ArrayLike<number>): number {
+  let best = 0;
+  for (let v = 1; v < x.length; v++) if (x[v] > x[best]) best = v;
+  return best;
+}
 
 /** Append up to `maxNew` greedily chosen tokens to `ids`; stops early at `eos`. */
 export async function generateGreedy(
@@ -10,17 +15,27 @@ export async function generateGreedy(
   maxNew: number,
   eos: number | null,
   signal?: AbortSignal,
+  onToken?: (id: number) => void,
 ): Promise<number[]> {
   const out = [...ids];
-  const V = model.spec.vocabSize;
-  for (let n = 0; n < maxNew; n++) {
-    throwIfCancelled(signal);
-    const logits = await model.logits(out);
-    const last = logits.subarray((out.length - 1) * V, out.length * V);
-    let best = 0;
-    for (let v = 1; v < V; v++) if (last[v] > last[best]) best = v;
-    out.push(best);
-    if (best === eos) break;
+  if (maxNew <= 0) return out;
+  const cache = model.createCache(ids.length + maxNew);
+  const prefill = model.allocate(ids.length);
+  const one = model.allocate(1);
+  try {
+    let logits = await model.step(prefill, cache, ids, 0);
+    for (let n = 0; n < maxNew; n++) {
+      throwIfCancelled(signal);
+      const next = argmax(logits);
+      out.push(next);
+      onToken?.(next);
+      if (next === eos || n === maxNew - 1) break;
+      logits = await model.step(one, cache, [next], out.length - 1);
+    }
+    return out;
+  } finally {
+    model.release(prefill);
+    model.release(one);
+    model.releaseCache(cache);
   }
-  return out;
 }

@@ -44,6 +44,13 @@ export interface Workspace {
   nll: GPUBuffer;
 }
 
+/** Per-layer key/value cache for incremental decoding: k, v: (capacity, nKvHeads × headDim). */
+export interface KvCache {
+  capacity: number;
+  k: GPUBuffer[];
+  v: GPUBuffer[];
+}
+
 export class GpuModel {
   constructor(
     readonly ctx: GpuContext,
@@ -113,8 +120,8 @@ export class GpuModel {
     for (const b of Object.values(ws)) if (b && typeof b === 'object') this.ctx.destroy(b as GPUBuffer);
   }
 
-  /** Token (+ position) embeddings of ids into ws.x. Positions start at 0 (one window). */
-  embed(ws: Workspace, ids: ArrayLike<number>): void {
+  /** Token (+ position) embeddings of ids into ws.x; token t sits at position pos0 + t. */
+  embed(ws: Workspace, ids: ArrayLike<number>, pos0 = 0): void {
     const s = this.spec, c = this.ctx, T = ws.T;
     c.device.queue.writeBuffer(ws.ids, 0, Uint32Array.from(ids));
     if (ws.e) {
@@ -125,11 +132,11 @@ export class GpuModel {
     }
     if (ws.pos) {
       const pos = new Uint32Array(T);
-      for (let t = 0; t < T; t++) pos[t] = t + s.positionOffset;
+      for (let t = 0; t < T; t++) pos[t] = pos0 + t + s.positionOffset;
       c.device.queue.writeBuffer(ws.pos, 0, pos);
       op.embed(c, ws.pos, this.w('embed.positions'), ws.x, T, true);
     }
-    if (ws.cs) c.device.queue.writeBuffer(ws.cs, 0, ropeTable(s.ropeInvFreq, 0, T));
+    if (ws.cs) c.device.queue.writeBuffer(ws.cs, 0, ropeTable(s.ropeInvFreq, pos0, T));
   }
 
   private norm(name: string, x: GPUBuffer, y: GPUBuffer, T: number): void {
@@ -142,8 +149,11 @@ export class GpuModel {
     op.matmul(this.ctx, x, this.w(`${name}.weight`), this.b(`${name}.bias`), y, T, { accumulate });
   }
 
-  /** Attention of layer i on normalised input h, accumulated into the residual x. */
-  private attention(ws: Workspace, i: number, h: GPUBuffer): void {
+  /**
+   * Attention of layer i on normalised input h, accumulated into the residual x. With a cache,
+   * this call's keys/values are appended at positions pos0.. and attention reads the whole cache.
+   */
+  private attention(ws: Workspace, i: number, h: GPUBuffer, cache?: KvCache, pos0 = 0): void {
     const s = this.spec, c = this.ctx, T = ws.T, p = `layers.${i}.attn.`;
     this.linear(p + 'q', h, ws.q, T);
     this.linear(p + 'k', h, ws.k, T);
@@ -152,7 +162,15 @@ export class GpuModel {
       op.rope(c, ws.q, ws.cs, T, s.nHeads, s.headDim, s.rotaryDim);
       op.rope(c, ws.k, ws.cs, T, s.nKvHeads, s.headDim, s.rotaryDim);
     }
-    op.attention(c, ws.q, ws.k, ws.v, ws.att, T, s.nHeads, s.nKvHeads, s.headDim, s.attnScale[i]);
+    let k = ws.k, v = ws.v;
+    if (cache) {
+      const rowBytes = s.nKvHeads * s.headDim * 4;
+      c.copy(ws.k, 0, cache.k[i], pos0 * rowBytes, T * rowBytes);
+      c.copy(ws.v, 0, cache.v[i], pos0 * rowBytes, T * rowBytes);
+      k = cache.k[i];
+      v = cache.v[i];
+    }
+    op.attention(c, ws.q, k, v, ws.att, T, s.nHeads, s.nKvHeads, s.headDim, s.attnScale[i], cache ? pos0 : 0);
     this.linear(p + 'o', ws.att, ws.x, T, true);
   }
 
@@ -170,13 +188,13 @@ export class GpuModel {
     }
   }
 
-  /** Decoder layer i: ws.x -> ws.x. */
-  layer(ws: Workspace, i: number): void {
+  /** Decoder layer i: ws.x -> ws.x (with a cache: tokens at positions pos0..). */
+  layer(ws: Workspace, i: number, cache?: KvCache, pos0 = 0): void {
     const s = this.spec, T = ws.T, p = `layers.${i}.`;
     const bytes = T * s.hidden * 4;
     if (!s.preNorm) {
       // Post-LN (OPT-350m): x = LN(x + attn(x)); x = LN(x + mlp(x)).
-      this.attention(ws, i, ws.x);
+      this.attention(ws, i, ws.x, cache, pos0);
       this.norm(p + 'attn_norm', ws.x, ws.hn, T);
       this.ctx.copy(ws.hn, 0, ws.x, 0, bytes);
       this.mlp(ws, i, ws.x);
@@ -189,12 +207,12 @@ export class GpuModel {
       this.norm(p + 'attn_norm', ws.x, ws.hn, T);
       const h2 = ws.hn2 ?? ws.hn;
       if (ws.hn2) this.norm(p + 'mlp_norm', ws.x, ws.hn2, T);
-      this.attention(ws, i, ws.hn);
+      this.attention(ws, i, ws.hn, cache, pos0);
       this.mlp(ws, i, h2);
       return;
     }
     this.norm(p + 'attn_norm', ws.x, ws.hn, T);
-    this.attention(ws, i, ws.hn);
+    this.attention(ws, i, ws.hn, cache, pos0);
     this.norm(p + 'mlp_norm', ws.x, ws.hn, T);
     this.mlp(ws, i, ws.hn);
   }
@@ -251,7 +269,42 @@ export class GpuModel {
     return Float64Array.from(out);
   }
 
-  /** Full logits (T, V) of one window, read back (tests, generation). */
+  createCache(capacity: number): KvCache {
+    const s = this.spec;
+    const bytes = capacity * s.nKvHeads * s.headDim * 4;
+    const mk = (kind: string) => Array.from({ length: s.nLayers }, (_, i) => this.ctx.storage(bytes, `cache.${kind}.${i}`));
+    return { capacity, k: mk('k'), v: mk('v') };
+  }
+
+  releaseCache(cache: KvCache): void {
+    for (const b of [...cache.k, ...cache.v]) this.ctx.destroy(b);
+  }
+
+  /**
+   * Run ws.T new tokens at positions pos0.. through the model with a KV cache and return the
+   * logits (V) of the last one (generation: prefill with the prompt, then one token at a time).
+   */
+  async step(ws: Workspace, cache: KvCache, ids: ArrayLike<number>, pos0: number): Promise<Float32Array> {
+    const s = this.spec, T = ws.T, E = s.embedDim;
+    if (pos0 + T > cache.capacity) throw new Error(`KV cache holds ${cache.capacity} positions; ${pos0 + T} needed`);
+    this.embed(ws, ids, pos0);
+    this.ctx.submit();
+    for (let i = 0; i < s.nLayers; i++) {
+      this.layer(ws, i, cache, pos0);
+      this.ctx.submit();
+    }
+    let h = this.headInput(ws);
+    if (T > 1) {
+      // The head needs only the last row: move it to the front of a scratch row.
+      const scratch = h === ws.x ? ws.hn : ws.x; // both (T, H) with H >= E, and free here
+      this.ctx.copy(h, (T - 1) * E * 4, scratch, 0, E * 4);
+      h = scratch;
+    }
+    this.headChunk(ws, h, 0, 1);
+    return this.ctx.read(ws.logits, 0, s.vocabSize * 4);
+  }
+
+  /** Full logits (T, V) of one window, read back (tests). */
   async logits(ids: ArrayLike<number>): Promise<Float32Array> {
     const T = ids.length, V = this.spec.vocabSize;
     const ws = this.allocate(T);

@@ -66,3 +66,28 @@ test('paged weights and logits (tiny pages) give the same logits', async () => {
     paged.dispose();
   }
 });
+
+test('KV-cache decoding gives the same next-token logits as a full forward', async () => {
+  for (const name of ['tiny-gpt2', 'tiny-opt-350m-style', 'tiny-gpt-neox', 'tiny-llama-tied-bf16']) {
+    const dir = path.join(FIXTURE_MODELS, name);
+    await loadNodeModel(engine, dir);
+    const m = engine.gpuModel!;
+    const ids: number[] = json(path.join(dir, 'expected.json')).ids;
+    const V = m.spec.vocabSize;
+    const full = await m.logits(ids);
+    const cache = m.createCache(ids.length);
+    const pre = m.allocate(5), one = m.allocate(1);
+    try {
+      const afterPrefill = await m.step(pre, cache, ids.slice(0, 5), 0);
+      for (let j = 0; j < V; j++) expect(Math.abs(afterPrefill[j] - full[4 * V + j])).toBeLessThan(1e-4);
+      for (let t = 5; t < ids.length; t++) {
+        const l = await m.step(one, cache, [ids[t]], t);
+        for (let j = 0; j < V; j++) expect(Math.abs(l[j] - full[t * V + j])).toBeLessThan(1e-4);
+      }
+    } finally {
+      m.release(pre);
+      m.release(one);
+      m.releaseCache(cache);
+    }
+  }
+});
