@@ -11,6 +11,9 @@ import { readTensorF32 } from './model/safetensors';
 import { GpuModel } from './nn/model';
 import { sumNll } from './eval/perplexity';
 import { loadTokenizer, type TextTokenizer } from './tokenizer/tokenizer';
+import { calibrationWindows } from './calib/windows';
+import { type DenseBackup, pruneModel, restoreDense } from './prune/driver';
+import type { PruneOptions, PruneReport } from './prune/types';
 import type { AdapterSummary, ModelSummary, PerplexityOptions, PerplexityResult, ProgressFn } from './types';
 
 export type { ShaderLoader } from './gpu/context';
@@ -27,7 +30,16 @@ export interface EngineOptions {
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 export class Engine {
-  private current: { folder: ModelFolder; model: GpuModel; tokenizer: TextTokenizer; summary: ModelSummary } | null = null;
+  private current: {
+    folder: ModelFolder;
+    model: GpuModel;
+    tokenizer: TextTokenizer;
+    summary: ModelSummary;
+    /** Dense weights of every sublayer a prune run touched (restores the dense model). */
+    backup: DenseBackup;
+    /** The report of the prune run the weights now reflect; null while dense. */
+    pruned: PruneReport | null;
+  } | null = null;
   private lost: DeviceLost | null = null;
   private lostCallbacks: Array<(message: string) => void> = [];
 
@@ -125,7 +137,7 @@ export class Engine {
       tensors,
       hasTokenizer: true,
     };
-    this.current = { folder, model, tokenizer, summary };
+    this.current = { folder, model, tokenizer, summary, backup: new Map(), pruned: null };
     return summary;
   }
 
@@ -160,6 +172,31 @@ export class Engine {
       seconds: (now() - t0) / 1000,
       adapter: this.adapter.description,
     };
+  }
+
+  /** The prune report the loaded weights reflect, or null while they are dense. */
+  get pruneState(): PruneReport | null {
+    return this.current?.pruned ?? null;
+  }
+
+  /**
+   * Prune the loaded model (starting from its dense weights) with calibration text. On failure or
+   * cancellation the model is left fully dense; on success it is consistently pruned.
+   */
+  async prune(calibText: string, opts: PruneOptions, onProgress?: ProgressFn, signal?: AbortSignal): Promise<PruneReport> {
+    const cur = this.requireModel();
+    const windows = calibrationWindows(cur.tokenizer.encode(calibText), opts.calibSamples, opts.seqlen, opts.seed);
+    this.restoreDense();
+    const report = await this.guard(() => pruneModel(cur.model, windows, opts, cur.backup, onProgress, signal));
+    cur.pruned = report;
+    return report;
+  }
+
+  /** Put the dense weights back (after a prune run). */
+  restoreDense(): void {
+    const cur = this.requireModel();
+    restoreDense(cur.model, cur.backup);
+    cur.pruned = null;
   }
 
   /** Turn failures caused by a lost device into the DeviceLost error. */

@@ -4,64 +4,76 @@
 
 export abstract class PruneStudioError extends Error {
   abstract readonly code: string;
+  // Each subclass sets `name` to a string literal: minifiers rename classes, and the name is
+  // what crosses the worker boundary (errorFromWire) and what the UI shows.
   constructor(message: string) {
     super(message);
-    this.name = new.target.name;
   }
 }
 
 /** A model file (safetensors, index, config) is malformed, truncated or hostile. */
 export class BadModelFile extends PruneStudioError {
+  override readonly name = 'BadModelFile';
   readonly code = 'bad-model-file';
 }
 
 /** A required file is missing from the model folder (config.json, weights, tokenizer). */
 export class MissingFile extends PruneStudioError {
+  override readonly name = 'MissingFile';
   readonly code = 'missing-file';
 }
 
 /** config.json names an architecture (or a variant of one) that the engine does not implement. */
 export class UnsupportedArchitecture extends PruneStudioError {
+  override readonly name = 'UnsupportedArchitecture';
   readonly code = 'unsupported-architecture';
 }
 
 /** Tokenizer files are missing or cannot be parsed. */
 export class BadTokenizer extends PruneStudioError {
+  override readonly name = 'BadTokenizer';
   readonly code = 'bad-tokenizer';
 }
 
 /** Evaluation or calibration text is unusable (binary, too short for one window). */
 export class BadText extends PruneStudioError {
+  override readonly name = 'BadText';
   readonly code = 'bad-text';
 }
 
 /** A user option is out of range (seqlen, sparsity, ...). */
 export class BadOption extends PruneStudioError {
+  override readonly name = 'BadOption';
   readonly code = 'bad-option';
 }
 
 /** Something needs more GPU memory or a larger binding than the adapter offers. */
 export class TooLargeForDevice extends PruneStudioError {
+  override readonly name = 'TooLargeForDevice';
   readonly code = 'too-large-for-device';
 }
 
 /** No WebGPU, or no adapter could be found. */
 export class NoWebGPU extends PruneStudioError {
+  override readonly name = 'NoWebGPU';
   readonly code = 'no-webgpu';
 }
 
 /** The GPU device was lost (driver reset, tab backgrounded too long, destroy()). */
 export class DeviceLost extends PruneStudioError {
+  override readonly name = 'DeviceLost';
   readonly code = 'device-lost';
 }
 
 /** A GPU validation or out-of-memory error surfaced through an error scope. */
 export class GpuError extends PruneStudioError {
+  override readonly name = 'GpuError';
   readonly code = 'gpu-error';
 }
 
 /** The user cancelled a run. */
 export class Cancelled extends PruneStudioError {
+  override readonly name = 'Cancelled';
   readonly code = 'cancelled';
   constructor(message = 'Cancelled by the user.') {
     super(message);
@@ -70,6 +82,7 @@ export class Cancelled extends PruneStudioError {
 
 /** Numbers went bad (NaN/Inf) or a matrix was not positive definite. */
 export class NumericalError extends PruneStudioError {
+  override readonly name = 'NumericalError';
   readonly code = 'numerical-error';
 }
 

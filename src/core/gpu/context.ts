@@ -203,7 +203,7 @@ export class GpuContext {
   }
 
   /** Submit, then read `size` bytes of `src` back as f32. */
-  async read(src: GPUBuffer, offset = 0, size = src.size - offset): Promise<Float32Array> {
+  async read(src: GPUBuffer, offset = 0, size = src.size - offset): Promise<Float32Array<ArrayBuffer>> {
     const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'readback' });
     this.endPass().copyBufferToBuffer(src, offset, staging, 0, size);
     this.submit();

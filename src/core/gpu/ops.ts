@@ -47,11 +47,31 @@ export function matmul(
   for (const c of w.chunks) {
     ctx.dispatch(
       'matmul',
-      params(T, c.rows, K, ldy, c.row0, c.row0, flags, 0),
+      params(T, c.rows, K, ldy, c.row0, c.row0, flags, K, 0, 0, 0),
       [x, c.buffer, bias ? bias.chunks[0].buffer : ctx.empty, y],
       [Math.ceil(c.rows / 64), Math.ceil(T / 64)],
     );
   }
+}
+
+/**
+ * General strided form: Y[t, yCol0 + n] (+/-)= Σ_k X[t, k] · W[wOff + n·ldw + k] for t < T, n < N,
+ * k < K.  x: (T, K) contiguous, y: (T, ldy). Used by the pruning updates (sub-blocks of W).
+ */
+export function gemmStrided(
+  ctx: GpuContext,
+  x: GPUBuffer | Binding,
+  w: GPUBuffer,
+  y: GPUBuffer,
+  d: { T: number; N: number; K: number; ldw: number; wOff: number; ldy: number; yCol0: number; accumulate?: boolean; subtract?: boolean },
+): void {
+  const flags = (d.accumulate ? 2 : 0) | (d.subtract ? 4 : 0);
+  ctx.dispatch(
+    'matmul',
+    params(d.T, d.N, d.K, d.ldy, d.yCol0, 0, flags, d.ldw, d.wOff, 0, 0),
+    [x, w, ctx.empty, y],
+    [Math.ceil(d.N / 64), Math.ceil(d.T / 64)],
+  );
 }
 
 /** Y[t, :] (+)= E[ids[t], :].  ids: (T) u32, E: (V, C) paged by rows, y: (T, C). */
@@ -101,4 +121,21 @@ export function activation(ctx: GpuContext, x: GPUBuffer, n: number, act: keyof 
 /** nll[row0 + t] = logsumexp(L[t]) - L[t, tgt[row0 + t]] for t < rows.  L: (rows, V). */
 export function nll(ctx: GpuContext, logits: GPUBuffer, targets: GPUBuffer, out: GPUBuffer, rows: number, V: number, row0: number): void {
   ctx.dispatch('nll', params(rows, V, row0, 0), [logits, targets, out], [rows]);
+}
+
+/** H = a·H + b·XᵀX.  x: (T, C), h: (C, C). */
+export function hessian(ctx: GpuContext, x: GPUBuffer | Binding, h: GPUBuffer, T: number, C: number, a: number, b: number): void {
+  ctx.dispatch('hessian', params(T, C, { f: a }, { f: b }), [x, h], [Math.ceil(C / 64), Math.ceil(C / 64)]);
+}
+
+/**
+ * SparseGPT's column sweep over the block [i1, i1 + B) of w: (R, C), in place; errors of the block
+ * go to e: (R, B), per-row losses accumulate in loss: (R). nm = [N, M] chooses N:M masks in the
+ * kernel; otherwise `mask` (R, B) (1 = prune) is used.
+ */
+export function obsSweep(
+  ctx: GpuContext, w: GPUBuffer, hinv: GPUBuffer, mask: GPUBuffer, e: GPUBuffer, loss: GPUBuffer,
+  R: number, C: number, i1: number, B: number, nm?: [number, number],
+): void {
+  ctx.dispatch('obs_sweep', params(R, C, i1, B, nm ? nm[0] : 0, nm ? nm[1] : 0, 0, 0), [w, hinv, mask, e, loss], grid1d(R, 64));
 }

@@ -51,6 +51,26 @@ export interface KvCache {
   v: GPUBuffer[];
 }
 
+/** Where a linear sublayer's input can be observed (calibration statistics). */
+export type CapturePoint = 'attn_in' | 'o_in' | 'mlp_in' | 'down_in';
+/** Called with the (T, C) buffer that feeds the sublayers of `point`, before they read it. */
+export type CaptureFn = (point: CapturePoint, input: GPUBuffer, C: number) => void;
+
+export interface LayerOptions {
+  cache?: KvCache;
+  pos0?: number;
+  capture?: CaptureFn;
+}
+
+/** The capture point each linear sublayer reads from. */
+export function capturePointOf(sublayer: string): CapturePoint {
+  const short = sublayer.replace(/^layers\.\d+\./, '');
+  if (short === 'attn.o') return 'o_in';
+  if (short.startsWith('attn.')) return 'attn_in';
+  if (short === 'mlp.down') return 'down_in';
+  return 'mlp_in';
+}
+
 export class GpuModel {
   constructor(
     readonly ctx: GpuContext,
@@ -153,8 +173,10 @@ export class GpuModel {
    * Attention of layer i on normalised input h, accumulated into the residual x. With a cache,
    * this call's keys/values are appended at positions pos0.. and attention reads the whole cache.
    */
-  private attention(ws: Workspace, i: number, h: GPUBuffer, cache?: KvCache, pos0 = 0): void {
+  private attention(ws: Workspace, i: number, h: GPUBuffer, o: LayerOptions): void {
     const s = this.spec, c = this.ctx, T = ws.T, p = `layers.${i}.attn.`;
+    const { cache, pos0 = 0 } = o;
+    o.capture?.('attn_in', h, s.hidden);
     this.linear(p + 'q', h, ws.q, T);
     this.linear(p + 'k', h, ws.k, T);
     this.linear(p + 'v', h, ws.v, T);
@@ -171,33 +193,39 @@ export class GpuModel {
       v = cache.v[i];
     }
     op.attention(c, ws.q, k, v, ws.att, T, s.nHeads, s.nKvHeads, s.headDim, s.attnScale[i], cache ? pos0 : 0);
+    o.capture?.('o_in', ws.att, s.nHeads * s.headDim);
     this.linear(p + 'o', ws.att, ws.x, T, true);
   }
 
   /** MLP of layer i on normalised input h, accumulated into the residual x. */
-  private mlp(ws: Workspace, i: number, h: GPUBuffer): void {
+  private mlp(ws: Workspace, i: number, h: GPUBuffer, o: LayerOptions): void {
     const s = this.spec, c = this.ctx, T = ws.T, p = `layers.${i}.mlp.`;
+    o.capture?.('mlp_in', h, s.hidden);
     this.linear(p + 'up', h, ws.up, T);
+    let inner = ws.up;
     if (ws.gate) {
       this.linear(p + 'gate', h, ws.gate, T);
       op.activation(c, ws.gate, T * s.ffn, s.act, ws.up);
-      this.linear(p + 'down', ws.gate, ws.x, T, true);
+      inner = ws.gate;
     } else {
       op.activation(c, ws.up, T * s.ffn, s.act);
-      this.linear(p + 'down', ws.up, ws.x, T, true);
     }
+    o.capture?.('down_in', inner, s.ffn);
+    this.linear(p + 'down', inner, ws.x, T, true);
   }
 
   /** Decoder layer i: ws.x -> ws.x (with a cache: tokens at positions pos0..). */
-  layer(ws: Workspace, i: number, cache?: KvCache, pos0 = 0): void {
+  layer(ws: Workspace, i: number, o: LayerOptions = {}): void {
     const s = this.spec, T = ws.T, p = `layers.${i}.`;
     const bytes = T * s.hidden * 4;
     if (!s.preNorm) {
-      // Post-LN (OPT-350m): x = LN(x + attn(x)); x = LN(x + mlp(x)).
-      this.attention(ws, i, ws.x, cache, pos0);
+      // Post-LN (OPT-350m): x = LN(x + attn(x)); x = LN(x + mlp(x)). The residual stream itself
+      // feeds the sublayers; copy it so the out-projections can accumulate into x.
+      this.ctx.copy(ws.x, 0, ws.hn, 0, bytes);
+      this.attention(ws, i, ws.hn, o);
       this.norm(p + 'attn_norm', ws.x, ws.hn, T);
       this.ctx.copy(ws.hn, 0, ws.x, 0, bytes);
-      this.mlp(ws, i, ws.x);
+      this.mlp(ws, i, ws.hn, o);
       this.norm(p + 'mlp_norm', ws.x, ws.hn, T);
       this.ctx.copy(ws.hn, 0, ws.x, 0, bytes);
       return;
@@ -207,14 +235,14 @@ export class GpuModel {
       this.norm(p + 'attn_norm', ws.x, ws.hn, T);
       const h2 = ws.hn2 ?? ws.hn;
       if (ws.hn2) this.norm(p + 'mlp_norm', ws.x, ws.hn2, T);
-      this.attention(ws, i, ws.hn, cache, pos0);
-      this.mlp(ws, i, h2);
+      this.attention(ws, i, ws.hn, o);
+      this.mlp(ws, i, h2, o);
       return;
     }
     this.norm(p + 'attn_norm', ws.x, ws.hn, T);
-    this.attention(ws, i, ws.hn, cache, pos0);
+    this.attention(ws, i, ws.hn, o);
     this.norm(p + 'mlp_norm', ws.x, ws.hn, T);
-    this.mlp(ws, i, ws.hn);
+    this.mlp(ws, i, ws.hn, o);
   }
 
   /** Final norm and projection: returns the buffer holding the head's input (T, E). */
@@ -290,7 +318,7 @@ export class GpuModel {
     this.embed(ws, ids, pos0);
     this.ctx.submit();
     for (let i = 0; i < s.nLayers; i++) {
-      this.layer(ws, i, cache, pos0);
+      this.layer(ws, i, { cache, pos0 });
       this.ctx.submit();
     }
     let h = this.headInput(ws);

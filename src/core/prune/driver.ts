@@ -1,0 +1,221 @@
+// The sequential pruning driver, as in the published code (sparsegpt's *_sequential, wanda's
+// prune_wanda): the calibration windows are embedded once; then for each decoder layer i
+//   1. one pass of every calibration sequence through the DENSE layer i collects the statistics
+//      (H = 2/n Σ XᵀX) of the input of each linear sublayer (q/k/v share one, gate/up share one);
+//   2. every linear sublayer of layer i is pruned;
+//   3. layer i's outputs are recomputed with the pruned weights and become layer i+1's inputs.
+// Embeddings, norms and the LM head are not pruned. The dense weights of every pruned sublayer
+// are kept (DenseBackup) so a cancelled or failed run can put the model back to fully dense.
+import { Cancelled, NumericalError, TooLargeForDevice, throwIfCancelled } from '../errors';
+import type { GpuTensor } from '../gpu/ops';
+import * as op from '../gpu/ops';
+import { type CapturePoint, type GpuModel, capturePointOf } from '../nn/model';
+import { linearNames, linearShape } from '../model/spec';
+import type { ProgressFn } from '../types';
+import { magnitude } from './magnitude';
+import type { PruneFn, SublayerStats } from './method';
+import { sparsegpt } from './sparsegpt';
+import { type PhaseTimes, type PruneOptions, type PruneReport, type SublayerReport, type Target, checkTarget } from './types';
+import { wanda } from './wanda';
+
+const METHOD_FNS: Record<PruneOptions['method'], PruneFn> = { magnitude, wanda, sparsegpt };
+const now = () => performance.now();
+
+/** Dense copies of the weights a run modified, by canonical weight name. */
+export type DenseBackup = Map<string, Float32Array<ArrayBuffer>>;
+
+/** Put every backed-up weight back (the model becomes fully dense again). */
+export function restoreDense(model: GpuModel, backup: DenseBackup): void {
+  for (const [name, data] of backup) {
+    const t = model.weights.get(name);
+    if (t) model.ctx.device.queue.writeBuffer(t.chunks[0].buffer, 0, data);
+  }
+}
+
+function targetFor(name: string, opts: PruneOptions): Target {
+  const o = opts.overrides ?? {};
+  const short = name.replace(/^layers\.\d+\./, '');
+  return checkTarget(o[name] ?? o[short] ?? opts.target);
+}
+
+/** Σ_ij (A H)_ij A_ij = tr(A H Aᵀ) for A: (R, C) on the CPU and H: (C, C) on the GPU. */
+async function quadForm(model: GpuModel, a: Float32Array, R: number, C: number, h: GPUBuffer): Promise<number> {
+  const ctx = model.ctx;
+  const A = ctx.upload(a, 'relerr.a');
+  const AH = ctx.storage(R * C * 4, 'relerr.ah');
+  try {
+    op.gemmStrided(ctx, A, h, AH, { T: R, N: C, K: C, ldw: C, wOff: 0, ldy: C, yCol0: 0 });
+    const ah = await ctx.read(AH, 0, R * C * 4);
+    let s = 0;
+    for (let i = 0; i < ah.length; i++) s += ah[i] * a[i];
+    return s;
+  } finally {
+    ctx.destroy(A);
+    ctx.destroy(AH);
+  }
+}
+
+export async function pruneModel(
+  model: GpuModel,
+  windows: number[][],
+  opts: PruneOptions,
+  backup: DenseBackup,
+  onProgress?: ProgressFn,
+  signal?: AbortSignal,
+): Promise<PruneReport> {
+  const { ctx, spec } = model;
+  const start = now();
+  const method = METHOD_FNS[opts.method];
+  const percdamp = opts.percdamp ?? 0.01;
+  const blocksize = opts.blocksize ?? 128;
+  const skip = new Set(opts.skipLayers ?? []);
+  const T = windows[0].length;
+  const n = windows.length;
+  const layers: SublayerReport[] = [];
+  const phases: PhaseTimes[] = [];
+  const warnings: string[] = [];
+  checkTarget(opts.target);
+
+  const ws = model.allocate(T);
+  const inps: GPUBuffer[] = [];
+  const groups = new Map<CapturePoint, { h: GPUBuffer; C: number }>();
+  try {
+    await ctx.checked('allocating calibration activations', () => {
+      for (let s = 0; s < n; s++) inps.push(ctx.storage(T * spec.hidden * 4, `calib.${s}`));
+    });
+  } catch (e) {
+    model.release(ws);
+    inps.forEach((b) => ctx.destroy(b));
+    if (e instanceof TooLargeForDevice) {
+      throw new TooLargeForDevice(
+        `Calibration activations need ${n} × ${T} × ${spec.hidden} × 4 bytes = ${((n * T * spec.hidden * 4) / 2 ** 20).toFixed(1)} MiB, which this GPU could not allocate. Use fewer samples or a shorter sequence length. (${e.message})`,
+      );
+    }
+    throw e;
+  }
+  const total = spec.nLayers * linearNames(spec, 0).length;
+  let done = 0;
+  try {
+    for (let s = 0; s < n; s++) {
+      model.embed(ws, windows[s]);
+      ctx.copy(ws.x, 0, inps[s], 0, T * spec.hidden * 4);
+      ctx.submit();
+    }
+    for (let i = 0; i < spec.nLayers; i++) {
+      throwIfCancelled(signal);
+      const times: PhaseTimes = { statistics: 0, factorisation: 0, sweep: 0, reforward: 0 };
+      const names = linearNames(spec, i);
+      if (!skip.has(i)) {
+        // 1. Statistics of each sublayer input over the dense layer.
+        let t = now();
+        groups.clear();
+        const need = new Set(names.map(capturePointOf));
+        for (let s = 0; s < n; s++) {
+          ctx.copy(inps[s], 0, ws.x, 0, T * spec.hidden * 4);
+          model.layer(ws, i, {
+            capture: (point, input, C) => {
+              if (!need.has(point)) return;
+              let g = groups.get(point);
+              if (!g) {
+                g = { h: ctx.storage(C * C * 4, `H.${point}`), C };
+                groups.set(point, g);
+              }
+              // Running mean, as SparseGPT's add_batch: H ← H·s/(s+1) + 2/(s+1) · XᵀX.
+              op.hessian(ctx, input, g.h, T, C, s / (s + 1), 2 / (s + 1));
+            },
+          });
+          ctx.submit();
+        }
+        const hCpu = new Map<CapturePoint, Float32Array>();
+        for (const [point, g] of groups) {
+          const h = await ctx.read(g.h, 0, g.C * g.C * 4);
+          if (!h.every(Number.isFinite)) {
+            throw new NumericalError(`The calibration statistics of layer ${i} (${point}) contain NaN or Inf: the model's activations overflow on this text.`);
+          }
+          hCpu.set(point, h);
+        }
+        times.statistics = (now() - t) / 1000;
+
+        // 2. Prune each linear sublayer.
+        for (const name of names) {
+          throwIfCancelled(signal);
+          const [R, C] = linearShape(spec, name);
+          const wt = model.weights.get(`${name}.weight`) as GpuTensor;
+          if (wt.chunks.length !== 1) {
+            throw new TooLargeForDevice(`${name} (${R} × ${C}) is larger than one GPU binding; pruning it in pieces is not supported yet.`);
+          }
+          const point = capturePointOf(name);
+          const g = groups.get(point)!;
+          const stats: SublayerStats = { h: g.h, hCpu: hCpu.get(point)!, C };
+          const dense = backup.get(`${name}.weight`) ?? (await ctx.read(wt.chunks[0].buffer, 0, R * C * 4));
+          backup.set(`${name}.weight`, dense);
+          const target = targetFor(name, opts);
+          t = now();
+          const res = await method({ ctx, w: wt.chunks[0].buffer, R, C, dense, stats, target, percdamp, blocksize });
+          const pruned = await ctx.read(wt.chunks[0].buffer, 0, R * C * 4);
+          times.factorisation += res.factorisation ?? 0;
+          times.sweep += res.sweep ?? (now() - t) / 1000;
+          let zeros = 0;
+          const delta = new Float32Array(R * C);
+          for (let k = 0; k < pruned.length; k++) {
+            if (pruned[k] === 0) zeros++;
+            delta[k] = dense[k] - pruned[k];
+          }
+          if (!pruned.every(Number.isFinite)) throw new NumericalError(`Pruning ${name} produced NaN or Inf weights.`);
+          const num = await quadForm(model, delta, R, C, g.h);
+          const den = await quadForm(model, dense, R, C, g.h);
+          const report: SublayerReport = { name, sparsity: zeros / (R * C), rel_error: den > 0 ? num / den : 0 };
+          if (res.damp !== undefined) report.damp = res.damp;
+          if (res.note) {
+            report.note = res.note;
+            warnings.push(`${name}: ${res.note}`);
+          }
+          layers.push(report);
+          done++;
+          onProgress?.({ phase: 'prune', done, total, detail: `layer ${i + 1}/${spec.nLayers} · ${name.replace(/^layers\.\d+\./, '')}` });
+        }
+        for (const g of groups.values()) ctx.destroy(g.h);
+        groups.clear();
+      } else {
+        done += names.length;
+        onProgress?.({ phase: 'prune', done, total, detail: `layer ${i + 1}/${spec.nLayers} skipped` });
+      }
+      // 3. Recompute this layer's outputs with the pruned weights.
+      const t = now();
+      for (let s = 0; s < n; s++) {
+        ctx.copy(inps[s], 0, ws.x, 0, T * spec.hidden * 4);
+        model.layer(ws, i);
+        ctx.copy(ws.x, 0, inps[s], 0, T * spec.hidden * 4);
+        ctx.submit();
+      }
+      await ctx.finish();
+      times.reforward = (now() - t) / 1000;
+      phases.push(times);
+    }
+  } catch (e) {
+    // Never leave a half-pruned model: put every modified weight back.
+    restoreDense(model, backup);
+    await ctx.finish().catch(() => undefined);
+    throw e instanceof Cancelled ? new Cancelled('Pruning was cancelled; the model is back to its dense weights.') : e;
+  } finally {
+    for (const g of groups.values()) ctx.destroy(g.h);
+    inps.forEach((b) => ctx.destroy(b));
+    model.release(ws);
+  }
+  let zeros = 0;
+  let count = 0;
+  for (const l of layers) {
+    const [R, C] = linearShape(spec, l.name);
+    zeros += l.sparsity * R * C;
+    count += R * C;
+  }
+  return {
+    method: opts.method,
+    target: opts.target,
+    sparsity: count ? zeros / count : 0,
+    layers,
+    seconds: (now() - start) / 1000,
+    phases,
+    warnings,
+  };
+}

@@ -1,0 +1,43 @@
+// The common shape of a pruning method: given one linear sublayer's weight on the GPU (pruned in
+// place), its dense copy on the CPU and the calibration statistics of its input, prune to a target.
+import type { GpuContext } from '../gpu/context';
+import type { Target } from './types';
+
+export interface SublayerStats {
+  /** H = 2/n Σ XᵀX over the calibration sequences, on the GPU: (C, C). */
+  h: GPUBuffer;
+  /** The same H read back (f32), shared by the sublayers that read the same input. */
+  hCpu: Float32Array;
+  C: number;
+}
+
+export interface MethodInput {
+  ctx: GpuContext;
+  /** The weight (R, C) on the GPU, pruned in place. */
+  w: GPUBuffer;
+  R: number;
+  C: number;
+  /** Dense weights (R, C), untouched. */
+  dense: Float32Array;
+  stats: SublayerStats;
+  target: Target;
+  percdamp: number;
+  blocksize: number;
+}
+
+export interface MethodResult {
+  damp?: number;
+  note?: string;
+  /** Seconds spent factorising H and sweeping (SparseGPT). */
+  factorisation?: number;
+  sweep?: number;
+}
+
+export type PruneFn = (m: MethodInput) => Promise<MethodResult>;
+
+/** Write dense·(1 − mask) to the GPU weight. */
+export function applyMask(m: MethodInput, mask: Uint8Array): void {
+  const out = Float32Array.from(m.dense);
+  for (let i = 0; i < out.length; i++) if (mask[i]) out[i] = 0;
+  m.ctx.device.queue.writeBuffer(m.w, 0, out);
+}

@@ -1,0 +1,83 @@
+// Pruning options, targets and reports shared by the methods, the driver, the worker and the CLI.
+import { BadOption } from '../errors';
+
+export const METHODS = ['magnitude', 'wanda', 'sparsegpt'] as const;
+export type PruneMethod = (typeof METHODS)[number];
+
+/** Unstructured sparsity (fraction of weights removed) or N:M (N of every M consecutive inputs). */
+export type Target = { kind: 'unstructured'; sparsity: number } | { kind: 'nm'; n: number; m: number };
+
+export interface PruneOptions {
+  method: PruneMethod;
+  target: Target;
+  calibSamples: number;
+  seqlen: number;
+  /** Random calibration windows with this seed; default: the first windows of the text. */
+  seed?: number;
+  /** SparseGPT dampening, as a fraction of mean(diag H). */
+  percdamp?: number;
+  /** SparseGPT block size (columns). */
+  blocksize?: number;
+  /** Decoder layers left dense. */
+  skipLayers?: number[];
+  /** Per-sublayer targets by canonical name ("layers.3.mlp.down") or suffix ("mlp.down"). */
+  overrides?: Record<string, Target>;
+}
+
+export interface SublayerReport {
+  /** Canonical sublayer name, e.g. "layers.0.attn.q". */
+  name: string;
+  /** Fraction of zeros after pruning. */
+  sparsity: number;
+  /** ||WX − ŴX||² / ||WX||² over the calibration inputs. */
+  rel_error: number;
+  /** SparseGPT: the dampening used (λ = percdamp · mean diag H, ×10 per retry). */
+  damp?: number;
+  note?: string;
+}
+
+export interface PhaseTimes {
+  statistics: number;
+  factorisation: number;
+  sweep: number;
+  reforward: number;
+}
+
+export interface PruneReport {
+  method: PruneMethod;
+  target: Target;
+  /** Achieved sparsity over all pruned sublayers (zeros / weights). */
+  sparsity: number;
+  layers: SublayerReport[];
+  seconds: number;
+  /** Seconds per phase per decoder layer (benchmarks). */
+  phases: PhaseTimes[];
+  warnings: string[];
+}
+
+/** Parse "0.5" / "2:4" style targets and check their ranges. */
+export function parseTarget(s: { sparsity?: number | string; pattern?: string }): Target {
+  if (s.pattern !== undefined && s.sparsity !== undefined) throw new BadOption('Give either a sparsity or an N:M pattern, not both.');
+  if (s.pattern !== undefined) {
+    const m = /^(\d+):(\d+)$/.exec(s.pattern.trim());
+    if (!m) throw new BadOption(`The pattern must look like N:M (e.g. 2:4); got "${s.pattern}".`);
+    return checkTarget({ kind: 'nm', n: Number(m[1]), m: Number(m[2]) });
+  }
+  if (s.sparsity === undefined) throw new BadOption('Give a sparsity (e.g. 0.5) or an N:M pattern (e.g. 2:4).');
+  return checkTarget({ kind: 'unstructured', sparsity: Number(s.sparsity) });
+}
+
+export function checkTarget(t: Target): Target {
+  if (t.kind === 'unstructured') {
+    if (!(t.sparsity >= 0 && t.sparsity < 1)) throw new BadOption(`Sparsity must be in [0, 1); got ${t.sparsity}.`);
+  } else {
+    if (!Number.isInteger(t.n) || !Number.isInteger(t.m) || t.n < 1 || t.m < 2) throw new BadOption(`N:M needs integers N ≥ 1 and M ≥ 2; got ${t.n}:${t.m}.`);
+    if (t.n >= t.m) throw new BadOption(`N:M needs N < M (N of every M weights are pruned); got ${t.n}:${t.m}.`);
+    if (t.m > 32) throw new BadOption(`M of an N:M pattern can be at most 32; got ${t.m}.`);
+  }
+  return t;
+}
+
+export function targetLabel(t: Target): string {
+  return t.kind === 'nm' ? `${t.n}:${t.m}` : `${Math.round(t.sparsity * 1000) / 10}%`;
+}
