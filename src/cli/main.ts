@@ -1,7 +1,11 @@
 // Prune Studio CLI: thin over the engine. `npm run cli -- <command> [options]`.
 // Prints one JSON object with --json; errors go to stderr with a non-zero exit code.
 import fs from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
+import type { ExportFile } from '../core/model/export';
+import { runSweep, sweepPoints } from '../core/prune/sweep';
+import { METHODS, type PruneMethod, type SublayerReport, parseTarget, targetLabel } from '../core/prune/types';
 import { BadOption, PruneStudioError } from '../core/errors';
 import { decodeTextFile } from '../core/eval/text';
 import { createNodeEngine, loadNodeModel } from '../node/engine';
@@ -12,6 +16,14 @@ const USAGE = `Prune Studio CLI
 Usage:
   npm run cli -- eval --model DIR --text FILE [--seqlen 256] [--max-windows N] [--json]
       Perplexity of a text (SparseGPT protocol: non-overlapping windows of seqlen tokens).
+  npm run cli -- prune --model DIR --method magnitude|wanda|sparsegpt (--sparsity 0.5 | --pattern 2:4)
+                --calib FILE [--calib-samples 32] [--seqlen 256] [--seed N] [--eval FILE] [--max-windows N]
+                [--percdamp 0.01] [--blocksize 128] [--skip-layers 0,1] [--out DIR] [--json]
+      Prune every linear sublayer of every decoder layer (sequentially, as the published code),
+      optionally evaluate, and optionally export the pruned model as a Hugging Face folder.
+  npm run cli -- sweep --model DIR --methods a,b --sparsities 0.1,0.5 [--patterns 2:4] --calib FILE
+                --eval FILE [same options as prune] [--no-dense] [--json]
+      Several methods × targets, each pruned from the dense model; prints a JSON array.
   npm run cli -- info --model DIR [--json]
       Model card: architecture, sizes, dtype, tensors, and the GPU adapter.
   npm run cli -- adapter [--json]
@@ -30,6 +42,28 @@ function int(v: string | undefined, name: string, fallback?: number): number | u
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new BadOption(`--${name} must be a positive integer (got "${v}").`);
   return n;
+}
+
+function nonNegInt(v: string, name: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new BadOption(`--${name} must be a non-negative integer (got "${v}").`);
+  return n;
+}
+
+function positive(v: string, name: string): number {
+  const n = Number(v);
+  if (!(n > 0) || !Number.isFinite(n)) throw new BadOption(`--${name} must be a positive number (got "${v}").`);
+  return n;
+}
+
+function parseMethod(m: string): PruneMethod {
+  if (!(METHODS as readonly string[]).includes(m)) throw new BadOption(`Unknown method "${m}"; choose one of ${METHODS.join(', ')}.`);
+  return m as PruneMethod;
+}
+
+function writeFolder(dir: string, files: ExportFile[]): void {
+  fs.mkdirSync(dir, { recursive: true });
+  for (const f of files) fs.writeFileSync(path.join(dir, f.name), f.bytes);
 }
 
 function need(v: string | undefined, name: string): string {
@@ -51,6 +85,21 @@ async function main(argv: string[]): Promise<number> {
       text: { type: 'string' },
       seqlen: { type: 'string' },
       'max-windows': { type: 'string' },
+      method: { type: 'string' },
+      methods: { type: 'string' },
+      sparsity: { type: 'string' },
+      sparsities: { type: 'string' },
+      pattern: { type: 'string' },
+      patterns: { type: 'string' },
+      calib: { type: 'string' },
+      'calib-samples': { type: 'string' },
+      seed: { type: 'string' },
+      eval: { type: 'string' },
+      percdamp: { type: 'string' },
+      blocksize: { type: 'string' },
+      'skip-layers': { type: 'string' },
+      out: { type: 'string' },
+      'no-dense': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -100,6 +149,67 @@ async function main(argv: string[]): Promise<number> {
           { ppl: r.ppl, nll: r.nll, windows: r.windows, tokens: r.tokens, seconds: r.seconds, adapter: r.adapter },
           `perplexity ${r.ppl.toFixed(4)} (mean NLL ${r.nll.toFixed(6)}) over ${r.windows} windows, ${r.tokens} predicted tokens, ${r.seconds.toFixed(2)} s on ${r.adapter}`,
         );
+        return 0;
+      } finally {
+        engine.dispose();
+      }
+    }
+    case 'prune':
+    case 'sweep': {
+      const modelDir = need(values.model, 'model');
+      const calib = readTextFile(need(values.calib, 'calib'));
+      const evalText = values.eval ? readTextFile(values.eval) : null;
+      if (cmd === 'sweep' && !evalText) throw new BadOption('sweep needs --eval FILE.');
+      const seqlen = int(values.seqlen, 'seqlen', 256)!;
+      const common = {
+        calibSamples: int(values['calib-samples'], 'calib-samples', 32)!,
+        seqlen,
+        seed: values.seed === undefined ? undefined : nonNegInt(values.seed, 'seed'),
+        percdamp: values.percdamp === undefined ? undefined : positive(values.percdamp, 'percdamp'),
+        blocksize: int(values.blocksize, 'blocksize'),
+      };
+      const maxWindows = int(values['max-windows'], 'max-windows');
+      const engine = await createNodeEngine();
+      try {
+        await loadNodeModel(engine, modelDir);
+        const progress = (p: { detail?: string; done: number; total: number }) => {
+          if (!values.json && process.stderr.isTTY) process.stderr.write(`\r${p.detail ?? `${p.done}/${p.total}`}      `);
+        };
+        const layersOut = (layers: SublayerReport[]) =>
+          layers.map((l) => ({ name: engine.hfName(l.name), sparsity: l.sparsity, rel_error: l.rel_error, ...(l.note ? { note: l.note } : {}) }));
+        if (cmd === 'prune') {
+          const method = parseMethod(need(values.method, 'method'));
+          const target = parseTarget({ sparsity: values.sparsity, pattern: values.pattern });
+          const skipLayers = values['skip-layers'] ? values['skip-layers'].split(',').map((x) => nonNegInt(x, 'skip-layers')) : undefined;
+          const t0 = performance.now();
+          const r = await engine.prune(calib, { method, target, ...common, skipLayers }, progress);
+          const e = evalText ? await engine.perplexity(evalText, { seqlen, maxWindows }, progress) : null;
+          if (values.out) writeFolder(values.out, await engine.exportModel());
+          if (!values.json && process.stderr.isTTY) process.stderr.write('\n');
+          const out = {
+            method, sparsity: r.sparsity, ppl: e?.ppl ?? null, nll: e?.nll ?? null, windows: e?.windows ?? null,
+            tokens: e?.tokens ?? null, seconds: (performance.now() - t0) / 1000, layers: layersOut(r.layers),
+          };
+          for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+          print(out, `${method} ${targetLabel(target)}: sparsity ${(r.sparsity * 100).toFixed(2)}%${e ? `, perplexity ${e.ppl.toFixed(4)}` : ''}, ${out.seconds.toFixed(1)} s${values.out ? `; exported to ${values.out}` : ''}`);
+        } else {
+          const methods = need(values.methods, 'methods').split(',').map(parseMethod);
+          const sparsities = (values.sparsities ?? '').split(',').filter(Boolean).map((x) => Number(x));
+          const patterns = (values.patterns ?? '').split(',').filter(Boolean).map((p) => {
+            const t = parseTarget({ pattern: p });
+            return [(t as { n: number }).n, (t as { m: number }).m] as [number, number];
+          });
+          const points = sweepPoints(methods, sparsities, patterns);
+          if (!points.length) throw new BadOption('sweep needs --sparsities and/or --patterns.');
+          const results = await runSweep(engine, calib, evalText!, { points, includeDense: !values['no-dense'], ...common, maxWindows }, (p) => {
+            if (!values.json) process.stderr.write(`${p.label}: sparsity ${(p.sparsity * 100).toFixed(2)}%, perplexity ${p.ppl.toFixed(4)}\n`);
+          }, progress);
+          const arr = results.map((p) => ({
+            method: p.method, sparsity: p.sparsity, ppl: p.ppl, nll: p.nll, windows: p.windows, tokens: p.tokens,
+            seconds: p.seconds, layers: layersOut(p.layers), ...(p.target?.kind === 'nm' ? { pattern: `${p.target.n}:${p.target.m}` } : {}),
+          }));
+          process.stdout.write(values.json ? `${JSON.stringify(arr)}\n` : `${arr.map((p) => `${p.method}\t${(p.sparsity * 100).toFixed(2)}%\t${p.ppl.toFixed(4)}`).join('\n')}\n`);
+        }
         return 0;
       } finally {
         engine.dispose();

@@ -14,6 +14,7 @@ import { loadTokenizer, type TextTokenizer } from './tokenizer/tokenizer';
 import { calibrationWindows } from './calib/windows';
 import { type DenseBackup, pruneModel, restoreDense } from './prune/driver';
 import type { PruneOptions, PruneReport } from './prune/types';
+import { type ExportFile, exportHF } from './model/export';
 import type { AdapterSummary, ModelSummary, PerplexityOptions, PerplexityResult, ProgressFn } from './types';
 
 export type { ShaderLoader } from './gpu/context';
@@ -89,6 +90,7 @@ export class Engine {
     }
     // Replace the previous model only once the new one is complete: a failed load keeps it.
     const weights = new Map<string, GpuTensor>();
+    const dtypes = new Map<string, string>();
     try {
       const total = folder.plans.length;
       for (let i = 0; i < total; i++) {
@@ -99,7 +101,10 @@ export class Engine {
         const data = await readTensorF32(info);
         const parts = plan.split(data);
         await this.ctx.checked(`uploading ${plan.hf}`, () => {
-          plan.outputs.forEach((o, j) => weights.set(o.name, uploadTensor(this.ctx, parts[j], o.shape, o.name)));
+          plan.outputs.forEach((o, j) => {
+            weights.set(o.name, uploadTensor(this.ctx, parts[j], o.shape, o.name));
+            dtypes.set(o.name, info.dtype);
+          });
         });
         onProgress?.({ phase: 'load', done: i + 1, total, detail: plan.hf });
       }
@@ -108,7 +113,7 @@ export class Engine {
       throw e;
     }
     this.unload();
-    const model = new GpuModel(this.ctx, spec, weights);
+    const model = new GpuModel(this.ctx, spec, weights, dtypes);
     let parameters = 0;
     let bytes = 0;
     const tensors = [...folder.tensors.values()].map((t) => {
@@ -174,6 +179,22 @@ export class Engine {
     };
   }
 
+  /**
+   * The Hugging Face module name of a canonical sublayer ("layers.0.attn.q" →
+   * "model.layers.0.self_attn.q_proj"; parts of fused tensors get a suffix: "…c_attn[q]").
+   */
+  hfName(sublayer: string): string {
+    const cur = this.requireModel();
+    const want = `${sublayer}.weight`;
+    for (const p of cur.folder.plans) {
+      const j = p.outputs.findIndex((o) => o.name === want);
+      if (j < 0) continue;
+      const base = p.hf.replace(/\.weight$/, '');
+      return p.outputs.length > 1 ? `${base}[${sublayer.split('.').pop()}]` : base;
+    }
+    return sublayer;
+  }
+
   /** The prune report the loaded weights reflect, or null while they are dense. */
   get pruneState(): PruneReport | null {
     return this.current?.pruned ?? null;
@@ -190,6 +211,23 @@ export class Engine {
     const report = await this.guard(() => pruneModel(cur.model, windows, opts, cur.backup, onProgress, signal));
     cur.pruned = report;
     return report;
+  }
+
+  /**
+   * The loaded model as a Hugging Face folder (pruned weights with zeros in place), plus
+   * prune_studio.json describing the prune run.
+   */
+  async exportModel(): Promise<ExportFile[]> {
+    const cur = this.requireModel();
+    const info = {
+      producer: 'Prune Studio',
+      source: cur.summary.name,
+      pruned: cur.pruned
+        ? { method: cur.pruned.method, target: cur.pruned.target, sparsity: cur.pruned.sparsity, layers: cur.pruned.layers }
+        : null,
+    };
+    const changed = new Set(cur.pruned ? cur.backup.keys() : []);
+    return this.guard(() => exportHF(cur.folder, cur.model, changed, info));
   }
 
   /** Put the dense weights back (after a prune run). */

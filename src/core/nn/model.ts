@@ -76,6 +76,8 @@ export class GpuModel {
     readonly ctx: GpuContext,
     readonly spec: ModelSpec,
     readonly weights: Map<string, GpuTensor>,
+    /** Storage dtype of each canonical weight in the source file (F32, F16, BF16). */
+    readonly dtypes: Map<string, string> = new Map(),
   ) {}
 
   private w(name: string): GpuTensor {

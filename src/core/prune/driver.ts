@@ -11,12 +11,19 @@ import type { GpuTensor } from '../gpu/ops';
 import * as op from '../gpu/ops';
 import { type CapturePoint, type GpuModel, capturePointOf } from '../nn/model';
 import { linearNames, linearShape } from '../model/spec';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../model/dtypes';
 import type { ProgressFn } from '../types';
 import { magnitude } from './magnitude';
 import type { PruneFn, SublayerStats } from './method';
 import { sparsegpt } from './sparsegpt';
 import { type PhaseTimes, type PruneOptions, type PruneReport, type SublayerReport, type Target, checkTarget } from './types';
 import { wanda } from './wanda';
+
+function roundTo(x: Float32Array, dtype: 'F16' | 'BF16'): void {
+  const enc = dtype === 'F16' ? f32ToF16 : f32ToBf16;
+  const dec = dtype === 'F16' ? f16ToF32 : bf16ToF32;
+  for (let i = 0; i < x.length; i++) x[i] = dec(enc(x[i]));
+}
 
 const METHOD_FNS: Record<PruneOptions['method'], PruneFn> = { magnitude, wanda, sparsegpt };
 const now = () => performance.now();
@@ -153,6 +160,13 @@ export async function pruneModel(
           t = now();
           const res = await method({ ctx, w: wt.chunks[0].buffer, R, C, dense, stats, target, percdamp, blocksize });
           const pruned = await ctx.read(wt.chunks[0].buffer, 0, R * C * 4);
+          const dtype = model.dtypes.get(`${name}.weight`);
+          if (dtype === 'F16' || dtype === 'BF16') {
+            // As SparseGPT does (W.to(layer dtype)): updated weights are rounded to the storage
+            // dtype, so the exported model computes exactly what was measured here.
+            roundTo(pruned, dtype);
+            ctx.device.queue.writeBuffer(wt.chunks[0].buffer, 0, pruned);
+          }
           times.factorisation += res.factorisation ?? 0;
           times.sweep += res.sweep ?? (now() - t) / 1000;
           let zeros = 0;

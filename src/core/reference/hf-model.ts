@@ -568,3 +568,412 @@ function phiForward(config: HfConfig, w: Weights, ids: readonly number[], opts: 
   const headBias = w.opt('lm_head.bias', [V]);
   return { logits: linearRef(x, T, C, head, V, headBias), T, V, hidden };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Layer-by-layer access (for the sequential pruning reference, prune-model.ts)
+//
+// The same forward passes as above, split into embed -> decoder layer i -> head, with a tap that
+// sees the input of every linear sublayer of a layer, in the order the layer consumes them. The
+// weights are read from the tensor map at every call, so replacing a tensor in the map (a pruned
+// weight) takes effect on the next call. embed + every layer + head gives exactly the logits of
+// referenceForward (tested in test/core/reference/prune.test.ts).
+
+/** One linear sublayer of a decoder layer, as pruning sees it: a (rows = out, cols = in) matrix. */
+export interface RefLinearSpec {
+  /** Module path inside the layer, e.g. "self_attn.q_proj" (what find_layers(layer) names it). */
+  name: string;
+  /** Full checkpoint name of the weight, e.g. "model.layers.0.self_attn.q_proj.weight". */
+  weight: string;
+  /** Output features (rows of the pruning matrix). */
+  rows: number;
+  /** Input features (columns of the pruning matrix). */
+  cols: number;
+  /** GPT-2 Conv1D: stored (in, out), i.e. the transpose of the pruning matrix. */
+  transposed: boolean;
+}
+
+/**
+ * Called with the input of a linear sublayer: `input` is (T, spec.cols) row-major and must not be
+ * modified. Sublayers that read the same activations (q/k/v, gate/up) get the same array.
+ */
+export type RefLinearTap = (name: string, input: Float64Array, T: number) => void;
+
+export interface RefLayerStack {
+  family: RefFamily;
+  numLayers: number;
+  /** Width of the residual stream between layers. */
+  hidden: number;
+  /** The linear sublayers of layer l, in forward order. */
+  linears(l: number): RefLinearSpec[];
+  /** Residual stream entering layer 0: (T, hidden). */
+  embed(ids: readonly number[]): Float64Array;
+  /** Decoder layer l on x (T, hidden), tokens at positions 0..T-1 -> (T, hidden). */
+  layer(l: number, x: Float64Array, T: number, tap?: RefLinearTap): Float64Array;
+  /** Final norm (and projection) + LM head: (T, hidden) -> logits (T, V). */
+  head(x: Float64Array, T: number): Float64Array;
+}
+
+export function referenceLayerStack(config: HfConfig, tensors: RefTensors): RefLayerStack {
+  const family = referenceFamily(config);
+  const w = new Weights(tensors);
+  switch (family) {
+    case 'llama':
+    case 'qwen2':
+      return llamaStack(family, config, w);
+    case 'gpt2':
+      return gpt2Stack(config, w);
+    case 'opt':
+      return optStack(config, w);
+    case 'gpt_neox':
+      return neoxStack(config, w);
+    case 'phi':
+      return phiStack(config, w);
+  }
+}
+
+function checkLayer(l: number, L: number): void {
+  if (!Number.isInteger(l) || l < 0 || l >= L) throw new Error(`reference: layer ${l} outside [0, ${L})`);
+}
+
+function llamaStack(family: 'llama' | 'qwen2', config: HfConfig, w: Weights): RefLayerStack {
+  const C = num(config, 'hidden_size');
+  const nH = num(config, 'num_attention_heads');
+  const nKv = num(config, 'num_key_value_heads', nH);
+  const D = num(config, 'head_dim', Math.floor(C / nH));
+  const F = num(config, 'intermediate_size');
+  const V = num(config, 'vocab_size');
+  const L = num(config, 'num_hidden_layers');
+  const eps = num(config, 'rms_norm_eps', 1e-6);
+  const act = config.hidden_act ?? 'silu';
+  const tied = bool(config, 'tie_word_embeddings', false);
+  const qkvBias = family === 'qwen2' ? true : bool(config, 'attention_bias', false);
+  const oBias = family === 'qwen2' ? false : bool(config, 'attention_bias', false);
+  const mlpBias = family === 'qwen2' ? false : bool(config, 'mlp_bias', false);
+  const shapes: [string, number, number][] = [
+    ['self_attn.q_proj', nH * D, C],
+    ['self_attn.k_proj', nKv * D, C],
+    ['self_attn.v_proj', nKv * D, C],
+    ['self_attn.o_proj', C, nH * D],
+    ['mlp.gate_proj', F, C],
+    ['mlp.up_proj', F, C],
+    ['mlp.down_proj', C, F],
+  ];
+  return {
+    family,
+    numLayers: L,
+    hidden: C,
+    linears(l) {
+      checkLayer(l, L);
+      return shapes.map(([name, rows, cols]) => ({ name, weight: `model.layers.${l}.${name}.weight`, rows, cols, transposed: false }));
+    },
+    embed(ids) {
+      checkIds(ids, V);
+      if (family === 'qwen2' && bool(config, 'use_sliding_window', false) && ids.length > num(config, 'sliding_window', Infinity)) {
+        throw new Error('reference: Qwen2 sliding-window attention is not implemented');
+      }
+      return embeddingRef(w.get('model.embed_tokens.weight', [V, C]), V, C, ids);
+    },
+    layer(l, x, T, tap) {
+      checkLayer(l, L);
+      const rope = referenceRope(config, D, family, T);
+      const p = `model.layers.${l}.`;
+      const proj = (name: string, out: number, bias: boolean, input: Float64Array, inDim: number): Float64Array => {
+        tap?.(name, input, T);
+        return linearRef(input, T, inDim, w.get(p + name + '.weight', [out, inDim]), out, bias ? w.get(p + name + '.bias', [out]) : null);
+      };
+      const n1 = rmsNormRef(x, T, C, w.get(p + 'input_layernorm.weight', [C]), eps);
+      let q = proj('self_attn.q_proj', nH * D, qkvBias, n1, C);
+      let k = proj('self_attn.k_proj', nKv * D, qkvBias, n1, C);
+      const v = proj('self_attn.v_proj', nKv * D, qkvBias, n1, C);
+      q = ropeRef(q, T, nH, D, rope.rotaryDim, rope.invFreq, 0);
+      k = ropeRef(k, T, nKv, D, rope.rotaryDim, rope.invFreq, 0);
+      const a = attentionRef(q, k, v, T, T, nH, nKv, D, 1 / Math.sqrt(D), 0);
+      x = addRef(x, proj('self_attn.o_proj', C, oBias, a, nH * D));
+      const n2 = rmsNormRef(x, T, C, w.get(p + 'post_attention_layernorm.weight', [C]), eps);
+      const gate = actMap(proj('mlp.gate_proj', F, mlpBias, n2, C), act);
+      const up = proj('mlp.up_proj', F, mlpBias, n2, C);
+      return addRef(x, proj('mlp.down_proj', C, mlpBias, mulRef(gate, up), F));
+    },
+    head(x, T) {
+      const embed = w.get('model.embed_tokens.weight', [V, C]);
+      const h = rmsNormRef(x, T, C, w.get('model.norm.weight', [C]), eps);
+      return linearRef(h, T, C, tied ? embed : w.get('lm_head.weight', [V, C]), V);
+    },
+  };
+}
+
+function gpt2Stack(config: HfConfig, w: Weights): RefLayerStack {
+  const C = num(config, 'n_embd');
+  const nH = num(config, 'n_head');
+  const D = C / nH;
+  const L = num(config, 'n_layer');
+  const V = num(config, 'vocab_size');
+  const P = num(config, 'n_positions', 1024);
+  const inner = num(config, 'n_inner', 4 * C);
+  const eps = num(config, 'layer_norm_epsilon', 1e-5);
+  const act = config.activation_function ?? 'gelu_new';
+  const scaleWeights = bool(config, 'scale_attn_weights', true);
+  const scaleByLayer = bool(config, 'scale_attn_by_inverse_layer_idx', false);
+  const tied = bool(config, 'tie_word_embeddings', true);
+  if (!Number.isInteger(D)) throw new Error(`reference: n_embd ${C} not divisible by n_head ${nH}`);
+  const pre = w.has('transformer.wte.weight') ? 'transformer.' : '';
+  const shapes: [string, number, number][] = [
+    ['attn.c_attn', 3 * C, C],
+    ['attn.c_proj', C, C],
+    ['mlp.c_fc', inner, C],
+    ['mlp.c_proj', C, inner],
+  ];
+  return {
+    family: 'gpt2',
+    numLayers: L,
+    hidden: C,
+    linears(l) {
+      checkLayer(l, L);
+      return shapes.map(([name, rows, cols]) => ({ name, weight: `${pre}h.${l}.${name}.weight`, rows, cols, transposed: true }));
+    },
+    embed(ids) {
+      const T = ids.length;
+      if (T > P) throw new Error(`reference: ${T} tokens exceed n_positions ${P}`);
+      checkIds(ids, V);
+      const wte = w.get(pre + 'wte.weight', [V, C]);
+      const wpe = w.get(pre + 'wpe.weight', [P, C]);
+      return addRef(embeddingRef(wte, V, C, ids), embeddingRef(wpe, P, C, ids.map((_, t) => t)));
+    },
+    layer(l, x, T, tap) {
+      checkLayer(l, L);
+      const p = `${pre}h.${l}.`;
+      const ln = (name: string, input: Vec): Float64Array =>
+        layerNormRef(input, T, C, w.get(p + name + '.weight', [C]), w.get(p + name + '.bias', [C]), eps);
+      const conv = (name: string, input: Float64Array, inDim: number, outDim: number): Float64Array => {
+        tap?.(name, input, T);
+        return conv1dRef(input, T, inDim, w.get(p + name + '.weight', [inDim, outDim]), outDim, w.get(p + name + '.bias', [outDim]));
+      };
+      const qkv = conv('attn.c_attn', ln('ln_1', x), C, 3 * C);
+      const q = sliceCols(qkv, T, 3 * C, 0, C);
+      const k = sliceCols(qkv, T, 3 * C, C, 2 * C);
+      const v = sliceCols(qkv, T, 3 * C, 2 * C, 3 * C);
+      let scale = scaleWeights ? 1 / Math.sqrt(D) : 1;
+      if (scaleByLayer) scale /= l + 1;
+      const a = attentionRef(q, k, v, T, T, nH, nH, D, scale, 0);
+      x = addRef(x, conv('attn.c_proj', a, C, C));
+      const m = actMap(conv('mlp.c_fc', ln('ln_2', x), C, inner), act);
+      return addRef(x, conv('mlp.c_proj', m, inner, C));
+    },
+    head(x, T) {
+      const h = layerNormRef(x, T, C, w.get(pre + 'ln_f.weight', [C]), w.get(pre + 'ln_f.bias', [C]), eps);
+      return linearRef(h, T, C, tied ? w.get(pre + 'wte.weight', [V, C]) : w.get('lm_head.weight', [V, C]), V);
+    },
+  };
+}
+
+function optStack(config: HfConfig, w: Weights): RefLayerStack {
+  const C = num(config, 'hidden_size');
+  const nH = num(config, 'num_attention_heads');
+  const D = C / nH;
+  const L = num(config, 'num_hidden_layers');
+  const F = num(config, 'ffn_dim');
+  const V = num(config, 'vocab_size');
+  const E = num(config, 'word_embed_proj_dim', C);
+  const P = num(config, 'max_position_embeddings', 2048);
+  const preLN = bool(config, 'do_layer_norm_before', true);
+  const finalLN = preLN && !bool(config, '_remove_final_layer_norm', false);
+  const affine = bool(config, 'layer_norm_elementwise_affine', true);
+  const bias = bool(config, 'enable_bias', true);
+  const act = config.activation_function ?? 'relu';
+  const tied = bool(config, 'tie_word_embeddings', true);
+  const eps = 1e-5;
+  const OFFSET = 2;
+  if (!Number.isInteger(D)) throw new Error(`reference: hidden_size ${C} not divisible by ${nH} heads`);
+  const pre = w.has('model.decoder.embed_tokens.weight') ? 'model.decoder.' : 'decoder.';
+  const ln = (name: string, input: Vec, T: number): Float64Array =>
+    layerNormRef(input, T, C, affine ? w.get(name + '.weight', [C]) : null, affine ? w.get(name + '.bias', [C]) : null, eps);
+  const shapes: [string, number, number][] = [
+    ['self_attn.q_proj', C, C],
+    ['self_attn.k_proj', C, C],
+    ['self_attn.v_proj', C, C],
+    ['self_attn.out_proj', C, C],
+    ['fc1', F, C],
+    ['fc2', C, F],
+  ];
+  return {
+    family: 'opt',
+    numLayers: L,
+    hidden: C,
+    linears(l) {
+      checkLayer(l, L);
+      return shapes.map(([name, rows, cols]) => ({ name, weight: `${pre}layers.${l}.${name}.weight`, rows, cols, transposed: false }));
+    },
+    embed(ids) {
+      const T = ids.length;
+      if (T > P) throw new Error(`reference: ${T} tokens exceed max_position_embeddings ${P}`);
+      checkIds(ids, V);
+      let x: Float64Array = embeddingRef(w.get(pre + 'embed_tokens.weight', [V, E]), V, E, ids);
+      if (E !== C) x = linearRef(x, T, E, w.get(pre + 'project_in.weight', [C, E]), C);
+      const pos = w.get(pre + 'embed_positions.weight', [P + OFFSET, C]);
+      return addRef(x, embeddingRef(pos, P + OFFSET, C, ids.map((_, t) => t + OFFSET)));
+    },
+    layer(l, x, T, tap) {
+      checkLayer(l, L);
+      const p = `${pre}layers.${l}.`;
+      const lin = (name: string, input: Float64Array, inDim: number, outDim: number): Float64Array => {
+        tap?.(name, input, T);
+        return linearRef(input, T, inDim, w.get(p + name + '.weight', [outDim, inDim]), outDim, bias ? w.get(p + name + '.bias', [outDim]) : null);
+      };
+      let residual = x;
+      let h = preLN ? ln(p + 'self_attn_layer_norm', x, T) : x;
+      const q = lin('self_attn.q_proj', h, C, C);
+      const k = lin('self_attn.k_proj', h, C, C);
+      const v = lin('self_attn.v_proj', h, C, C);
+      const a = attentionRef(q, k, v, T, T, nH, nH, D, 1 / Math.sqrt(D), 0);
+      x = addRef(residual, lin('self_attn.out_proj', a, C, C));
+      if (!preLN) x = ln(p + 'self_attn_layer_norm', x, T);
+      residual = x;
+      h = preLN ? ln(p + 'final_layer_norm', x, T) : x;
+      h = lin('fc2', actMap(lin('fc1', h, C, F), act), F, C);
+      x = addRef(residual, h);
+      if (!preLN) x = ln(p + 'final_layer_norm', x, T);
+      return x;
+    },
+    head(x, T) {
+      if (finalLN) x = ln(pre + 'final_layer_norm', x, T);
+      if (E !== C) x = linearRef(x, T, C, w.get(pre + 'project_out.weight', [E, C]), E);
+      const head = tied ? w.get(pre + 'embed_tokens.weight', [V, E]) : w.get('lm_head.weight', [V, E]);
+      return linearRef(x, T, E, head, V);
+    },
+  };
+}
+
+function neoxStack(config: HfConfig, w: Weights): RefLayerStack {
+  const C = num(config, 'hidden_size');
+  const nH = num(config, 'num_attention_heads');
+  const D = C / nH;
+  const L = num(config, 'num_hidden_layers');
+  const F = num(config, 'intermediate_size');
+  const V = num(config, 'vocab_size');
+  const eps = num(config, 'layer_norm_eps', 1e-5);
+  const act = config.hidden_act ?? 'gelu';
+  const parallel = bool(config, 'use_parallel_residual', true);
+  const attnBias = bool(config, 'attention_bias', true);
+  const tied = bool(config, 'tie_word_embeddings', false);
+  if (!Number.isInteger(D)) throw new Error(`reference: hidden_size ${C} not divisible by ${nH} heads`);
+  const shapes: [string, number, number][] = [
+    ['attention.query_key_value', 3 * C, C],
+    ['attention.dense', C, C],
+    ['mlp.dense_h_to_4h', F, C],
+    ['mlp.dense_4h_to_h', C, F],
+  ];
+  return {
+    family: 'gpt_neox',
+    numLayers: L,
+    hidden: C,
+    linears(l) {
+      checkLayer(l, L);
+      return shapes.map(([name, rows, cols]) => ({ name, weight: `gpt_neox.layers.${l}.${name}.weight`, rows, cols, transposed: false }));
+    },
+    embed(ids) {
+      checkIds(ids, V);
+      return embeddingRef(w.get('gpt_neox.embed_in.weight', [V, C]), V, C, ids);
+    },
+    layer(l, x, T, tap) {
+      checkLayer(l, L);
+      const rope = referenceRope(config, D, 'gpt_neox', T);
+      const p = `gpt_neox.layers.${l}.`;
+      const ln = (name: string, input: Vec): Float64Array =>
+        layerNormRef(input, T, C, w.get(p + name + '.weight', [C]), w.get(p + name + '.bias', [C]), eps);
+      const lin = (name: string, input: Float64Array, inDim: number, outDim: number, hasBias: boolean): Float64Array => {
+        tap?.(name, input, T);
+        return linearRef(input, T, inDim, w.get(p + name + '.weight', [outDim, inDim]), outDim, hasBias ? w.get(p + name + '.bias', [outDim]) : null);
+      };
+      const qkv = lin('attention.query_key_value', ln('input_layernorm', x), C, 3 * C, attnBias);
+      let q: Float64Array = new Float64Array(T * C);
+      let k: Float64Array = new Float64Array(T * C);
+      const v = new Float64Array(T * C);
+      for (let t = 0; t < T; t++) {
+        for (let h = 0; h < nH; h++) {
+          const src = t * 3 * C + h * 3 * D;
+          const dst = (t * nH + h) * D;
+          for (let d = 0; d < D; d++) {
+            q[dst + d] = qkv[src + d];
+            k[dst + d] = qkv[src + D + d];
+            v[dst + d] = qkv[src + 2 * D + d];
+          }
+        }
+      }
+      q = ropeRef(q, T, nH, D, rope.rotaryDim, rope.invFreq, 0);
+      k = ropeRef(k, T, nH, D, rope.rotaryDim, rope.invFreq, 0);
+      const a = lin('attention.dense', attentionRef(q, k, v, T, T, nH, nH, D, 1 / Math.sqrt(D), 0), C, C, attnBias);
+      const mlp = (input: Vec): Float64Array =>
+        lin('mlp.dense_4h_to_h', actMap(lin('mlp.dense_h_to_4h', ln('post_attention_layernorm', input), C, F, true), act), F, C, true);
+      if (parallel) return addRef(addRef(mlp(x), a), x);
+      const ax = addRef(a, x);
+      return addRef(mlp(ax), ax);
+    },
+    head(x, T) {
+      const h = layerNormRef(x, T, C, w.get('gpt_neox.final_layer_norm.weight', [C]), w.get('gpt_neox.final_layer_norm.bias', [C]), eps);
+      const head = tied ? w.get('gpt_neox.embed_in.weight', [V, C]) : w.get('embed_out.weight', [V, C]);
+      return linearRef(h, T, C, head, V);
+    },
+  };
+}
+
+function phiStack(config: HfConfig, w: Weights): RefLayerStack {
+  const C = num(config, 'hidden_size');
+  const nH = num(config, 'num_attention_heads');
+  const nKv = num(config, 'num_key_value_heads', nH);
+  const D = num(config, 'head_dim', Math.floor(C / nH));
+  const L = num(config, 'num_hidden_layers');
+  const F = num(config, 'intermediate_size');
+  const V = num(config, 'vocab_size');
+  const eps = num(config, 'layer_norm_eps', 1e-5);
+  const act = config.hidden_act ?? 'gelu_new';
+  const qkLn = bool(config, 'qk_layernorm', false);
+  const tied = bool(config, 'tie_word_embeddings', false);
+  const shapes: [string, number, number][] = [
+    ['self_attn.q_proj', nH * D, C],
+    ['self_attn.k_proj', nKv * D, C],
+    ['self_attn.v_proj', nKv * D, C],
+    ['self_attn.dense', C, nH * D],
+    ['mlp.fc1', F, C],
+    ['mlp.fc2', C, F],
+  ];
+  return {
+    family: 'phi',
+    numLayers: L,
+    hidden: C,
+    linears(l) {
+      checkLayer(l, L);
+      return shapes.map(([name, rows, cols]) => ({ name, weight: `model.layers.${l}.${name}.weight`, rows, cols, transposed: false }));
+    },
+    embed(ids) {
+      checkIds(ids, V);
+      return embeddingRef(w.get('model.embed_tokens.weight', [V, C]), V, C, ids);
+    },
+    layer(l, x, T, tap) {
+      checkLayer(l, L);
+      const rope = referenceRope(config, D, 'phi', T);
+      const p = `model.layers.${l}.`;
+      const lin = (name: string, input: Float64Array, inDim: number, outDim: number): Float64Array => {
+        tap?.(name, input, T);
+        return linearRef(input, T, inDim, w.get(p + name + '.weight', [outDim, inDim]), outDim, w.get(p + name + '.bias', [outDim]));
+      };
+      const h = layerNormRef(x, T, C, w.get(p + 'input_layernorm.weight', [C]), w.get(p + 'input_layernorm.bias', [C]), eps);
+      let q = lin('self_attn.q_proj', h, C, nH * D);
+      let k = lin('self_attn.k_proj', h, C, nKv * D);
+      const v = lin('self_attn.v_proj', h, C, nKv * D);
+      if (qkLn) {
+        q = layerNormRef(q, T * nH, D, w.get(p + 'self_attn.q_layernorm.weight', [D]), w.get(p + 'self_attn.q_layernorm.bias', [D]), eps);
+        k = layerNormRef(k, T * nKv, D, w.get(p + 'self_attn.k_layernorm.weight', [D]), w.get(p + 'self_attn.k_layernorm.bias', [D]), eps);
+      }
+      q = ropeRef(q, T, nH, D, rope.rotaryDim, rope.invFreq, 0);
+      k = ropeRef(k, T, nKv, D, rope.rotaryDim, rope.invFreq, 0);
+      const a = lin('self_attn.dense', attentionRef(q, k, v, T, T, nH, nKv, D, 1 / Math.sqrt(D), 0), nH * D, C);
+      const m = lin('mlp.fc2', actMap(lin('mlp.fc1', h, C, F), act), F, C);
+      return addRef(addRef(a, m), x);
+    },
+    head(x, T) {
+      const h = layerNormRef(x, T, C, w.get('model.final_layernorm.weight', [C]), w.get('model.final_layernorm.bias', [C]), eps);
+      const head = tied ? w.get('model.embed_tokens.weight', [V, C]) : w.get('lm_head.weight', [V, C]);
+      return linearRef(h, T, C, head, V, w.opt('lm_head.bias', [V]));
+    },
+  };
+}

@@ -9,6 +9,8 @@ export interface TensorPlan {
   outputs: Array<{ name: string; shape: number[] }>;
   /** Turn the HF tensor's f32 data (row-major in its stored shape) into the outputs, in order. */
   split(data: Float32Array): Float32Array[];
+  /** The inverse of split: the outputs back into the HF tensor's layout (export). */
+  merge(parts: Float32Array[]): Float32Array;
 }
 
 export interface FamilyDef {
@@ -66,7 +68,7 @@ export function unsupported(config: HFConfig, what: string): never {
 
 /** A tensor copied as it is (shape checked by the loader against the HF header). */
 export function same(hf: string, name: string, shape: number[]): TensorPlan {
-  return { hf, outputs: [{ name, shape }], split: (d) => [d] };
+  return { hf, outputs: [{ name, shape }], split: (d) => [d], merge: (p) => p[0] };
 }
 
 /** Conv1D (GPT-2) stores (in, out); canonical linears are (out, in). */
@@ -75,6 +77,7 @@ export function transposed(hf: string, name: string, outF: number, inF: number):
     hf,
     outputs: [{ name, shape: [outF, inF] }],
     split: (d) => [transpose(d, inF, outF)],
+    merge: (p) => transpose(p[0], outF, inF),
   };
 }
 
@@ -114,4 +117,15 @@ export function findPrefix(names: Set<string>, candidates: string[], probe: stri
 
 export function uniformScale(nLayers: number, headDim: number): number[] {
   return new Array(nLayers).fill(1 / Math.sqrt(headDim));
+}
+
+/** Concatenate row-major parts. */
+export function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }

@@ -3,7 +3,7 @@
 // The hub's own "gpt2" checkpoint has no "transformer." prefix; exports from GPT2LMHeadModel do.
 import type { Activation, ModelSpec } from '../spec';
 import {
-  type FamilyDef, type HFConfig, type TensorPlan, bool, dim, findPrefix, num, optId, same, str,
+  type FamilyDef, type HFConfig, type TensorPlan, bool, concat, dim, findPrefix, num, optId, same, str,
   transpose, transposed, unsupported,
 } from './common';
 
@@ -88,11 +88,13 @@ function plan(s: ModelSpec, names: Set<string>): TensorPlan[] {
         const t = transpose(d, H, 3 * H);
         return [0, 1, 2].map((j) => t.slice(j * H * H, (j + 1) * H * H));
       },
+      merge: (p) => transpose(concat(p), 3 * H, H),
     });
     plans.push({
       hf: hf + 'attn.c_attn.bias',
       outputs: ['q', 'k', 'v'].map((n) => ({ name: `${c}attn.${n}.bias`, shape: [H] })),
       split: (d) => [0, 1, 2].map((j) => d.slice(j * H, (j + 1) * H)),
+      merge: concat,
     });
     plans.push(transposed(hf + 'attn.c_proj.weight', c + 'attn.o.weight', H, H));
     plans.push(same(hf + 'attn.c_proj.bias', c + 'attn.o.bias', [H]));

@@ -66,6 +66,17 @@ function splitHeads(d: Float32Array, nHeads: number, D: number, cols: number): F
   return out;
 }
 
+/** Inverse of splitHeads: q | k | v back into per-head [q_h | k_h | v_h] rows. */
+function joinHeads(parts: Float32Array[], nHeads: number, D: number, cols: number): Float32Array {
+  const out = new Float32Array(3 * nHeads * D * cols);
+  for (let h = 0; h < nHeads; h++) {
+    for (let j = 0; j < 3; j++) {
+      out.set(parts[j].subarray(h * D * cols, (h + 1) * D * cols), (h * 3 + j) * D * cols);
+    }
+  }
+  return out;
+}
+
 function plan(s: ModelSpec, names: Set<string>): TensorPlan[] {
   const H = s.hidden, F = s.ffn, D = s.headDim;
   const plans: TensorPlan[] = [same('gpt_neox.embed_in.weight', 'embed.tokens', [s.vocabSize, H])];
@@ -76,12 +87,14 @@ function plan(s: ModelSpec, names: Set<string>): TensorPlan[] {
       hf: hf + 'attention.query_key_value.weight',
       outputs: ['q', 'k', 'v'].map((n) => ({ name: `${c}attn.${n}.weight`, shape: [H, H] })),
       split: (d) => splitHeads(d, s.nHeads, D, H),
+      merge: (p) => joinHeads(p, s.nHeads, D, H),
     });
     if (names.has(hf + 'attention.query_key_value.bias')) {
       plans.push({
         hf: hf + 'attention.query_key_value.bias',
         outputs: ['q', 'k', 'v'].map((n) => ({ name: `${c}attn.${n}.bias`, shape: [H] })),
         split: (d) => splitHeads(d, s.nHeads, D, 1),
+        merge: (p) => joinHeads(p, s.nHeads, D, 1),
       });
     }
     linear(plans, names, hf + 'attention.dense', c + 'attn.o', H, H);

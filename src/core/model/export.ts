@@ -1,0 +1,60 @@
+// Export the model in memory as a Hugging Face folder: config and tokenizer files copied as they
+// were, model.safetensors with the original tensor names, order and dtypes, pruned weights with
+// their zeros in place (dense layout), and prune_studio.json describing what was done. Tensors
+// the engine did not change are copied value for value from the source file.
+import { isSupportedDType, type DType } from './dtypes';
+import type { ModelFolder } from './folder';
+import { readTensorF32 } from './safetensors';
+import { writeSafetensors, type TensorToWrite } from './safetensors-write';
+import type { GpuModel } from '../nn/model';
+
+export interface ExportFile {
+  name: string;
+  bytes: Uint8Array;
+}
+
+/** Files copied from the source folder besides the weights. */
+const COPIED = /^(config\.json|generation_config\.json|tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|vocab\.json|merges\.txt|tokenizer\.model|added_tokens\.json)$/;
+
+async function readCanonical(model: GpuModel, name: string): Promise<Float32Array> {
+  const t = model.weights.get(name);
+  if (!t) throw new Error(`internal: ${name} is not loaded`);
+  const parts = await Promise.all(t.chunks.map((c) => model.ctx.read(c.buffer)));
+  const n = t.shape.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(n);
+  let o = 0;
+  for (const p of parts) {
+    const take = Math.min(p.length, n - o);
+    out.set(p.subarray(0, take), o);
+    o += take;
+  }
+  return out;
+}
+
+export async function exportHF(
+  folder: ModelFolder,
+  model: GpuModel,
+  changed: ReadonlySet<string>,
+  info: Record<string, unknown>,
+): Promise<ExportFile[]> {
+  const files: ExportFile[] = [];
+  for (const [name, f] of folder.files) {
+    if (COPIED.test(name)) files.push({ name, bytes: new Uint8Array(await f.slice(0, f.size)) });
+  }
+  const planOf = new Map(folder.plans.map((p) => [p.hf, p]));
+  const tensors: TensorToWrite[] = [];
+  for (const t of folder.tensors.values()) {
+    if (!isSupportedDType(t.dtype)) continue; // integer buffers (masks, position ids) are not weights
+    const plan = planOf.get(t.name);
+    let data: Float32Array;
+    if (plan && plan.outputs.some((o) => changed.has(o.name))) {
+      data = plan.merge(await Promise.all(plan.outputs.map((o) => readCanonical(model, o.name))));
+    } else {
+      data = await readTensorF32(t);
+    }
+    tensors.push({ name: t.name, dtype: t.dtype as DType, shape: t.shape, data });
+  }
+  files.push({ name: 'model.safetensors', bytes: writeSafetensors(tensors, { format: 'pt', producer: 'prune-studio' }) });
+  files.push({ name: 'prune_studio.json', bytes: new TextEncoder().encode(`${JSON.stringify(info, null, 2)}\n`) });
+  return files;
+}
