@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createNodeEngine } from '../src/node/engine';
 import { forwardBench } from './forward';
+import { pruneBench } from './prune';
 import { machine, writeResult } from './util';
 
 const { values, positionals } = parseArgs({
@@ -13,17 +14,41 @@ const { values, positionals } = parseArgs({
     out: { type: 'string' },
     json: { type: 'boolean', default: false },
     'skip-opt': { type: 'boolean', default: false },
+    samples: { type: 'string' },
+    seqlen: { type: 'string' },
+    dims: { type: 'string' },
   },
 });
 
 const name = positionals[0];
-if (name !== 'forward') {
-  process.stderr.write('usage: npm run bench -- forward [--reps N] [--out FILE] [--json] [--skip-opt]\n');
+if (name !== 'forward' && name !== 'prune') {
+  process.stderr.write(
+    'usage: npm run bench -- forward [--reps N] [--out FILE] [--json] [--skip-opt]\n' +
+      '       npm run bench -- prune [--samples 8] [--seqlen 128] [--dims 256,512,768,1024] [--skip-opt] [--out FILE] [--json]\n',
+  );
   process.exit(2);
 }
 
 const engine = await createNodeEngine();
 const adapter = engine.adapter;
+if (name === 'prune') {
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  const results = await pruneBench(engine, {
+    demoDir: path.resolve('public/models/stories260K'),
+    calibText: path.resolve('public/data/sample-calib.txt'),
+    samples: Number(values.samples ?? 8),
+    seqlen: Number(values.seqlen ?? 128),
+    dims: (values.dims ?? '256,512,768,1024').split(',').map(Number),
+    skipOpt: values['skip-opt'] ?? false,
+    log,
+  });
+  const doc = { bench: name, date: new Date().toISOString(), adapter, machine: machine(), results };
+  const file = writeResult(name, adapter.description, doc, values.out);
+  if (values.json) process.stdout.write(`${JSON.stringify(doc)}\n`);
+  else process.stdout.write(`adapter: ${adapter.description}\nwritten: ${file}\n`);
+  engine.dispose();
+  process.exit(0);
+}
 // SwiftShader runs at about 1 GFLOP/s: one timed run (after a warm-up) is all it can afford.
 const reps = values.reps ? Number(values.reps) : adapter.isSoftware ? 1 : 5;
 const results = await forwardBench(engine, {

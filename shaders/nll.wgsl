@@ -2,7 +2,7 @@
 //   nll[row0 + t] = logsumexp(L[t, :]) - L[t, target[row0 + t]]
 // Used for perplexity without ever reading the (T × V) logits back to the CPU. Rows whose
 // target is 0xffffffff (no next token) get 0.
-// Dispatch: (rows) workgroups of 256 threads; max pass then sum-of-exp pass.
+// Dispatch: (rows) workgroups of 64 threads; max pass then sum-of-exp pass.
 
 struct Params {
   rows: u32,
@@ -16,27 +16,27 @@ struct Params {
 @group(0) @binding(2) var<storage, read> tgt: array<u32>;        // (row0 + rows)
 @group(0) @binding(3) var<storage, read_write> nll: array<f32>;  // (row0 + rows)
 
-var<workgroup> red: array<f32, 256>;
+var<workgroup> red: array<f32, 64>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
   let t = wg.x;
   let base = t * p.V;
   var m = -3.0e38;
-  for (var v = li; v < p.V; v += 256u) { m = max(m, L[base + v]); }
+  for (var v = li; v < p.V; v += 64u) { m = max(m, L[base + v]); }
   red[li] = m;
   workgroupBarrier();
-  for (var k = 128u; k > 0u; k >>= 1u) {
+  for (var k = 32u; k > 0u; k >>= 1u) {
     if (li < k) { red[li] = max(red[li], red[li + k]); }
     workgroupBarrier();
   }
   let mx = red[0];
   workgroupBarrier();
   var s = 0.0;
-  for (var v = li; v < p.V; v += 256u) { s += exp(L[base + v] - mx); }
+  for (var v = li; v < p.V; v += 64u) { s += exp(L[base + v] - mx); }
   red[li] = s;
   workgroupBarrier();
-  for (var k = 128u; k > 0u; k >>= 1u) {
+  for (var k = 32u; k > 0u; k >>= 1u) {
     if (li < k) { red[li] += red[li + k]; }
     workgroupBarrier();
   }

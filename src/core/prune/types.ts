@@ -81,3 +81,10 @@ export function checkTarget(t: Target): Target {
 export function targetLabel(t: Target): string {
   return t.kind === 'nm' ? `${t.n}:${t.m}` : `${Math.round(t.sparsity * 1000) / 10}%`;
 }
+
+/** An N:M target needs the sublayer's input width (and SparseGPT's block size) divisible by M. */
+export function checkTargetFits(t: Target, name: string, C: number, blocksize: number): void {
+  if (t.kind !== 'nm') return;
+  if (C % t.m !== 0) throw new BadOption(`${t.n}:${t.m} needs input widths divisible by ${t.m}, but ${name} has ${C} inputs.`);
+  if (blocksize % t.m !== 0) throw new BadOption(`${t.n}:${t.m} needs a block size divisible by ${t.m}; got ${blocksize}.`);
+}
