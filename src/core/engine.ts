@@ -13,7 +13,7 @@ import { sumNll } from './eval/perplexity';
 import { loadTokenizer, type TextTokenizer } from './tokenizer/tokenizer';
 import { calibrationWindows } from './calib/windows';
 import { type DenseBackup, pruneModel, restoreDense } from './prune/driver';
-import type { PruneOptions, PruneReport } from './prune/types';
+import { type PruneOptions, type PruneReport, checkTarget } from './prune/types';
 import { type ExportFile, exportHF } from './model/export';
 import type { AdapterSummary, ModelSummary, PerplexityOptions, PerplexityResult, ProgressFn } from './types';
 
@@ -206,6 +206,7 @@ export class Engine {
    */
   async prune(calibText: string, opts: PruneOptions, onProgress?: ProgressFn, signal?: AbortSignal): Promise<PruneReport> {
     const cur = this.requireModel();
+    checkTarget(opts.target);
     const windows = calibrationWindows(cur.tokenizer.encode(calibText), opts.calibSamples, opts.seqlen, opts.seed);
     this.restoreDense();
     const report = await this.guard(() => pruneModel(cur.model, windows, opts, cur.backup, onProgress, signal));

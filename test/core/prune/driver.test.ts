@@ -1,0 +1,141 @@
+// The sequential pruning driver on the demo model (small calibration to stay fast on SwiftShader):
+// achieved sparsity, reconstruction errors, restore/cancel semantics, bad options, export round trip.
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Engine } from '../../../src/core/engine';
+import { BadOption, BadText, Cancelled, NumericalError } from '../../../src/core/errors';
+import { bytesSource } from '../../../src/core/io/file-source';
+import { sparsegpt } from '../../../src/core/prune/sparsegpt';
+import type { PruneOptions } from '../../../src/core/prune/types';
+import { createNodeEngine, loadNodeModel } from '../../../src/node/engine';
+import { DEMO_MODEL, ROOT } from '../../helpers/fixtures';
+import path from 'node:path';
+
+const calib = fs.readFileSync(path.join(ROOT, 'public/data/sample-calib.txt'), 'utf8');
+const evalText = fs.readFileSync(path.join(ROOT, 'public/data/sample-eval.txt'), 'utf8');
+const small = { calibSamples: 4, seqlen: 64 };
+const evalOpts = { seqlen: 64, maxWindows: 2 };
+let engine: Engine;
+let densePpl: number;
+
+beforeAll(async () => {
+  engine = await createNodeEngine();
+  await loadNodeModel(engine, DEMO_MODEL);
+  densePpl = (await engine.perplexity(evalText, evalOpts)).ppl;
+});
+afterAll(() => engine?.dispose());
+
+const meanErr = (r: { layers: { rel_error: number }[] }) => r.layers.reduce((s, l) => s + l.rel_error, 0) / r.layers.length;
+
+describe('methods on stories260K', () => {
+  const errs: Record<string, number> = {};
+  test.each(['magnitude', 'wanda', 'sparsegpt'] as const)('%s 50%%', async (method) => {
+    const r = await engine.prune(calib, { method, target: { kind: 'unstructured', sparsity: 0.5 }, ...small });
+    expect(r.layers.length).toBe(35);
+    for (const l of r.layers) {
+      expect(l.sparsity).toBeGreaterThanOrEqual(0.5);
+      expect(l.sparsity).toBeLessThan(0.51);
+      expect(l.rel_error).toBeGreaterThan(0);
+      expect(l.rel_error).toBeLessThan(1);
+    }
+    if (method === 'wanda') for (const l of r.layers) expect(l.sparsity).toBe(0.5); // exactly half of each row
+    errs[method] = meanErr(r);
+    const ppl = (await engine.perplexity(evalText, evalOpts)).ppl;
+    expect(ppl).toBeGreaterThan(densePpl);
+    expect(Number.isFinite(ppl)).toBe(true);
+  });
+  test('SparseGPT reconstructs best, magnitude worst', () => {
+    expect(errs.sparsegpt).toBeLessThan(errs.wanda);
+    expect(errs.wanda).toBeLessThan(errs.magnitude);
+  });
+  test('2:4 gives exactly half, two zeros in every group of four', async () => {
+    const r = await engine.prune(calib, { method: 'sparsegpt', target: { kind: 'nm', n: 2, m: 4 }, ...small });
+    for (const l of r.layers) expect(l.sparsity).toBe(0.5);
+    const w = await engine.ctx.read(engine.gpuModel!.weights.get('layers.2.mlp.down.weight')!.chunks[0].buffer);
+    for (let g = 0; g < w.length; g += 4) expect([w[g], w[g + 1], w[g + 2], w[g + 3]].filter((v) => v === 0).length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+test('restoreDense gives back the dense model exactly', async () => {
+  await engine.prune(calib, { method: 'magnitude', target: { kind: 'unstructured', sparsity: 0.7 }, ...small });
+  expect(engine.pruneState).not.toBeNull();
+  engine.restoreDense();
+  expect(engine.pruneState).toBeNull();
+  expect((await engine.perplexity(evalText, evalOpts)).ppl).toBe(densePpl);
+});
+
+test('cancelling mid-run leaves the model fully dense', async () => {
+  const ac = new AbortController();
+  let calls = 0;
+  const run = engine.prune(calib, { method: 'sparsegpt', target: { kind: 'unstructured', sparsity: 0.5 }, ...small }, () => {
+    if (++calls === 10) ac.abort();
+  }, ac.signal);
+  await expect(run).rejects.toThrow(Cancelled);
+  await expect(run).rejects.toThrow(/back to its dense weights/);
+  expect(calls).toBe(10);
+  expect(engine.pruneState).toBeNull();
+  expect((await engine.perplexity(evalText, evalOpts)).ppl).toBe(densePpl);
+});
+
+describe('bad options are refused before any work', () => {
+  const base: PruneOptions = { method: 'wanda', target: { kind: 'unstructured', sparsity: 0.5 }, ...small };
+  test.each([
+    [{ target: { kind: 'unstructured', sparsity: 1 } }, BadOption, /Sparsity must be in \[0, 1\); got 1/],
+    [{ target: { kind: 'unstructured', sparsity: -0.1 } }, BadOption, /Sparsity must be in \[0, 1\)/],
+    [{ target: { kind: 'nm', n: 4, m: 4 } }, BadOption, /N:M needs N < M/],
+    [{ target: { kind: 'nm', n: 2, m: 8 } }, BadOption, /needs input widths divisible by 8, but layers.0.mlp.down has 172 inputs/],
+    [{ calibSamples: 1000 }, BadText, /gives \d+ windows of 64 tokens, fewer than the 1000 samples/],
+  ] as const)('%o', async (patch, Err, msg) => {
+    const run = engine.prune(calib, { ...base, ...(patch as Partial<PruneOptions>) });
+    await expect(run).rejects.toThrow(Err);
+    await expect(engine.prune(calib, { ...base, ...(patch as Partial<PruneOptions>) })).rejects.toThrow(msg);
+    expect(engine.pruneState).toBeNull();
+  });
+  test('a calibration text shorter than one window', async () => {
+    await expect(engine.prune('Once upon a time.', { ...base, seqlen: 256 })).rejects.toThrow(/fewer than one window of 256/);
+  });
+});
+
+describe('a Hessian that is not positive definite', () => {
+  const C = 2, R = 3;
+  const dense = Float32Array.from([1, 2, 3, 4, 5, 6]);
+  const run = async (off: number) => {
+    const hCpu = Float32Array.from([1, off, off, 1]);
+    const w = engine.ctx.upload(dense, 'w');
+    const h = engine.ctx.upload(hCpu, 'h');
+    try {
+      return await sparsegpt({ ctx: engine.ctx, w, R, C, dense, stats: { h, hCpu, C }, target: { kind: 'unstructured', sparsity: 0.5 }, percdamp: 0.01, blocksize: 128 });
+    } finally {
+      engine.ctx.destroy(w);
+      engine.ctx.destroy(h);
+    }
+  };
+  test('is retried with 10× dampening, and says so', async () => {
+    const r = await run(1.015); // eigenvalue −0.015: fails at λ = 0.01, passes at λ = 0.1
+    expect(r.note).toMatch(/Cholesky failed; retried with 10× dampening/);
+    expect(r.damp).toBeCloseTo(0.1, 10);
+  });
+  test('gives a clear error when dampening cannot fix it', async () => {
+    await expect(run(1e4)).rejects.toThrow(NumericalError);
+    await expect(run(1e4)).rejects.toThrow(/not positive definite even with λ/);
+  });
+});
+
+test('export: the pruned folder loads back and gives the same perplexity', async () => {
+  await engine.prune(calib, { method: 'sparsegpt', target: { kind: 'unstructured', sparsity: 0.5 }, ...small });
+  const pruned = await engine.perplexity(evalText, evalOpts);
+  const files = await engine.exportModel();
+  expect(files.map((f) => f.name).sort()).toEqual(
+    ['config.json', 'generation_config.json', 'model.safetensors', 'prune_studio.json', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json'],
+  );
+  const other = await createNodeEngine();
+  try {
+    await other.loadModel(files.map((f) => bytesSource(f.bytes, f.name)));
+    const again = await other.perplexity(evalText, evalOpts);
+    expect(again.ppl).toBe(pruned.ppl);
+    const info = JSON.parse(new TextDecoder().decode(files.find((f) => f.name === 'prune_studio.json')!.bytes));
+    expect(info.pruned.method).toBe('sparsegpt');
+  } finally {
+    other.dispose();
+  }
+});
