@@ -27,15 +27,24 @@ export function choleskyLower(a: Float64Array, n: number): void {
   }
 }
 
-/** In-place inverse of a lower triangular l (n × n). */
+/**
+ * In-place inverse of a lower triangular l (n × n). Row-oriented (row i of L⁻¹ is a combination
+ * of the rows above it), so every inner loop runs over contiguous memory.
+ */
 export function invertLower(l: Float64Array, n: number): void {
-  for (let j = 0; j < n; j++) {
-    l[j * n + j] = 1 / l[j * n + j];
-    for (let i = j + 1; i < n; i++) {
-      let s = 0;
-      for (let k = j; k < i; k++) s += l[i * n + k] * l[k * n + j];
-      l[i * n + j] = -s / l[i * n + i];
+  const r = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const ri = i * n;
+    r.fill(0, 0, i);
+    for (let k = 0; k < i; k++) {
+      const lik = l[ri + k];
+      if (lik === 0) continue;
+      const rk = k * n;
+      for (let j = 0; j <= k; j++) r[j] += lik * l[rk + j];
     }
+    const inv = 1 / l[ri + i];
+    for (let j = 0; j < i; j++) l[ri + j] = -r[j] * inv;
+    l[ri + i] = inv;
   }
 }
 
