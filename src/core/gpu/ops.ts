@@ -30,6 +30,18 @@ export function tensorBytes(t: GpuTensor): number {
   return t.chunks.reduce((s, c) => s + c.buffer.size, 0);
 }
 
+/** The two dense GEMM variants with one contract (see shaders/matmul*.wgsl). */
+export type MatmulVariant = 'tiled' | 'rb';
+
+/** Record one GEMM dispatch of the context's variant. */
+function gemmDispatch(ctx: GpuContext, words: ArrayBuffer, bindings: Array<GPUBuffer | Binding>, T: number, N: number): void {
+  if (ctx.matmulVariant === 'rb') {
+    ctx.dispatch('matmul_rb', words, bindings, [Math.ceil(Math.ceil(N / 4) / 64), Math.ceil(T / 4)]);
+  } else {
+    ctx.dispatch('matmul', words, bindings, [Math.ceil(N / 64), Math.ceil(T / 64)]);
+  }
+}
+
 /** Y[:, :N] (+)= X Wᵀ + b.  x: (T, K), W: (N, K) paged by rows, b: (N), y: (T, ldy). */
 export function matmul(
   ctx: GpuContext,
@@ -45,12 +57,7 @@ export function matmul(
   if (bias && bias.chunks.length !== 1) throw new Error('matmul: a paged bias is not supported');
   const flags = (bias ? 1 : 0) | (opts.accumulate ? 2 : 0);
   for (const c of w.chunks) {
-    ctx.dispatch(
-      'matmul',
-      params(T, c.rows, K, ldy, c.row0, c.row0, flags, K, 0, 0, 0),
-      [x, c.buffer, bias ? bias.chunks[0].buffer : ctx.empty, y],
-      [Math.ceil(c.rows / 64), Math.ceil(T / 64)],
-    );
+    gemmDispatch(ctx, params(T, c.rows, K, ldy, c.row0, c.row0, flags, K, 0, 0, 0), [x, c.buffer, bias ? bias.chunks[0].buffer : ctx.empty, y], T, c.rows);
   }
 }
 
@@ -66,12 +73,7 @@ export function gemmStrided(
   d: { T: number; N: number; K: number; ldw: number; wOff: number; ldy: number; yCol0: number; accumulate?: boolean; subtract?: boolean },
 ): void {
   const flags = (d.accumulate ? 2 : 0) | (d.subtract ? 4 : 0);
-  ctx.dispatch(
-    'matmul',
-    params(d.T, d.N, d.K, d.ldy, d.yCol0, 0, flags, d.ldw, d.wOff, 0, 0),
-    [x, w, ctx.empty, y],
-    [Math.ceil(d.N / 64), Math.ceil(d.T / 64)],
-  );
+  gemmDispatch(ctx, params(d.T, d.N, d.K, d.ldy, d.yCol0, 0, flags, d.ldw, d.wOff, 0, 0), [x, w, ctx.empty, y], d.T, d.N);
 }
 
 /** Y[t, :] (+)= E[ids[t], :].  ids: (T) u32, E: (V, C) paged by rows, y: (T, C). */

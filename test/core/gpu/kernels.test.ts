@@ -18,10 +18,16 @@ afterAll(() => ctx?.dispose());
 
 const read = (b: GPUBuffer, n: number) => ctx.read(b, 0, n * 4);
 
-describe('matmul (Y = X Wᵀ + b)', () => {
+describe.each(['tiled', 'rb'] as const)('matmul %s (Y = X Wᵀ + b)', (variant) => {
   const shapes: Array<[number, number, number]> = [
     [1, 1, 1], [3, 5, 7], [64, 64, 16], [65, 100, 33], [130, 37, 200], [7, 300, 64],
   ];
+  beforeAll(() => {
+    ctx.matmulVariant = variant;
+  });
+  afterAll(() => {
+    ctx.matmulVariant = ctx.adapter.isSoftware ? 'rb' : 'tiled';
+  });
   test.each(shapes)('T=%i N=%i K=%i, with bias and accumulate', async (T, N, K) => {
     const x = randn(T * K, 1), w = randn(N * K, 2), b = randn(N, 3), y0 = randn(T * N, 4);
     const X = ctx.upload(x, 'x'), W = op.uploadTensor(ctx, w, [N, K], 'w'), B = op.uploadTensor(ctx, b, [N], 'b');
@@ -38,8 +44,25 @@ describe('matmul (Y = X Wᵀ + b)', () => {
     op.destroyTensor(ctx, B);
   });
 
+  test('strided sub-block, subtract (SparseGPT lazy update)', async () => {
+    // Y[:, 3:3+N] -= X · M[2:2+N, 5:5+K]ᵀ with M (20, 30) row-major.
+    const T = 9, N = 11, K = 13, ldw = 30, ldy = 20;
+    const x = randn(T * K, 31), m = randn(20 * ldw, 32), y0 = randn(T * ldy, 33);
+    const X = ctx.upload(x, 'x'), M = ctx.upload(m, 'm'), Y = ctx.upload(y0, 'y');
+    op.gemmStrided(ctx, X, M, Y, { T, N, K, ldw, wOff: 2 * ldw + 5, ldy, yCol0: 3, accumulate: true, subtract: true });
+    const got = await read(Y, T * ldy);
+    const ref = Float64Array.from(y0);
+    for (let t = 0; t < T; t++) for (let n = 0; n < N; n++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += x[t * K + k] * m[(2 + n) * ldw + 5 + k];
+      ref[t * ldy + 3 + n] -= s;
+    }
+    expect(maxRelErr(got, ref).err).toBeLessThan(tolFor(K));
+  });
+
   test('weights paged into row chunks give the same result', async () => {
     const small = await testContext(1024); // 1 KiB pages: a 50×40 weight needs 10 chunks
+    small.matmulVariant = variant;
     try {
       const T = 9, N = 50, K = 40;
       const x = randn(T * K, 5), w = randn(N * K, 6), b = randn(N, 7);
