@@ -82,6 +82,10 @@ export function referenceNll(config: HfConfig, tensors: RefTensors, ids: readonl
   return logSoftmaxNllRef(logits.subarray(0, (ids.length - 1) * V), ids.slice(1));
 }
 
+/**
+ * The whole model on ids: embed -> every decoder layer -> head, run through the family's layer
+ * stack (referenceLayerStack), so the forward pass and the per-layer access share one definition.
+ */
 export function referenceForward(
   config: HfConfig,
   tensors: RefTensors,
@@ -89,21 +93,18 @@ export function referenceForward(
   opts: ReferenceOptions = {},
 ): ReferenceOutput {
   if (ids.length === 0) throw new Error('reference: no input ids');
-  const family = referenceFamily(config);
+  const T = ids.length;
   const w = new Weights(tensors);
-  switch (family) {
-    case 'llama':
-    case 'qwen2':
-      return llamaForward(family, config, w, ids, opts);
-    case 'gpt2':
-      return gpt2Forward(config, w, ids, opts);
-    case 'opt':
-      return optForward(config, w, ids, opts);
-    case 'gpt_neox':
-      return neoxForward(config, w, ids, opts);
-    case 'phi':
-      return phiForward(config, w, ids, opts);
+  const model = familyLayers(config, w);
+  model.rope?.(T); // RoPE families: the RoPE parameters for T are checked before ids and weights
+  const stack = layerStack(w, model);
+  let x = stack.embed(ids);
+  const hidden = opts.collectHidden ? [x] : undefined;
+  for (let l = 0; l < stack.numLayers; l++) {
+    x = stack.layer(l, x, T);
+    hidden?.push(x);
   }
+  return { logits: stack.head(x, T), T, V: model.vocab, hidden };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -230,6 +231,27 @@ class Weights {
     }
     return null;
   }
+
+  /**
+   * Linear module `name` on x (T, inDim) -> (T, outDim): `name`.weight is (outDim, inDim), or
+   * (inDim, outDim) for a `transposed` GPT-2 Conv1D; `name`.bias (outDim) when `bias`.
+   */
+  linear(name: string, x: Vec, T: number, inDim: number, outDim: number, bias: boolean, transposed = false): Float64Array {
+    const weight = this.get(name + '.weight', transposed ? [inDim, outDim] : [outDim, inDim]);
+    const b = bias ? this.get(name + '.bias', [outDim]) : null;
+    return transposed ? conv1dRef(x, T, inDim, weight, outDim, b) : linearRef(x, T, inDim, weight, outDim, b);
+  }
+
+  /** LayerNorm module `name` over `rows` rows of `dim` (`name`.weight and .bias when `affine`). */
+  layerNorm(name: string, x: Vec, rows: number, dim: number, eps: number, affine = true): Float64Array {
+    return layerNormRef(x, rows, dim, affine ? this.get(name + '.weight', [dim]) : null, affine ? this.get(name + '.bias', [dim]) : null, eps);
+  }
+
+  /** LM head: x (T, K) -> logits (T, V) with weight `weight` (V, K) and, if present, bias `bias` (V). */
+  lmHead(weight: string, x: Vec, T: number, K: number, V: number, bias?: string): Float64Array {
+    const W = this.get(weight, [V, K]);
+    return linearRef(x, T, K, W, V, bias === undefined ? undefined : this.opt(bias, [V]));
+  }
 }
 
 /** x: (T, C) -> rows[lo, hi) of each token: (T, hi - lo). */
@@ -249,334 +271,24 @@ function actMap(x: Float64Array, name: string): Float64Array {
   return x.map(f);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Llama / Qwen2 (modeling_llama.py, modeling_qwen2.py)
-//   x = embed_tokens(ids)
-//   per layer: x = x + o_proj(attn(rope(q_proj(n1)), rope(k_proj(n1)), v_proj(n1))), n1 = RMSNorm(x)
-//              x = x + down_proj(act(gate_proj(n2)) * up_proj(n2)),                 n2 = RMSNorm(x)
-//   logits = lm_head(RMSNorm(x))   (lm_head = embed_tokens when tie_word_embeddings)
-// Qwen2: q/k/v carry biases, o_proj does not. Llama: attention_bias puts biases on q/k/v/o,
-// mlp_bias on gate/up/down.
+/** RoPE on x (T, heads, D) at positions 0..T-1. */
+function rotate(x: Float64Array, T: number, heads: number, D: number, rope: RefRope): Float64Array {
+  return ropeRef(x, T, heads, D, rope.rotaryDim, rope.invFreq, 0);
+}
 
-function llamaForward(family: 'llama' | 'qwen2', config: HfConfig, w: Weights, ids: readonly number[], opts: ReferenceOptions): ReferenceOutput {
-  const T = ids.length;
-  const C = num(config, 'hidden_size');
-  const nH = num(config, 'num_attention_heads');
-  const nKv = num(config, 'num_key_value_heads', nH);
-  const D = num(config, 'head_dim', Math.floor(C / nH));
-  const F = num(config, 'intermediate_size');
-  const V = num(config, 'vocab_size');
-  const L = num(config, 'num_hidden_layers');
-  const eps = num(config, 'rms_norm_eps', 1e-6);
-  const act = config.hidden_act ?? 'silu';
-  const tied = bool(config, 'tie_word_embeddings', false);
-  const qkvBias = family === 'qwen2' ? true : bool(config, 'attention_bias', false);
-  const oBias = family === 'qwen2' ? false : bool(config, 'attention_bias', false);
-  const mlpBias = family === 'qwen2' ? false : bool(config, 'mlp_bias', false);
-  const rope = referenceRope(config, D, family, T);
-  checkIds(ids, V);
-  if (family === 'qwen2' && bool(config, 'use_sliding_window', false) && T > num(config, 'sliding_window', Infinity)) {
-    throw new Error('reference: Qwen2 sliding-window attention is not implemented');
-  }
-
-  const embed = w.get('model.embed_tokens.weight', [V, C]);
-  let x = embeddingRef(embed, V, C, ids);
-  const hidden = opts.collectHidden ? [x] : undefined;
-  for (let l = 0; l < L; l++) {
-    const p = `model.layers.${l}.`;
-    const n1 = rmsNormRef(x, T, C, w.get(p + 'input_layernorm.weight', [C]), eps);
-    const proj = (name: string, out: number, bias: boolean, input: Vec, inDim: number): Float64Array =>
-      linearRef(input, T, inDim, w.get(p + name + '.weight', [out, inDim]), out, bias ? w.get(p + name + '.bias', [out]) : null);
-    let q = proj('self_attn.q_proj', nH * D, qkvBias, n1, C);
-    let k = proj('self_attn.k_proj', nKv * D, qkvBias, n1, C);
-    const v = proj('self_attn.v_proj', nKv * D, qkvBias, n1, C);
-    q = ropeRef(q, T, nH, D, rope.rotaryDim, rope.invFreq, 0);
-    k = ropeRef(k, T, nKv, D, rope.rotaryDim, rope.invFreq, 0);
-    const a = attentionRef(q, k, v, T, T, nH, nKv, D, 1 / Math.sqrt(D), 0);
-    x = addRef(x, proj('self_attn.o_proj', C, oBias, a, nH * D));
-
-    const n2 = rmsNormRef(x, T, C, w.get(p + 'post_attention_layernorm.weight', [C]), eps);
-    const gate = actMap(proj('mlp.gate_proj', F, mlpBias, n2, C), act);
-    const up = proj('mlp.up_proj', F, mlpBias, n2, C);
-    x = addRef(x, proj('mlp.down_proj', C, mlpBias, mulRef(gate, up), F));
-    hidden?.push(x);
-  }
-  x = rmsNormRef(x, T, C, w.get('model.norm.weight', [C]), eps);
-  const head = tied ? embed : w.get('lm_head.weight', [V, C]);
-  return { logits: linearRef(x, T, C, head, V), T, V, hidden };
+/** Causal self-attention of T tokens at positions 0..T-1, scores scaled by `scale`. */
+function selfAttention(q: Vec, k: Vec, v: Vec, T: number, nH: number, nKv: number, D: number, scale = 1 / Math.sqrt(D)): Float64Array {
+  return attentionRef(q, k, v, T, T, nH, nKv, D, scale, 0);
 }
 
 // ---------------------------------------------------------------------------------------------
-// GPT-2 (modeling_gpt2.py)
-//   x = wte(ids) + wpe(0..T-1)
-//   per layer: x = x + c_proj(attn(split(c_attn(ln_1(x)))))      c_attn: (C, 3C) Conv1D, q|k|v
-//              x = x + mlp.c_proj(act(mlp.c_fc(ln_2(x))))
-//   logits = ln_f(x) wte^T
-// Scores are divided by sqrt(head_dim) when scale_attn_weights (default true) and additionally by
-// (layer_idx + 1) when scale_attn_by_inverse_layer_idx. Names may carry a "transformer." prefix;
-// the causal-mask buffers h.i.attn.bias / h.i.attn.masked_bias are not parameters and are ignored.
-
-function gpt2Forward(config: HfConfig, w: Weights, ids: readonly number[], opts: ReferenceOptions): ReferenceOutput {
-  const T = ids.length;
-  const C = num(config, 'n_embd');
-  const nH = num(config, 'n_head');
-  const D = C / nH;
-  const L = num(config, 'n_layer');
-  const V = num(config, 'vocab_size');
-  const P = num(config, 'n_positions', 1024);
-  const inner = num(config, 'n_inner', 4 * C);
-  const eps = num(config, 'layer_norm_epsilon', 1e-5);
-  const act = config.activation_function ?? 'gelu_new';
-  const scaleWeights = bool(config, 'scale_attn_weights', true);
-  const scaleByLayer = bool(config, 'scale_attn_by_inverse_layer_idx', false);
-  const tied = bool(config, 'tie_word_embeddings', true);
-  if (!Number.isInteger(D)) throw new Error(`reference: n_embd ${C} not divisible by n_head ${nH}`);
-  if (T > P) throw new Error(`reference: ${T} tokens exceed n_positions ${P}`);
-  checkIds(ids, V);
-
-  const pre = w.has('transformer.wte.weight') ? 'transformer.' : '';
-  const wte = w.get(pre + 'wte.weight', [V, C]);
-  const wpe = w.get(pre + 'wpe.weight', [P, C]);
-  let x = addRef(embeddingRef(wte, V, C, ids), embeddingRef(wpe, P, C, ids.map((_, t) => t)));
-  const hidden = opts.collectHidden ? [x] : undefined;
-  for (let l = 0; l < L; l++) {
-    const p = `${pre}h.${l}.`;
-    const ln = (name: string, input: Vec): Float64Array =>
-      layerNormRef(input, T, C, w.get(p + name + '.weight', [C]), w.get(p + name + '.bias', [C]), eps);
-    const conv = (name: string, input: Vec, inDim: number, outDim: number): Float64Array =>
-      conv1dRef(input, T, inDim, w.get(p + name + '.weight', [inDim, outDim]), outDim, w.get(p + name + '.bias', [outDim]));
-
-    const qkv = conv('attn.c_attn', ln('ln_1', x), C, 3 * C); // (T, 3C) = q | k | v
-    const q = sliceCols(qkv, T, 3 * C, 0, C);
-    const k = sliceCols(qkv, T, 3 * C, C, 2 * C);
-    const v = sliceCols(qkv, T, 3 * C, 2 * C, 3 * C);
-    let scale = scaleWeights ? 1 / Math.sqrt(D) : 1;
-    if (scaleByLayer) scale /= l + 1;
-    const a = attentionRef(q, k, v, T, T, nH, nH, D, scale, 0);
-    x = addRef(x, conv('attn.c_proj', a, C, C));
-
-    const m = actMap(conv('mlp.c_fc', ln('ln_2', x), C, inner), act);
-    x = addRef(x, conv('mlp.c_proj', m, inner, C));
-    hidden?.push(x);
-  }
-  x = layerNormRef(x, T, C, w.get(pre + 'ln_f.weight', [C]), w.get(pre + 'ln_f.bias', [C]), eps);
-  const head = tied ? wte : w.get('lm_head.weight', [V, C]);
-  return { logits: linearRef(x, T, C, head, V), T, V, hidden };
-}
-
-// ---------------------------------------------------------------------------------------------
-// OPT (modeling_opt.py)
-//   e = embed_tokens(ids)                    (T, E), E = word_embed_proj_dim (default hidden)
-//   if E != hidden: e = project_in(e)        Linear(E -> hidden), no bias
-//   x = e + embed_positions(p + 2)           learned positions, offset 2
-//   per layer, pre-LN (do_layer_norm_before):
-//     x = x + out_proj(attn(q_proj(n) * head_dim^-0.5, k_proj(n), v_proj(n))), n = self_attn_layer_norm(x)
-//     x = x + fc2(relu(fc1(final_layer_norm(x))))
-//   post-LN (opt-350m): x = self_attn_layer_norm(x + attn(x)); x = final_layer_norm(x + mlp(x))
-//   if pre-LN and not _remove_final_layer_norm: x = decoder.final_layer_norm(x)
-//   if E != hidden: x = project_out(x)       Linear(hidden -> E), no bias
-//   logits = x embed_tokens^T                (lm_head tied)
-// LayerNorm eps is torch's default 1e-5 (OPTConfig has no eps field). Checkpoints name tensors
-// "model.decoder.*" or, as the facebook/opt-* files do, "decoder.*".
-
-function optForward(config: HfConfig, w: Weights, ids: readonly number[], opts: ReferenceOptions): ReferenceOutput {
-  const T = ids.length;
-  const C = num(config, 'hidden_size');
-  const nH = num(config, 'num_attention_heads');
-  const D = C / nH;
-  const L = num(config, 'num_hidden_layers');
-  const F = num(config, 'ffn_dim');
-  const V = num(config, 'vocab_size');
-  const E = num(config, 'word_embed_proj_dim', C);
-  const P = num(config, 'max_position_embeddings', 2048);
-  const preLN = bool(config, 'do_layer_norm_before', true);
-  const finalLN = preLN && !bool(config, '_remove_final_layer_norm', false);
-  const affine = bool(config, 'layer_norm_elementwise_affine', true);
-  const bias = bool(config, 'enable_bias', true);
-  const act = config.activation_function ?? 'relu';
-  const tied = bool(config, 'tie_word_embeddings', true);
-  const eps = 1e-5;
-  const OFFSET = 2;
-  if (!Number.isInteger(D)) throw new Error(`reference: hidden_size ${C} not divisible by ${nH} heads`);
-  if (T > P) throw new Error(`reference: ${T} tokens exceed max_position_embeddings ${P}`);
-  checkIds(ids, V);
-
-  const pre = w.has('model.decoder.embed_tokens.weight') ? 'model.decoder.' : 'decoder.';
-  const embed = w.get(pre + 'embed_tokens.weight', [V, E]);
-  let x: Float64Array = embeddingRef(embed, V, E, ids);
-  if (E !== C) x = linearRef(x, T, E, w.get(pre + 'project_in.weight', [C, E]), C);
-  const pos = w.get(pre + 'embed_positions.weight', [P + OFFSET, C]);
-  x = addRef(x, embeddingRef(pos, P + OFFSET, C, ids.map((_, t) => t + OFFSET)));
-
-  const ln = (name: string, input: Vec): Float64Array =>
-    layerNormRef(input, T, C, affine ? w.get(name + '.weight', [C]) : null, affine ? w.get(name + '.bias', [C]) : null, eps);
-  const hidden = opts.collectHidden ? [x] : undefined;
-  for (let l = 0; l < L; l++) {
-    const p = `${pre}layers.${l}.`;
-    const lin = (name: string, input: Vec, inDim: number, outDim: number): Float64Array =>
-      linearRef(input, T, inDim, w.get(p + name + '.weight', [outDim, inDim]), outDim, bias ? w.get(p + name + '.bias', [outDim]) : null);
-
-    // Self-attention block. HF scales q (bias included) by head_dim^-0.5 and then uses scale 1;
-    // scaling the scores instead is the same product.
-    let residual = x;
-    let h = preLN ? ln(p + 'self_attn_layer_norm', x) : x;
-    const q = lin('self_attn.q_proj', h, C, C);
-    const k = lin('self_attn.k_proj', h, C, C);
-    const v = lin('self_attn.v_proj', h, C, C);
-    const a = attentionRef(q, k, v, T, T, nH, nH, D, 1 / Math.sqrt(D), 0);
-    x = addRef(residual, lin('self_attn.out_proj', a, C, C));
-    if (!preLN) x = ln(p + 'self_attn_layer_norm', x);
-
-    // Feed-forward block.
-    residual = x;
-    h = preLN ? ln(p + 'final_layer_norm', x) : x;
-    h = lin('fc2', actMap(lin('fc1', h, C, F), act), F, C);
-    x = addRef(residual, h);
-    if (!preLN) x = ln(p + 'final_layer_norm', x);
-    hidden?.push(x);
-  }
-  if (finalLN) x = ln(pre + 'final_layer_norm', x);
-  if (E !== C) x = linearRef(x, T, C, w.get(pre + 'project_out.weight', [E, C]), E);
-  const head = tied ? embed : w.get('lm_head.weight', [V, E]);
-  return { logits: linearRef(x, T, E, head, V), T, V, hidden };
-}
-
-// ---------------------------------------------------------------------------------------------
-// GPT-NeoX / Pythia (modeling_gpt_neox.py)
-//   x = embed_in(ids)
-//   qkv = query_key_value(input_layernorm(x))  (T, 3C) viewed as (T, heads, 3 * head_dim):
-//         head h: q = [3hD, 3hD + D), k = [3hD + D, 3hD + 2D), v = [3hD + 2D, 3hD + 3D)
-//   rotate_half RoPE on the first rotary_ndims = int(head_dim * rotary_pct) dims of q and k
-//   a = dense(attn(q, k, v))
-//   parallel:   x = mlp(post_attention_layernorm(x)) + a + x
-//   sequential: x = x + a; x = mlp(post_attention_layernorm(x)) + x
-//   mlp(h) = dense_4h_to_h(act(dense_h_to_4h(h))), act "gelu" = exact erf GELU
-//   logits = embed_out(final_layer_norm(x))
-// Buffers attention.bias / attention.masked_bias / attention.rotary_emb.inv_freq are ignored.
-
-function neoxForward(config: HfConfig, w: Weights, ids: readonly number[], opts: ReferenceOptions): ReferenceOutput {
-  const T = ids.length;
-  const C = num(config, 'hidden_size');
-  const nH = num(config, 'num_attention_heads');
-  const D = C / nH;
-  const L = num(config, 'num_hidden_layers');
-  const F = num(config, 'intermediate_size');
-  const V = num(config, 'vocab_size');
-  const eps = num(config, 'layer_norm_eps', 1e-5);
-  const act = config.hidden_act ?? 'gelu';
-  const parallel = bool(config, 'use_parallel_residual', true);
-  const attnBias = bool(config, 'attention_bias', true);
-  const tied = bool(config, 'tie_word_embeddings', false);
-  if (!Number.isInteger(D)) throw new Error(`reference: hidden_size ${C} not divisible by ${nH} heads`);
-  const rope = referenceRope(config, D, 'gpt_neox', T);
-  checkIds(ids, V);
-
-  const embed = w.get('gpt_neox.embed_in.weight', [V, C]);
-  let x = embeddingRef(embed, V, C, ids);
-  const hidden = opts.collectHidden ? [x] : undefined;
-  for (let l = 0; l < L; l++) {
-    const p = `gpt_neox.layers.${l}.`;
-    const ln = (name: string, input: Vec): Float64Array =>
-      layerNormRef(input, T, C, w.get(p + name + '.weight', [C]), w.get(p + name + '.bias', [C]), eps);
-    const lin = (name: string, input: Vec, inDim: number, outDim: number, hasBias: boolean): Float64Array =>
-      linearRef(input, T, inDim, w.get(p + name + '.weight', [outDim, inDim]), outDim, hasBias ? w.get(p + name + '.bias', [outDim]) : null);
-
-    const qkv = lin('attention.query_key_value', ln('input_layernorm', x), C, 3 * C, attnBias);
-    let q: Float64Array = new Float64Array(T * C);
-    let k: Float64Array = new Float64Array(T * C);
-    const v = new Float64Array(T * C);
-    for (let t = 0; t < T; t++) {
-      for (let h = 0; h < nH; h++) {
-        const src = t * 3 * C + h * 3 * D;
-        const dst = (t * nH + h) * D;
-        for (let d = 0; d < D; d++) {
-          q[dst + d] = qkv[src + d];
-          k[dst + d] = qkv[src + D + d];
-          v[dst + d] = qkv[src + 2 * D + d];
-        }
-      }
-    }
-    q = ropeRef(q, T, nH, D, rope.rotaryDim, rope.invFreq, 0);
-    k = ropeRef(k, T, nH, D, rope.rotaryDim, rope.invFreq, 0);
-    const a = lin('attention.dense', attentionRef(q, k, v, T, T, nH, nH, D, 1 / Math.sqrt(D), 0), C, C, attnBias);
-    const mlp = (input: Vec): Float64Array =>
-      lin('mlp.dense_4h_to_h', actMap(lin('mlp.dense_h_to_4h', ln('post_attention_layernorm', input), C, F, true), act), F, C, true);
-    if (parallel) {
-      x = addRef(addRef(mlp(x), a), x);
-    } else {
-      const ax = addRef(a, x);
-      x = addRef(mlp(ax), ax);
-    }
-    hidden?.push(x);
-  }
-  x = layerNormRef(x, T, C, w.get('gpt_neox.final_layer_norm.weight', [C]), w.get('gpt_neox.final_layer_norm.bias', [C]), eps);
-  const head = tied ? embed : w.get('embed_out.weight', [V, C]);
-  return { logits: linearRef(x, T, C, head, V), T, V, hidden };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Phi-1 / Phi-1.5 / Phi-2 (modeling_phi.py)
-//   x = embed_tokens(ids)
-//   per layer: h = input_layernorm(x)            one LayerNorm feeds both branches
-//              a = dense(attn(rope(q_proj(h)), rope(k_proj(h)), v_proj(h)))   q/k/v/dense biased
-//              x = a + fc2(act(fc1(h))) + x
-//   rotate_half RoPE on the first int(head_dim * partial_rotary_factor) dims; optional
-//   qk_layernorm (LayerNorm over head_dim per head, before RoPE)
-//   logits = lm_head(final_layernorm(x))          lm_head has a bias
-
-function phiForward(config: HfConfig, w: Weights, ids: readonly number[], opts: ReferenceOptions): ReferenceOutput {
-  const T = ids.length;
-  const C = num(config, 'hidden_size');
-  const nH = num(config, 'num_attention_heads');
-  const nKv = num(config, 'num_key_value_heads', nH);
-  const D = num(config, 'head_dim', Math.floor(C / nH));
-  const L = num(config, 'num_hidden_layers');
-  const F = num(config, 'intermediate_size');
-  const V = num(config, 'vocab_size');
-  const eps = num(config, 'layer_norm_eps', 1e-5);
-  const act = config.hidden_act ?? 'gelu_new';
-  const qkLn = bool(config, 'qk_layernorm', false);
-  const tied = bool(config, 'tie_word_embeddings', false);
-  const rope = referenceRope(config, D, 'phi', T);
-  checkIds(ids, V);
-
-  const embed = w.get('model.embed_tokens.weight', [V, C]);
-  let x = embeddingRef(embed, V, C, ids);
-  const hidden = opts.collectHidden ? [x] : undefined;
-  for (let l = 0; l < L; l++) {
-    const p = `model.layers.${l}.`;
-    const lin = (name: string, input: Vec, inDim: number, outDim: number): Float64Array =>
-      linearRef(input, T, inDim, w.get(p + name + '.weight', [outDim, inDim]), outDim, w.get(p + name + '.bias', [outDim]));
-    const h = layerNormRef(x, T, C, w.get(p + 'input_layernorm.weight', [C]), w.get(p + 'input_layernorm.bias', [C]), eps);
-    let q = lin('self_attn.q_proj', h, C, nH * D);
-    let k = lin('self_attn.k_proj', h, C, nKv * D);
-    const v = lin('self_attn.v_proj', h, C, nKv * D);
-    if (qkLn) {
-      q = layerNormRef(q, T * nH, D, w.get(p + 'self_attn.q_layernorm.weight', [D]), w.get(p + 'self_attn.q_layernorm.bias', [D]), eps);
-      k = layerNormRef(k, T * nKv, D, w.get(p + 'self_attn.k_layernorm.weight', [D]), w.get(p + 'self_attn.k_layernorm.bias', [D]), eps);
-    }
-    q = ropeRef(q, T, nH, D, rope.rotaryDim, rope.invFreq, 0);
-    k = ropeRef(k, T, nKv, D, rope.rotaryDim, rope.invFreq, 0);
-    const a = lin('self_attn.dense', attentionRef(q, k, v, T, T, nH, nKv, D, 1 / Math.sqrt(D), 0), nH * D, C);
-    const m = lin('mlp.fc2', actMap(lin('mlp.fc1', h, C, F), act), F, C);
-    x = addRef(addRef(a, m), x);
-    hidden?.push(x);
-  }
-  x = layerNormRef(x, T, C, w.get('model.final_layernorm.weight', [C]), w.get('model.final_layernorm.bias', [C]), eps);
-  const head = tied ? embed : w.get('lm_head.weight', [V, C]);
-  // PhiForCausalLM's lm_head always has a bias; a checkpoint without one reads as zeros.
-  const headBias = w.opt('lm_head.bias', [V]);
-  return { logits: linearRef(x, T, C, head, V, headBias), T, V, hidden };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Layer-by-layer access (for the sequential pruning reference, prune-model.ts)
+// Layer-by-layer access (the forward pass itself, and the sequential pruning reference,
+// prune-model.ts)
 //
-// The same forward passes as above, split into embed -> decoder layer i -> head, with a tap that
-// sees the input of every linear sublayer of a layer, in the order the layer consumes them. The
-// weights are read from the tensor map at every call, so replacing a tensor in the map (a pruned
-// weight) takes effect on the next call. embed + every layer + head gives exactly the logits of
-// referenceForward (tested in test/core/reference/prune.test.ts).
+// Every family is written once, split into embed -> decoder layer i -> head, with a tap that sees
+// the input of every linear sublayer of a layer, in the order the layer consumes them.
+// referenceForward runs embed + every layer + head. The weights are read from the tensor map at
+// every call, so replacing a tensor in the map (a pruned weight) takes effect on the next call.
 
 /** One linear sublayer of a decoder layer, as pruning sees it: a (rows = out, cols = in) matrix. */
 export interface RefLinearSpec {
@@ -614,32 +326,129 @@ export interface RefLayerStack {
 }
 
 export function referenceLayerStack(config: HfConfig, tensors: RefTensors): RefLayerStack {
-  const family = referenceFamily(config);
   const w = new Weights(tensors);
+  return layerStack(w, familyLayers(config, w));
+}
+
+/** Runs linear sublayer `name` of the current layer (tapping its input): (T, cols) -> (T, rows). */
+type LayerLinear = (name: string, input: Float64Array, bias: boolean) => Float64Array;
+
+/** A linear sublayer of every layer: [module path, rows = out, cols = in]. */
+type LinearShape = [name: string, rows: number, cols: number];
+
+/** One family's model, as the layer stack and referenceForward drive it. */
+interface FamilyLayers {
+  family: RefFamily;
+  numLayers: number;
+  hidden: number;
+  /** config vocab_size: the width of the logits. */
+  vocab: number;
+  /** Checkpoint name prefix of the decoder layers: layer l's modules are `${layers}${l}.<name>`. */
+  layers: string;
+  /** The linear sublayers of every layer, in forward order. */
+  shapes: LinearShape[];
+  /** GPT-2 Conv1D: weights stored (in, out). */
+  transposed?: boolean;
+  /** RoPE families: the RoPE parameters for T tokens. */
+  rope?(T: number): RefRope;
+  embed(ids: readonly number[]): Float64Array;
+  /** Decoder layer l on x (T, hidden); `lin` runs its linear sublayers, `p` is its name prefix. */
+  layer(l: number, x: Float64Array, T: number, lin: LayerLinear, p: string): Float64Array;
+  head(x: Float64Array, T: number): Float64Array;
+}
+
+function familyLayers(config: HfConfig, w: Weights): FamilyLayers {
+  const family = referenceFamily(config);
   switch (family) {
     case 'llama':
     case 'qwen2':
-      return llamaStack(family, config, w);
+      return llamaLayers(family, config, w);
     case 'gpt2':
-      return gpt2Stack(config, w);
+      return gpt2Layers(config, w);
     case 'opt':
-      return optStack(config, w);
+      return optLayers(config, w);
     case 'gpt_neox':
-      return neoxStack(config, w);
+      return neoxLayers(config, w);
     case 'phi':
-      return phiStack(config, w);
+      return phiLayers(config, w);
   }
+}
+
+function layerStack(w: Weights, f: FamilyLayers): RefLayerStack {
+  const L = f.numLayers;
+  const transposed = f.transposed ?? false;
+  const dims = new Map(f.shapes.map(([name, rows, cols]) => [name, { rows, cols }]));
+  return {
+    family: f.family,
+    numLayers: L,
+    hidden: f.hidden,
+    linears(l) {
+      checkLayer(l, L);
+      const p = `${f.layers}${l}.`;
+      return f.shapes.map(([name, rows, cols]) => ({ name, weight: `${p}${name}.weight`, rows, cols, transposed }));
+    },
+    embed: (ids) => f.embed(ids),
+    layer(l, x, T, tap) {
+      checkLayer(l, L);
+      const p = `${f.layers}${l}.`;
+      const lin: LayerLinear = (name, input, bias) => {
+        const d = dims.get(name);
+        if (!d) throw new Error(`reference: ${f.family} layers have no linear sublayer ${name}`);
+        tap?.(name, input, T);
+        return w.linear(p + name, input, T, d.cols, d.rows, bias, transposed);
+      };
+      return f.layer(l, x, T, lin, p);
+    },
+    head: (x, T) => f.head(x, T),
+  };
 }
 
 function checkLayer(l: number, L: number): void {
   if (!Number.isInteger(l) || l < 0 || l >= L) throw new Error(`reference: layer ${l} outside [0, ${L})`);
 }
 
-function llamaStack(family: 'llama' | 'qwen2', config: HfConfig, w: Weights): RefLayerStack {
+/** Llama / Phi attention geometry: hidden size, query heads, key/value heads (GQA), head dim. */
+function attentionDims(config: HfConfig): { C: number; nH: number; nKv: number; D: number } {
   const C = num(config, 'hidden_size');
   const nH = num(config, 'num_attention_heads');
   const nKv = num(config, 'num_key_value_heads', nH);
   const D = num(config, 'head_dim', Math.floor(C / nH));
+  return { C, nH, nKv, D };
+}
+
+const QKV = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'] as const;
+
+/** Separate q, k, v projections from C features to nH query and nKv key/value heads of D. */
+function qkvShapes(nH: number, nKv: number, D: number, C: number): LinearShape[] {
+  return [
+    [QKV[0], nH * D, C],
+    [QKV[1], nKv * D, C],
+    [QKV[2], nKv * D, C],
+  ];
+}
+
+/** q, k, v of h through the QKV sublayers, in that order. */
+function qkvProject(lin: LayerLinear, h: Float64Array, bias: boolean): Float64Array[] {
+  return QKV.map((name) => lin(name, h, bias));
+}
+
+/** Residual stream entering layer 0 of a model that adds nothing to its token embeddings. */
+function tokenEmbedding(w: Weights, name: string, V: number, C: number, ids: readonly number[]): Float64Array {
+  checkIds(ids, V);
+  return embeddingRef(w.get(name, [V, C]), V, C, ids);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Llama / Qwen2 (modeling_llama.py, modeling_qwen2.py)
+//   x = embed_tokens(ids)
+//   per layer: x = x + o_proj(attn(rope(q_proj(n1)), rope(k_proj(n1)), v_proj(n1))), n1 = RMSNorm(x)
+//              x = x + down_proj(act(gate_proj(n2)) * up_proj(n2)),                 n2 = RMSNorm(x)
+//   logits = lm_head(RMSNorm(x))   (lm_head = embed_tokens when tie_word_embeddings)
+// Qwen2: q/k/v carry biases, o_proj does not. Llama: attention_bias puts biases on q/k/v/o,
+// mlp_bias on gate/up/down.
+
+function llamaLayers(family: 'llama' | 'qwen2', config: HfConfig, w: Weights): FamilyLayers {
+  const { C, nH, nKv, D } = attentionDims(config);
   const F = num(config, 'intermediate_size');
   const V = num(config, 'vocab_size');
   const L = num(config, 'num_hidden_layers');
@@ -649,60 +458,58 @@ function llamaStack(family: 'llama' | 'qwen2', config: HfConfig, w: Weights): Re
   const qkvBias = family === 'qwen2' ? true : bool(config, 'attention_bias', false);
   const oBias = family === 'qwen2' ? false : bool(config, 'attention_bias', false);
   const mlpBias = family === 'qwen2' ? false : bool(config, 'mlp_bias', false);
-  const shapes: [string, number, number][] = [
-    ['self_attn.q_proj', nH * D, C],
-    ['self_attn.k_proj', nKv * D, C],
-    ['self_attn.v_proj', nKv * D, C],
-    ['self_attn.o_proj', C, nH * D],
-    ['mlp.gate_proj', F, C],
-    ['mlp.up_proj', F, C],
-    ['mlp.down_proj', C, F],
-  ];
+  const embedName = 'model.embed_tokens.weight';
+  const rope = (T: number): RefRope => referenceRope(config, D, family, T);
   return {
     family,
     numLayers: L,
     hidden: C,
-    linears(l) {
-      checkLayer(l, L);
-      return shapes.map(([name, rows, cols]) => ({ name, weight: `model.layers.${l}.${name}.weight`, rows, cols, transposed: false }));
-    },
+    vocab: V,
+    layers: 'model.layers.',
+    shapes: [
+      ...qkvShapes(nH, nKv, D, C),
+      ['self_attn.o_proj', C, nH * D],
+      ['mlp.gate_proj', F, C],
+      ['mlp.up_proj', F, C],
+      ['mlp.down_proj', C, F],
+    ],
+    rope,
     embed(ids) {
       checkIds(ids, V);
       if (family === 'qwen2' && bool(config, 'use_sliding_window', false) && ids.length > num(config, 'sliding_window', Infinity)) {
         throw new Error('reference: Qwen2 sliding-window attention is not implemented');
       }
-      return embeddingRef(w.get('model.embed_tokens.weight', [V, C]), V, C, ids);
+      return embeddingRef(w.get(embedName, [V, C]), V, C, ids);
     },
-    layer(l, x, T, tap) {
-      checkLayer(l, L);
-      const rope = referenceRope(config, D, family, T);
-      const p = `model.layers.${l}.`;
-      const proj = (name: string, out: number, bias: boolean, input: Float64Array, inDim: number): Float64Array => {
-        tap?.(name, input, T);
-        return linearRef(input, T, inDim, w.get(p + name + '.weight', [out, inDim]), out, bias ? w.get(p + name + '.bias', [out]) : null);
-      };
+    layer(_l, x, T, lin, p) {
+      const r = rope(T);
       const n1 = rmsNormRef(x, T, C, w.get(p + 'input_layernorm.weight', [C]), eps);
-      let q = proj('self_attn.q_proj', nH * D, qkvBias, n1, C);
-      let k = proj('self_attn.k_proj', nKv * D, qkvBias, n1, C);
-      const v = proj('self_attn.v_proj', nKv * D, qkvBias, n1, C);
-      q = ropeRef(q, T, nH, D, rope.rotaryDim, rope.invFreq, 0);
-      k = ropeRef(k, T, nKv, D, rope.rotaryDim, rope.invFreq, 0);
-      const a = attentionRef(q, k, v, T, T, nH, nKv, D, 1 / Math.sqrt(D), 0);
-      x = addRef(x, proj('self_attn.o_proj', C, oBias, a, nH * D));
+      const [q, k, v] = qkvProject(lin, n1, qkvBias);
+      const a = selfAttention(rotate(q, T, nH, D, r), rotate(k, T, nKv, D, r), v, T, nH, nKv, D);
+      x = addRef(x, lin('self_attn.o_proj', a, oBias));
       const n2 = rmsNormRef(x, T, C, w.get(p + 'post_attention_layernorm.weight', [C]), eps);
-      const gate = actMap(proj('mlp.gate_proj', F, mlpBias, n2, C), act);
-      const up = proj('mlp.up_proj', F, mlpBias, n2, C);
-      return addRef(x, proj('mlp.down_proj', C, mlpBias, mulRef(gate, up), F));
+      const gate = actMap(lin('mlp.gate_proj', n2, mlpBias), act);
+      const up = lin('mlp.up_proj', n2, mlpBias);
+      return addRef(x, lin('mlp.down_proj', mulRef(gate, up), mlpBias));
     },
     head(x, T) {
-      const embed = w.get('model.embed_tokens.weight', [V, C]);
       const h = rmsNormRef(x, T, C, w.get('model.norm.weight', [C]), eps);
-      return linearRef(h, T, C, tied ? embed : w.get('lm_head.weight', [V, C]), V);
+      return w.lmHead(tied ? embedName : 'lm_head.weight', h, T, C, V);
     },
   };
 }
 
-function gpt2Stack(config: HfConfig, w: Weights): RefLayerStack {
+// ---------------------------------------------------------------------------------------------
+// GPT-2 (modeling_gpt2.py)
+//   x = wte(ids) + wpe(0..T-1)
+//   per layer: x = x + c_proj(attn(split(c_attn(ln_1(x)))))      c_attn: (C, 3C) Conv1D, q|k|v
+//              x = x + mlp.c_proj(act(mlp.c_fc(ln_2(x))))
+//   logits = ln_f(x) wte^T
+// Scores are divided by sqrt(head_dim) when scale_attn_weights (default true) and additionally by
+// (layer_idx + 1) when scale_attn_by_inverse_layer_idx. Names may carry a "transformer." prefix;
+// the causal-mask buffers h.i.attn.bias / h.i.attn.masked_bias are not parameters and are ignored.
+
+function gpt2Layers(config: HfConfig, w: Weights): FamilyLayers {
   const C = num(config, 'n_embd');
   const nH = num(config, 'n_head');
   const D = C / nH;
@@ -717,20 +524,19 @@ function gpt2Stack(config: HfConfig, w: Weights): RefLayerStack {
   const tied = bool(config, 'tie_word_embeddings', true);
   if (!Number.isInteger(D)) throw new Error(`reference: n_embd ${C} not divisible by n_head ${nH}`);
   const pre = w.has('transformer.wte.weight') ? 'transformer.' : '';
-  const shapes: [string, number, number][] = [
-    ['attn.c_attn', 3 * C, C],
-    ['attn.c_proj', C, C],
-    ['mlp.c_fc', inner, C],
-    ['mlp.c_proj', C, inner],
-  ];
   return {
     family: 'gpt2',
     numLayers: L,
     hidden: C,
-    linears(l) {
-      checkLayer(l, L);
-      return shapes.map(([name, rows, cols]) => ({ name, weight: `${pre}h.${l}.${name}.weight`, rows, cols, transposed: true }));
-    },
+    vocab: V,
+    layers: `${pre}h.`,
+    shapes: [
+      ['attn.c_attn', 3 * C, C],
+      ['attn.c_proj', C, C],
+      ['mlp.c_fc', inner, C],
+      ['mlp.c_proj', C, inner],
+    ],
+    transposed: true,
     embed(ids) {
       const T = ids.length;
       if (T > P) throw new Error(`reference: ${T} tokens exceed n_positions ${P}`);
@@ -739,34 +545,40 @@ function gpt2Stack(config: HfConfig, w: Weights): RefLayerStack {
       const wpe = w.get(pre + 'wpe.weight', [P, C]);
       return addRef(embeddingRef(wte, V, C, ids), embeddingRef(wpe, P, C, ids.map((_, t) => t)));
     },
-    layer(l, x, T, tap) {
-      checkLayer(l, L);
-      const p = `${pre}h.${l}.`;
-      const ln = (name: string, input: Vec): Float64Array =>
-        layerNormRef(input, T, C, w.get(p + name + '.weight', [C]), w.get(p + name + '.bias', [C]), eps);
-      const conv = (name: string, input: Float64Array, inDim: number, outDim: number): Float64Array => {
-        tap?.(name, input, T);
-        return conv1dRef(input, T, inDim, w.get(p + name + '.weight', [inDim, outDim]), outDim, w.get(p + name + '.bias', [outDim]));
-      };
-      const qkv = conv('attn.c_attn', ln('ln_1', x), C, 3 * C);
+    layer(l, x, T, lin, p) {
+      const qkv = lin('attn.c_attn', w.layerNorm(p + 'ln_1', x, T, C, eps), true); // (T, 3C) = q | k | v
       const q = sliceCols(qkv, T, 3 * C, 0, C);
       const k = sliceCols(qkv, T, 3 * C, C, 2 * C);
       const v = sliceCols(qkv, T, 3 * C, 2 * C, 3 * C);
       let scale = scaleWeights ? 1 / Math.sqrt(D) : 1;
       if (scaleByLayer) scale /= l + 1;
-      const a = attentionRef(q, k, v, T, T, nH, nH, D, scale, 0);
-      x = addRef(x, conv('attn.c_proj', a, C, C));
-      const m = actMap(conv('mlp.c_fc', ln('ln_2', x), C, inner), act);
-      return addRef(x, conv('mlp.c_proj', m, inner, C));
+      x = addRef(x, lin('attn.c_proj', selfAttention(q, k, v, T, nH, nH, D, scale), true));
+      const m = actMap(lin('mlp.c_fc', w.layerNorm(p + 'ln_2', x, T, C, eps), true), act);
+      return addRef(x, lin('mlp.c_proj', m, true));
     },
     head(x, T) {
-      const h = layerNormRef(x, T, C, w.get(pre + 'ln_f.weight', [C]), w.get(pre + 'ln_f.bias', [C]), eps);
-      return linearRef(h, T, C, tied ? w.get(pre + 'wte.weight', [V, C]) : w.get('lm_head.weight', [V, C]), V);
+      const h = w.layerNorm(pre + 'ln_f', x, T, C, eps);
+      return w.lmHead(tied ? pre + 'wte.weight' : 'lm_head.weight', h, T, C, V);
     },
   };
 }
 
-function optStack(config: HfConfig, w: Weights): RefLayerStack {
+// ---------------------------------------------------------------------------------------------
+// OPT (modeling_opt.py)
+//   e = embed_tokens(ids)                    (T, E), E = word_embed_proj_dim (default hidden)
+//   if E != hidden: e = project_in(e)        Linear(E -> hidden), no bias
+//   x = e + embed_positions(p + 2)           learned positions, offset 2
+//   per layer, pre-LN (do_layer_norm_before):
+//     x = x + out_proj(attn(q_proj(n) * head_dim^-0.5, k_proj(n), v_proj(n))), n = self_attn_layer_norm(x)
+//     x = x + fc2(relu(fc1(final_layer_norm(x))))
+//   post-LN (opt-350m): x = self_attn_layer_norm(x + attn(x)); x = final_layer_norm(x + mlp(x))
+//   if pre-LN and not _remove_final_layer_norm: x = decoder.final_layer_norm(x)
+//   if E != hidden: x = project_out(x)       Linear(hidden -> E), no bias
+//   logits = x embed_tokens^T                (lm_head tied)
+// LayerNorm eps is torch's default 1e-5 (OPTConfig has no eps field). Checkpoints name tensors
+// "model.decoder.*" or, as the facebook/opt-* files do, "decoder.*".
+
+function optLayers(config: HfConfig, w: Weights): FamilyLayers {
   const C = num(config, 'hidden_size');
   const nH = num(config, 'num_attention_heads');
   const D = C / nH;
@@ -785,24 +597,19 @@ function optStack(config: HfConfig, w: Weights): RefLayerStack {
   const OFFSET = 2;
   if (!Number.isInteger(D)) throw new Error(`reference: hidden_size ${C} not divisible by ${nH} heads`);
   const pre = w.has('model.decoder.embed_tokens.weight') ? 'model.decoder.' : 'decoder.';
-  const ln = (name: string, input: Vec, T: number): Float64Array =>
-    layerNormRef(input, T, C, affine ? w.get(name + '.weight', [C]) : null, affine ? w.get(name + '.bias', [C]) : null, eps);
-  const shapes: [string, number, number][] = [
-    ['self_attn.q_proj', C, C],
-    ['self_attn.k_proj', C, C],
-    ['self_attn.v_proj', C, C],
-    ['self_attn.out_proj', C, C],
-    ['fc1', F, C],
-    ['fc2', C, F],
-  ];
+  const ln = (name: string, input: Vec, T: number): Float64Array => w.layerNorm(name, input, T, C, eps, affine);
   return {
     family: 'opt',
     numLayers: L,
     hidden: C,
-    linears(l) {
-      checkLayer(l, L);
-      return shapes.map(([name, rows, cols]) => ({ name, weight: `${pre}layers.${l}.${name}.weight`, rows, cols, transposed: false }));
-    },
+    vocab: V,
+    layers: `${pre}layers.`,
+    shapes: [
+      ...qkvShapes(nH, nH, D, C),
+      ['self_attn.out_proj', C, C],
+      ['fc1', F, C],
+      ['fc2', C, F],
+    ],
     embed(ids) {
       const T = ids.length;
       if (T > P) throw new Error(`reference: ${T} tokens exceed max_position_embeddings ${P}`);
@@ -812,24 +619,19 @@ function optStack(config: HfConfig, w: Weights): RefLayerStack {
       const pos = w.get(pre + 'embed_positions.weight', [P + OFFSET, C]);
       return addRef(x, embeddingRef(pos, P + OFFSET, C, ids.map((_, t) => t + OFFSET)));
     },
-    layer(l, x, T, tap) {
-      checkLayer(l, L);
-      const p = `${pre}layers.${l}.`;
-      const lin = (name: string, input: Float64Array, inDim: number, outDim: number): Float64Array => {
-        tap?.(name, input, T);
-        return linearRef(input, T, inDim, w.get(p + name + '.weight', [outDim, inDim]), outDim, bias ? w.get(p + name + '.bias', [outDim]) : null);
-      };
+    layer(_l, x, T, lin, p) {
+      // Self-attention block. HF scales q (bias included) by head_dim^-0.5 and then uses scale 1;
+      // scaling the scores instead is the same product.
       let residual = x;
       let h = preLN ? ln(p + 'self_attn_layer_norm', x, T) : x;
-      const q = lin('self_attn.q_proj', h, C, C);
-      const k = lin('self_attn.k_proj', h, C, C);
-      const v = lin('self_attn.v_proj', h, C, C);
-      const a = attentionRef(q, k, v, T, T, nH, nH, D, 1 / Math.sqrt(D), 0);
-      x = addRef(residual, lin('self_attn.out_proj', a, C, C));
+      const [q, k, v] = qkvProject(lin, h, bias);
+      x = addRef(residual, lin('self_attn.out_proj', selfAttention(q, k, v, T, nH, nH, D), bias));
       if (!preLN) x = ln(p + 'self_attn_layer_norm', x, T);
+
+      // Feed-forward block.
       residual = x;
       h = preLN ? ln(p + 'final_layer_norm', x, T) : x;
-      h = lin('fc2', actMap(lin('fc1', h, C, F), act), F, C);
+      h = lin('fc2', actMap(lin('fc1', h, bias), act), bias);
       x = addRef(residual, h);
       if (!preLN) x = ln(p + 'final_layer_norm', x, T);
       return x;
@@ -837,13 +639,25 @@ function optStack(config: HfConfig, w: Weights): RefLayerStack {
     head(x, T) {
       if (finalLN) x = ln(pre + 'final_layer_norm', x, T);
       if (E !== C) x = linearRef(x, T, C, w.get(pre + 'project_out.weight', [E, C]), E);
-      const head = tied ? w.get(pre + 'embed_tokens.weight', [V, E]) : w.get('lm_head.weight', [V, E]);
-      return linearRef(x, T, E, head, V);
+      return w.lmHead(tied ? pre + 'embed_tokens.weight' : 'lm_head.weight', x, T, E, V);
     },
   };
 }
 
-function neoxStack(config: HfConfig, w: Weights): RefLayerStack {
+// ---------------------------------------------------------------------------------------------
+// GPT-NeoX / Pythia (modeling_gpt_neox.py)
+//   x = embed_in(ids)
+//   qkv = query_key_value(input_layernorm(x))  (T, 3C) viewed as (T, heads, 3 * head_dim):
+//         head h: q = [3hD, 3hD + D), k = [3hD + D, 3hD + 2D), v = [3hD + 2D, 3hD + 3D)
+//   rotate_half RoPE on the first rotary_ndims = int(head_dim * rotary_pct) dims of q and k
+//   a = dense(attn(q, k, v))
+//   parallel:   x = mlp(post_attention_layernorm(x)) + a + x
+//   sequential: x = x + a; x = mlp(post_attention_layernorm(x)) + x
+//   mlp(h) = dense_4h_to_h(act(dense_h_to_4h(h))), act "gelu" = exact erf GELU
+//   logits = embed_out(final_layer_norm(x))
+// Buffers attention.bias / attention.masked_bias / attention.rotary_emb.inv_freq are ignored.
+
+function neoxLayers(config: HfConfig, w: Weights): FamilyLayers {
   const C = num(config, 'hidden_size');
   const nH = num(config, 'num_attention_heads');
   const D = C / nH;
@@ -856,37 +670,27 @@ function neoxStack(config: HfConfig, w: Weights): RefLayerStack {
   const attnBias = bool(config, 'attention_bias', true);
   const tied = bool(config, 'tie_word_embeddings', false);
   if (!Number.isInteger(D)) throw new Error(`reference: hidden_size ${C} not divisible by ${nH} heads`);
-  const shapes: [string, number, number][] = [
-    ['attention.query_key_value', 3 * C, C],
-    ['attention.dense', C, C],
-    ['mlp.dense_h_to_4h', F, C],
-    ['mlp.dense_4h_to_h', C, F],
-  ];
+  const embedName = 'gpt_neox.embed_in.weight';
+  const rope = (T: number): RefRope => referenceRope(config, D, 'gpt_neox', T);
   return {
     family: 'gpt_neox',
     numLayers: L,
     hidden: C,
-    linears(l) {
-      checkLayer(l, L);
-      return shapes.map(([name, rows, cols]) => ({ name, weight: `gpt_neox.layers.${l}.${name}.weight`, rows, cols, transposed: false }));
-    },
-    embed(ids) {
-      checkIds(ids, V);
-      return embeddingRef(w.get('gpt_neox.embed_in.weight', [V, C]), V, C, ids);
-    },
-    layer(l, x, T, tap) {
-      checkLayer(l, L);
-      const rope = referenceRope(config, D, 'gpt_neox', T);
-      const p = `gpt_neox.layers.${l}.`;
-      const ln = (name: string, input: Vec): Float64Array =>
-        layerNormRef(input, T, C, w.get(p + name + '.weight', [C]), w.get(p + name + '.bias', [C]), eps);
-      const lin = (name: string, input: Float64Array, inDim: number, outDim: number, hasBias: boolean): Float64Array => {
-        tap?.(name, input, T);
-        return linearRef(input, T, inDim, w.get(p + name + '.weight', [outDim, inDim]), outDim, hasBias ? w.get(p + name + '.bias', [outDim]) : null);
-      };
-      const qkv = lin('attention.query_key_value', ln('input_layernorm', x), C, 3 * C, attnBias);
-      let q: Float64Array = new Float64Array(T * C);
-      let k: Float64Array = new Float64Array(T * C);
+    vocab: V,
+    layers: 'gpt_neox.layers.',
+    shapes: [
+      ['attention.query_key_value', 3 * C, C],
+      ['attention.dense', C, C],
+      ['mlp.dense_h_to_4h', F, C],
+      ['mlp.dense_4h_to_h', C, F],
+    ],
+    rope,
+    embed: (ids) => tokenEmbedding(w, embedName, V, C, ids),
+    layer(_l, x, T, lin, p) {
+      const r = rope(T);
+      const qkv = lin('attention.query_key_value', w.layerNorm(p + 'input_layernorm', x, T, C, eps), attnBias);
+      const q = new Float64Array(T * C);
+      const k = new Float64Array(T * C);
       const v = new Float64Array(T * C);
       for (let t = 0; t < T; t++) {
         for (let h = 0; h < nH; h++) {
@@ -899,28 +703,32 @@ function neoxStack(config: HfConfig, w: Weights): RefLayerStack {
           }
         }
       }
-      q = ropeRef(q, T, nH, D, rope.rotaryDim, rope.invFreq, 0);
-      k = ropeRef(k, T, nH, D, rope.rotaryDim, rope.invFreq, 0);
-      const a = lin('attention.dense', attentionRef(q, k, v, T, T, nH, nH, D, 1 / Math.sqrt(D), 0), C, C, attnBias);
+      const a = lin('attention.dense', selfAttention(rotate(q, T, nH, D, r), rotate(k, T, nH, D, r), v, T, nH, nH, D), attnBias);
       const mlp = (input: Vec): Float64Array =>
-        lin('mlp.dense_4h_to_h', actMap(lin('mlp.dense_h_to_4h', ln('post_attention_layernorm', input), C, F, true), act), F, C, true);
+        lin('mlp.dense_4h_to_h', actMap(lin('mlp.dense_h_to_4h', w.layerNorm(p + 'post_attention_layernorm', input, T, C, eps), true), act), true);
       if (parallel) return addRef(addRef(mlp(x), a), x);
       const ax = addRef(a, x);
       return addRef(mlp(ax), ax);
     },
     head(x, T) {
-      const h = layerNormRef(x, T, C, w.get('gpt_neox.final_layer_norm.weight', [C]), w.get('gpt_neox.final_layer_norm.bias', [C]), eps);
-      const head = tied ? w.get('gpt_neox.embed_in.weight', [V, C]) : w.get('embed_out.weight', [V, C]);
-      return linearRef(h, T, C, head, V);
+      const h = w.layerNorm('gpt_neox.final_layer_norm', x, T, C, eps);
+      return w.lmHead(tied ? embedName : 'embed_out.weight', h, T, C, V);
     },
   };
 }
 
-function phiStack(config: HfConfig, w: Weights): RefLayerStack {
-  const C = num(config, 'hidden_size');
-  const nH = num(config, 'num_attention_heads');
-  const nKv = num(config, 'num_key_value_heads', nH);
-  const D = num(config, 'head_dim', Math.floor(C / nH));
+// ---------------------------------------------------------------------------------------------
+// Phi-1 / Phi-1.5 / Phi-2 (modeling_phi.py)
+//   x = embed_tokens(ids)
+//   per layer: h = input_layernorm(x)            one LayerNorm feeds both branches
+//              a = dense(attn(rope(q_proj(h)), rope(k_proj(h)), v_proj(h)))   q/k/v/dense biased
+//              x = a + fc2(act(fc1(h))) + x
+//   rotate_half RoPE on the first int(head_dim * partial_rotary_factor) dims; optional
+//   qk_layernorm (LayerNorm over head_dim per head, before RoPE)
+//   logits = lm_head(final_layernorm(x))          lm_head has a bias
+
+function phiLayers(config: HfConfig, w: Weights): FamilyLayers {
+  const { C, nH, nKv, D } = attentionDims(config);
   const L = num(config, 'num_hidden_layers');
   const F = num(config, 'intermediate_size');
   const V = num(config, 'vocab_size');
@@ -928,52 +736,37 @@ function phiStack(config: HfConfig, w: Weights): RefLayerStack {
   const act = config.hidden_act ?? 'gelu_new';
   const qkLn = bool(config, 'qk_layernorm', false);
   const tied = bool(config, 'tie_word_embeddings', false);
-  const shapes: [string, number, number][] = [
-    ['self_attn.q_proj', nH * D, C],
-    ['self_attn.k_proj', nKv * D, C],
-    ['self_attn.v_proj', nKv * D, C],
-    ['self_attn.dense', C, nH * D],
-    ['mlp.fc1', F, C],
-    ['mlp.fc2', C, F],
-  ];
+  const embedName = 'model.embed_tokens.weight';
+  const rope = (T: number): RefRope => referenceRope(config, D, 'phi', T);
   return {
     family: 'phi',
     numLayers: L,
     hidden: C,
-    linears(l) {
-      checkLayer(l, L);
-      return shapes.map(([name, rows, cols]) => ({ name, weight: `model.layers.${l}.${name}.weight`, rows, cols, transposed: false }));
-    },
-    embed(ids) {
-      checkIds(ids, V);
-      return embeddingRef(w.get('model.embed_tokens.weight', [V, C]), V, C, ids);
-    },
-    layer(l, x, T, tap) {
-      checkLayer(l, L);
-      const rope = referenceRope(config, D, 'phi', T);
-      const p = `model.layers.${l}.`;
-      const lin = (name: string, input: Float64Array, inDim: number, outDim: number): Float64Array => {
-        tap?.(name, input, T);
-        return linearRef(input, T, inDim, w.get(p + name + '.weight', [outDim, inDim]), outDim, w.get(p + name + '.bias', [outDim]));
-      };
-      const h = layerNormRef(x, T, C, w.get(p + 'input_layernorm.weight', [C]), w.get(p + 'input_layernorm.bias', [C]), eps);
-      let q = lin('self_attn.q_proj', h, C, nH * D);
-      let k = lin('self_attn.k_proj', h, C, nKv * D);
-      const v = lin('self_attn.v_proj', h, C, nKv * D);
-      if (qkLn) {
-        q = layerNormRef(q, T * nH, D, w.get(p + 'self_attn.q_layernorm.weight', [D]), w.get(p + 'self_attn.q_layernorm.bias', [D]), eps);
-        k = layerNormRef(k, T * nKv, D, w.get(p + 'self_attn.k_layernorm.weight', [D]), w.get(p + 'self_attn.k_layernorm.bias', [D]), eps);
-      }
-      q = ropeRef(q, T, nH, D, rope.rotaryDim, rope.invFreq, 0);
-      k = ropeRef(k, T, nKv, D, rope.rotaryDim, rope.invFreq, 0);
-      const a = lin('self_attn.dense', attentionRef(q, k, v, T, T, nH, nKv, D, 1 / Math.sqrt(D), 0), nH * D, C);
-      const m = lin('mlp.fc2', actMap(lin('mlp.fc1', h, C, F), act), F, C);
+    vocab: V,
+    layers: 'model.layers.',
+    shapes: [
+      ...qkvShapes(nH, nKv, D, C),
+      ['self_attn.dense', C, nH * D],
+      ['mlp.fc1', F, C],
+      ['mlp.fc2', C, F],
+    ],
+    rope,
+    embed: (ids) => tokenEmbedding(w, embedName, V, C, ids),
+    layer(_l, x, T, lin, p) {
+      const r = rope(T);
+      const h = w.layerNorm(p + 'input_layernorm', x, T, C, eps);
+      const [q, k, v] = qkvProject(lin, h, true);
+      // qk_layernorm: LayerNorm over head_dim of every head, before RoPE.
+      const qn = qkLn ? w.layerNorm(p + 'self_attn.q_layernorm', q, T * nH, D, eps) : q;
+      const kn = qkLn ? w.layerNorm(p + 'self_attn.k_layernorm', k, T * nKv, D, eps) : k;
+      const a = lin('self_attn.dense', selfAttention(rotate(qn, T, nH, D, r), rotate(kn, T, nKv, D, r), v, T, nH, nKv, D), true);
+      const m = lin('mlp.fc2', actMap(lin('mlp.fc1', h, true), act), true);
       return addRef(addRef(a, m), x);
     },
     head(x, T) {
-      const h = layerNormRef(x, T, C, w.get('model.final_layernorm.weight', [C]), w.get('model.final_layernorm.bias', [C]), eps);
-      const head = tied ? w.get('model.embed_tokens.weight', [V, C]) : w.get('lm_head.weight', [V, C]);
-      return linearRef(h, T, C, head, V, w.opt('lm_head.bias', [V]));
+      const h = w.layerNorm('model.final_layernorm', x, T, C, eps);
+      // PhiForCausalLM's lm_head always has a bias; a checkpoint without one reads as zeros.
+      return w.lmHead(tied ? embedName : 'lm_head.weight', h, T, C, V, 'lm_head.bias');
     },
   };
 }
