@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Page } from '@playwright/test';
+import { expect, type Page } from '@playwright/test';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -112,4 +112,26 @@ export function findNumber(v: unknown, key: string): number | undefined {
     }
   }
   return undefined;
+}
+
+/** Small runs for SwiftShader: calibration 4 × 64 tokens, evaluation 2 windows of 64. */
+export const SMALL = { calibSamples: 4, seqlen: 64, maxWindows: 2 } as const;
+
+export async function useSmallSettings(page: Page): Promise<void> {
+  await page.getByTestId('calib-samples').fill(String(SMALL.calibSamples));
+  await page.getByTestId('prune-seqlen').fill(String(SMALL.seqlen));
+  await page.getByTestId('max-windows').fill(String(SMALL.maxWindows));
+}
+
+/** Measure perplexity in the Evaluate area and return it (full precision). */
+export async function measurePerplexity(page: Page): Promise<number> {
+  const result = page.getByTestId('ppl-result');
+  const before = (await result.count()) ? await result.getAttribute('data-call-id') : null;
+  await page.getByTestId('measure-ppl').click();
+  // Each measurement has its own call id: wait for a result that is not the previous one.
+  await expect(result).toHaveAttribute('data-call-id', before === null ? /\d+/ : new RegExp(`^(?!${before}$)\\d+$`), { timeout: 240_000 });
+  const raw = await page.getByTestId('ppl-value').getAttribute('data-value');
+  const ppl = Number(raw);
+  if (!Number.isFinite(ppl)) throw new Error(`perplexity is not a number: ${raw}`);
+  return ppl;
 }

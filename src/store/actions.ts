@@ -1,14 +1,24 @@
 // What the user can do, wired to the stores and the engine worker. Components call these; the
 // stores hold only plain summaries and strings.
 import { BadOption, BadText, Cancelled, MissingFile, NoWebGPU } from '../core/errors';
+import { currentEvalSettings, requireModelName, weightsLabel } from './eval-settings';
+import { cancelPruneJob, recordDense, resetPruneState } from './prune-actions';
+import { usePrune } from './prune';
 import type { PendingCall } from '../worker/client';
 import { DEMO_MODEL_NAME, type ModelFile, type ModelSource } from '../worker/protocol';
 import { getClient, hasClient, replaceClient } from './client';
 import { useEngine } from './engine';
-import { useErrors } from './errors';
+import { useErrors, type ErrorArea } from './errors';
 import { useModel } from './model';
 import { usePerplexity, type PerplexitySettings } from './perplexity';
-import { SAMPLE_EVAL_NAME, selectedText, selectedTextLabel, useTexts } from './texts';
+import {
+  SAMPLE_NAMES,
+  selectedText,
+  useTexts,
+  type TextKind,
+  type TextSlotName,
+  type TokenCount,
+} from './texts';
 
 export type { ModelFile };
 
@@ -22,10 +32,14 @@ export function baseUrl(): string {
 
 let unsubscribeDeviceLost: (() => void) | null = null;
 
+function setAllTokens(tokens: TokenCount): void {
+  for (const slot of ['calib', 'eval'] as const) useTexts.getState().setSlot(slot, { tokens });
+}
+
 function onDeviceLost(message: string): void {
   useEngine.getState().set({ status: 'lost', message });
   useModel.getState().set({ status: 'empty', summary: null, label: null, progress: null, loadingLabel: null });
-  useTexts.getState().set({ tokens: { status: 'unavailable', reason: 'The GPU device was lost; restart the engine.' } });
+  setAllTokens({ status: 'unavailable', reason: 'The GPU device was lost; restart the engine.' });
 }
 
 /** Start the worker and its GPU device. Resolves true when the engine is ready. */
@@ -37,7 +51,7 @@ export async function startEngine(): Promise<boolean> {
 
   if (typeof navigator === 'undefined' || !('gpu' in navigator) || !navigator.gpu) {
     eng.set({ status: 'no-webgpu', message: 'This browser does not expose WebGPU (navigator.gpu is missing).' });
-    useTexts.getState().set({ tokens: { status: 'unavailable', reason: 'Counting tokens needs a loaded model, which needs WebGPU.' } });
+    setAllTokens({ status: 'unavailable', reason: 'Counting tokens needs a loaded model, which needs WebGPU.' });
     return false;
   }
   let adapter: GPUAdapter | null = null;
@@ -51,7 +65,7 @@ export async function startEngine(): Promise<boolean> {
       status: 'no-adapter',
       message: 'WebGPU is present, but the browser offered no GPU adapter (the GPU or driver may be blocklisted, or WebGPU disabled in settings).',
     });
-    useTexts.getState().set({ tokens: { status: 'unavailable', reason: 'Counting tokens needs a loaded model, which needs a GPU adapter.' } });
+    setAllTokens({ status: 'unavailable', reason: 'Counting tokens needs a loaded model, which needs a GPU adapter.' });
     return false;
   }
 
@@ -69,7 +83,7 @@ export async function startEngine(): Promise<boolean> {
       eng.set({ status: 'failed', message: null });
       errors.setError('engine', e);
     }
-    useTexts.getState().set({ tokens: { status: 'unavailable', reason: 'The GPU engine did not start.' } });
+    setAllTokens({ status: 'unavailable', reason: 'The GPU engine did not start.' });
     return false;
   }
 }
@@ -77,6 +91,7 @@ export async function startEngine(): Promise<boolean> {
 /** After a lost device (or a failed start): fresh worker and device, then reload the last model. */
 export async function restartEngine(): Promise<void> {
   cancelMeasure();
+  cancelPruneJob();
   if (await startEngine()) {
     const last = lastLoad;
     await loadModel(last?.source ?? { kind: 'demo' }, last?.label ?? demoLabel);
@@ -117,6 +132,7 @@ export async function loadModel(source: ModelSource, label: string): Promise<voi
   const client = getClient();
   if (loadCall) client.cancel(loadCall.id);
   cancelMeasure();
+  cancelPruneJob();
   lastLoad = { source, label };
 
   model.set({ status: 'loading', loadingLabel: label, progress: null });
@@ -160,20 +176,24 @@ export function cancelModelLoad(): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Texts
+// Texts (two slots: calibration and evaluation)
 
 const MAX_TEXT_BYTES = 64 * 1024 * 1024;
+const SLOTS: TextSlotName[] = ['calib', 'eval'];
+/** The error area of each text slot (the evaluation text keeps the original "data" area). */
+export const TEXT_ERROR_AREA: Record<TextSlotName, ErrorArea> = { eval: 'data', calib: 'calib' };
 
-export async function loadSampleText(): Promise<void> {
-  const url = new URL(`data/${SAMPLE_EVAL_NAME}`, baseUrl());
+export async function loadSampleText(slot: TextSlotName = 'eval'): Promise<void> {
+  const name = SAMPLE_NAMES[slot];
+  const url = new URL(`data/${name}`, baseUrl());
   try {
     const res = await fetch(url);
     if (!res.ok) throw new MissingFile(`Could not fetch the built-in sample text ${url.pathname} (HTTP ${res.status}). Drop or paste a text instead.`);
     const text = await res.text();
-    useTexts.getState().set({ sample: { status: 'ready', name: SAMPLE_EVAL_NAME, text } });
+    useTexts.getState().setSlot(slot, { sample: { status: 'ready', name, text } });
   } catch (e) {
-    useTexts.getState().set({ sample: { status: 'error', name: SAMPLE_EVAL_NAME, text: '' } });
-    useErrors.getState().setError('data', e);
+    useTexts.getState().setSlot(slot, { sample: { status: 'error', name, text: '' } });
+    useErrors.getState().setError(TEXT_ERROR_AREA[slot], e);
   }
 }
 
@@ -197,74 +217,71 @@ export async function decodeTextFile(file: Blob & { name?: string }): Promise<st
   return text;
 }
 
-export async function loadTextFile(file: File): Promise<void> {
+export async function loadTextFile(file: File, slot: TextSlotName = 'eval'): Promise<void> {
   const errors = useErrors.getState();
-  errors.clearError('data');
+  errors.clearError(TEXT_ERROR_AREA[slot]);
   try {
     const text = await decodeTextFile(file);
-    useTexts.getState().set({ file: { name: file.name, bytes: file.size, text }, selected: 'file' });
+    useTexts.getState().setSlot(slot, { file: { name: file.name, bytes: file.size, text }, selected: 'file' });
   } catch (e) {
-    errors.setError('data', e);
+    errors.setError(TEXT_ERROR_AREA[slot], e);
   }
 }
 
-export function selectText(kind: 'sample' | 'file' | 'pasted'): void {
-  useErrors.getState().clearError('data');
-  useTexts.getState().set({ selected: kind });
+export function selectText(kind: TextKind, slot: TextSlotName = 'eval'): void {
+  useErrors.getState().clearError(TEXT_ERROR_AREA[slot]);
+  useTexts.getState().setSlot(slot, { selected: kind });
 }
 
-export function setPastedText(text: string): void {
-  useTexts.getState().set({ pasted: text, selected: 'pasted' });
+export function setPastedText(text: string, slot: TextSlotName = 'eval'): void {
+  useTexts.getState().setSlot(slot, { pasted: text, selected: 'pasted' });
 }
 
-let countSeq = 0;
-let countTimer: ReturnType<typeof setTimeout> | null = null;
+const countSeq: Record<TextSlotName, number> = { calib: 0, eval: 0 };
+const countTimer: Record<TextSlotName, ReturnType<typeof setTimeout> | null> = { calib: null, eval: null };
 
-/** Count tokens of the selected text (debounced; stale answers are dropped). */
-export function refreshTokenCount(delayMs = 0): Promise<void> {
-  if (countTimer) clearTimeout(countTimer);
-  const seq = ++countSeq;
+/** Count tokens of a slot's selected text (debounced; stale answers are dropped). */
+export function refreshTokenCount(delayMs = 0, slot?: TextSlotName): Promise<void> {
+  if (slot === undefined) return Promise.all(SLOTS.map((s) => refreshTokenCount(delayMs, s))).then(() => undefined);
+  const t = countTimer[slot];
+  if (t) clearTimeout(t);
+  const seq = ++countSeq[slot];
   return new Promise((resolve) => {
-    countTimer = setTimeout(() => {
-      countTimer = null;
-      void countNow(seq).finally(resolve);
+    countTimer[slot] = setTimeout(() => {
+      countTimer[slot] = null;
+      void countNow(slot, seq).finally(resolve);
     }, delayMs);
   });
 }
 
-async function countNow(seq: number): Promise<void> {
+async function countNow(slot: TextSlotName, seq: number): Promise<void> {
   const texts = useTexts.getState();
+  const set = (tokens: TokenCount) => {
+    if (seq === countSeq[slot]) useTexts.getState().setSlot(slot, { tokens });
+  };
   if (useEngine.getState().status !== 'ready') return;
   if (useModel.getState().status !== 'loaded') {
-    texts.set({ tokens: { status: 'unavailable', reason: 'Load a model to count tokens with its tokenizer.' } });
+    set({ status: 'unavailable', reason: 'Load a model to count tokens with its tokenizer.' });
     return;
   }
-  const text = selectedText(texts);
-  const kind = texts.selected;
+  const text = selectedText(texts[slot]);
+  const kind = texts[slot].selected;
   if (!text) {
-    texts.set({ tokens: { status: 'idle' } });
+    set({ status: 'idle' });
     return;
   }
-  texts.set({ tokens: { status: 'counting' } });
+  set({ status: 'counting' });
   try {
     const r = await getClient().call({ type: 'countTokens', text });
-    if (seq === countSeq) useTexts.getState().set({ tokens: { status: 'done', tokens: r.tokens, kind } });
+    set({ status: 'done', tokens: r.tokens, kind });
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
-    if (seq === countSeq) useTexts.getState().set({ tokens: { status: 'unavailable', reason: `Could not count tokens: ${reason}` } });
+    set({ status: 'unavailable', reason: `Could not count tokens: ${reason}` });
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Perplexity
-
-function parsePositiveInt(raw: string, what: string, min: number): number {
-  const s = raw.trim();
-  if (!/^\d+$/.test(s)) throw new BadOption(`${what} must be a whole number ≥ ${min}; got "${raw}".`);
-  const n = Number(s);
-  if (!Number.isSafeInteger(n) || n < min) throw new BadOption(`${what} must be a whole number ≥ ${min}; got ${raw}.`);
-  return n;
-}
 
 export async function measurePerplexity(): Promise<void> {
   const errors = useErrors.getState();
@@ -272,20 +289,18 @@ export async function measurePerplexity(): Promise<void> {
   if (ppl.run.status === 'running') return;
   errors.clearError('eval');
   try {
-    const texts = useTexts.getState();
-    const model = useModel.getState();
-    if (useEngine.getState().status !== 'ready') {
-      throw new NoWebGPU('Measuring perplexity needs a working WebGPU engine (see the notice at the top of the page).');
-    }
-    if (model.status !== 'loaded' || !model.summary) {
-      throw new MissingFile('No model is loaded. Wait for the demo model or load a model folder first.');
-    }
-    const text = selectedText(texts);
-    if (!text) throw new BadText('The selected text is empty. Choose the built-in sample, a .txt file, or paste some text.');
-    const seqlen = parsePositiveInt(ppl.seqlenInput, 'Sequence length', 2);
-    const maxWindows = ppl.maxWindowsInput.trim() === '' ? undefined : parsePositiveInt(ppl.maxWindowsInput, 'Max windows', 1);
-    const settings: PerplexitySettings = { seqlen, maxWindows, textLabel: selectedTextLabel(texts), modelName: model.summary.name };
+    if (usePrune.getState().job) throw new BadOption('A pruning run is in progress; wait for it or cancel it first.');
+    const ev = currentEvalSettings(requireModelName('Measuring perplexity'));
+    const weights = usePrune.getState().weights;
+    const settings: PerplexitySettings = {
+      seqlen: ev.seqlen,
+      maxWindows: ev.maxWindows,
+      textLabel: ev.textLabel,
+      modelName: ev.modelName,
+      weights: weightsLabel(weights),
+    };
 
+    const { text, seqlen, maxWindows } = ev;
     const body = maxWindows === undefined ? { type: 'perplexity' as const, text, seqlen } : { type: 'perplexity' as const, text, seqlen, maxWindows };
     const call = getClient().call(body, (p) => {
       const run = usePerplexity.getState().run;
@@ -295,7 +310,9 @@ export async function measurePerplexity(): Promise<void> {
     ppl.set({ run: { status: 'running', callId: call.id, startedAt, progress: null, settings } });
     try {
       const result = await call;
-      usePerplexity.getState().set({ run: { status: 'done', result, settings } });
+      usePerplexity.getState().set({ run: { status: 'done', callId: call.id, result, settings } });
+      // A dense measurement is the reference point of the pruning chart.
+      if (!weights) recordDense(ev.key, result.ppl);
     } catch (e) {
       if (e instanceof Cancelled) {
         usePerplexity.getState().set({ run: { status: 'cancelled', settings, elapsed: (performance.now() - startedAt) / 1000 } });
@@ -323,12 +340,24 @@ let booted = false;
 export async function bootstrap(): Promise<void> {
   if (booted) return;
   booted = true;
-  // Re-count tokens whenever the selected text changes.
+  // Re-count tokens whenever a slot's selected text changes.
   useTexts.subscribe((s, prev) => {
-    if (s.selected !== prev.selected || s.sample !== prev.sample || s.file !== prev.file || s.pasted !== prev.pasted) {
-      void refreshTokenCount(s.pasted !== prev.pasted ? 400 : 0);
+    for (const slot of ['calib', 'eval'] as const) {
+      const a = s[slot];
+      const b = prev[slot];
+      if (a.selected !== b.selected || a.sample !== b.sample || a.file !== b.file || a.pasted !== b.pasted) {
+        const typing = a.pasted !== b.pasted;
+        // Mark the count stale at once (the Method area uses the calibration count).
+        if (typing && a.tokens.status === 'done') useTexts.getState().setSlot(slot, { tokens: { status: 'counting' } });
+        void refreshTokenCount(typing ? 400 : 0, slot);
+      }
     }
   });
-  void loadSampleText();
+  // A different model: the runs, charts and weight state of the previous one no longer apply.
+  useModel.subscribe((s, prev) => {
+    if (s.summary !== prev.summary) resetPruneState();
+  });
+  void loadSampleText('calib');
+  void loadSampleText('eval');
   if (await startEngine()) await loadDemoModel();
 }

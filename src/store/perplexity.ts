@@ -9,12 +9,14 @@ export interface PerplexitySettings {
   /** Label of the text and model measured, for the result panel. */
   textLabel: string;
   modelName: string;
+  /** What the weights were: "dense" or the prune run they reflected. */
+  weights: string;
 }
 
 export type PerplexityRun =
   | { status: 'idle' }
   | { status: 'running'; callId: number; startedAt: number; progress: Progress | null; settings: PerplexitySettings }
-  | { status: 'done'; result: PerplexityResult; settings: PerplexitySettings }
+  | { status: 'done'; callId: number; result: PerplexityResult; settings: PerplexitySettings }
   | { status: 'failed'; settings: PerplexitySettings }
   | { status: 'cancelled'; settings: PerplexitySettings; elapsed: number };
 

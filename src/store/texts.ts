@@ -1,9 +1,12 @@
-// Evaluation texts: the built-in sample (default), a text file the user dropped or picked, or
-// pasted text. The texts themselves are plain strings; only the selected one is sent to the
-// worker when counting tokens or measuring.
+// The two texts of the studio, each in its own slot:
+//   calib: calibration text for pruning (built-in sample-calib.txt by default),
+//   eval:  evaluation text for perplexity (built-in sample-eval.txt by default).
+// Each slot can be the built-in sample, a text file the user dropped or picked, or pasted text.
+// The texts themselves are plain strings; only the selected one is sent to the worker.
 import { create } from 'zustand';
 
 export type TextKind = 'sample' | 'file' | 'pasted';
+export type TextSlotName = 'calib' | 'eval';
 
 export interface SampleText {
   status: 'loading' | 'ready' | 'error';
@@ -24,28 +27,37 @@ export type TokenCount =
   /** No tokenizer yet (no model, or no WebGPU). */
   | { status: 'unavailable'; reason: string };
 
-interface TextsState {
+export interface TextSlot {
   selected: TextKind;
   sample: SampleText;
   file: FileText | null;
   pasted: string;
   tokens: TokenCount;
-  set(patch: Partial<Omit<TextsState, 'set'>>): void;
+}
+
+interface TextsState {
+  eval: TextSlot;
+  calib: TextSlot;
+  setSlot(slot: TextSlotName, patch: Partial<TextSlot>): void;
 }
 
 export const SAMPLE_EVAL_NAME = 'sample-eval.txt';
+export const SAMPLE_CALIB_NAME = 'sample-calib.txt';
+export const SAMPLE_NAMES: Record<TextSlotName, string> = { eval: SAMPLE_EVAL_NAME, calib: SAMPLE_CALIB_NAME };
+export const SLOT_TITLES: Record<TextSlotName, string> = { calib: 'Calibration text', eval: 'Evaluation text' };
+
+function emptySlot(sampleName: string): TextSlot {
+  return { selected: 'sample', sample: { status: 'loading', name: sampleName, text: '' }, file: null, pasted: '', tokens: { status: 'idle' } };
+}
 
 export const useTexts = create<TextsState>()((set) => ({
-  selected: 'sample',
-  sample: { status: 'loading', name: SAMPLE_EVAL_NAME, text: '' },
-  file: null,
-  pasted: '',
-  tokens: { status: 'idle' },
-  set: (patch) => set(patch),
+  eval: emptySlot(SAMPLE_EVAL_NAME),
+  calib: emptySlot(SAMPLE_CALIB_NAME),
+  setSlot: (slot, patch) => set((s) => ({ [slot]: { ...s[slot], ...patch } }) as Partial<TextsState>),
 }));
 
-/** The text the user selected, or '' when that source is empty or not loaded yet. */
-export function selectedText(s: Pick<TextsState, 'selected' | 'sample' | 'file' | 'pasted'>): string {
+/** The text the user selected in a slot, or '' when that source is empty or not loaded yet. */
+export function selectedText(s: Pick<TextSlot, 'selected' | 'sample' | 'file' | 'pasted'>): string {
   switch (s.selected) {
     case 'sample':
       return s.sample.status === 'ready' ? s.sample.text : '';
@@ -56,7 +68,7 @@ export function selectedText(s: Pick<TextsState, 'selected' | 'sample' | 'file' 
   }
 }
 
-export function selectedTextLabel(s: Pick<TextsState, 'selected' | 'sample' | 'file'>): string {
+export function selectedTextLabel(s: Pick<TextSlot, 'selected' | 'sample' | 'file'>): string {
   switch (s.selected) {
     case 'sample':
       return `built-in sample (${s.sample.name})`;
@@ -65,4 +77,9 @@ export function selectedTextLabel(s: Pick<TextsState, 'selected' | 'sample' | 'f
     case 'pasted':
       return 'pasted text';
   }
+}
+
+/** Token count of a slot's selected text, when known. */
+export function knownTokens(s: TextSlot): number | null {
+  return s.tokens.status === 'done' && s.tokens.kind === s.selected ? s.tokens.tokens : null;
 }

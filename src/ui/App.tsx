@@ -2,7 +2,11 @@ import { DataPanel } from './DataPanel';
 import { EvalPanel } from './EvalPanel';
 import { Header } from './Header';
 import { ModelPanel } from './ModelPanel';
+import { MethodPanel } from './prune/MethodPanel';
+import { ResultsPanel } from './prune/ResultsPanel';
 
+// One screen, three columns: what goes in (model, texts), what to do (method, evaluation), and
+// what came out. Later views (a generation playground, a speed view) go in the output column.
 export function App() {
   return (
     <div className="app">
@@ -11,9 +15,17 @@ export function App() {
       </a>
       <Header />
       <main id="main" className="grid">
-        <ModelPanel />
-        <DataPanel />
-        <EvalPanel />
+        <div className="column column-inputs">
+          <ModelPanel />
+          <DataPanel />
+        </div>
+        <div className="column column-actions">
+          <MethodPanel />
+          <EvalPanel />
+        </div>
+        <div className="column column-outputs">
+          <ResultsPanel />
+        </div>
       </main>
       <footer className="app-footer muted">
         Everything runs in this tab on your GPU through WebGPU; no model, text or result leaves your computer.

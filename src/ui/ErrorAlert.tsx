@@ -12,6 +12,7 @@ const TITLES: Record<string, string> = {
   DeviceLost: 'GPU device lost',
   GpuError: 'GPU error',
   NumericalError: 'Numerical error',
+  Cancelled: 'Cancelled',
 };
 
 export function errorTitle(name: string): string {

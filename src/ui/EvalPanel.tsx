@@ -1,21 +1,13 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { type FormEvent } from 'react';
 import { cancelMeasure, measurePerplexity } from '../store/actions';
 import { useEngine } from '../store/engine';
 import { useModel } from '../store/model';
 import { usePerplexity } from '../store/perplexity';
+import { usePrune } from '../store/prune';
 import { selectedText, useTexts } from '../store/texts';
 import { ErrorAlert } from './ErrorAlert';
 import { formatInt, formatMetric, formatSeconds } from './format';
-
-function useNow(active: boolean): number {
-  const [now, setNow] = useState(() => performance.now());
-  useEffect(() => {
-    if (!active) return;
-    const t = setInterval(() => setNow(performance.now()), 200);
-    return () => clearInterval(t);
-  }, [active]);
-  return now;
-}
+import { useNow } from './hooks';
 
 function RunProgress() {
   const run = usePerplexity((s) => s.run);
@@ -50,7 +42,7 @@ function Result() {
   const r = run.result;
   const s = run.settings;
   return (
-    <div className="result" data-testid="ppl-result" aria-live="polite">
+    <div className="result" data-testid="ppl-result" data-call-id={run.callId} aria-live="polite">
       <p className="result-headline">
         Perplexity{' '}
         <span className="big" data-testid="ppl-value" data-value={String(r.ppl)}>
@@ -81,6 +73,10 @@ function Result() {
           <dd>{r.adapter}</dd>
         </div>
         <div className="fact">
+          <dt>Weights</dt>
+          <dd data-testid="ppl-weights">{s.weights}</dd>
+        </div>
+        <div className="fact">
           <dt>Settings</dt>
           <dd>
             {s.modelName}, {s.textLabel}, seqlen {s.seqlen}
@@ -96,9 +92,18 @@ export function EvalPanel() {
   const { seqlenInput, maxWindowsInput, run, set } = usePerplexity();
   const engineReady = useEngine((s) => s.status === 'ready');
   const modelLoaded = useModel((s) => s.status === 'loaded');
-  const hasText = useTexts((s) => selectedText(s).length > 0);
+  const hasText = useTexts((s) => selectedText(s.eval).length > 0);
+  const pruning = usePrune((s) => s.job !== null);
   const running = run.status === 'running';
-  const blocker = !engineReady ? 'Needs WebGPU.' : !modelLoaded ? 'Load a model first.' : !hasText ? 'Choose a text first.' : null;
+  const blocker = !engineReady
+    ? 'Needs WebGPU.'
+    : !modelLoaded
+      ? 'Load a model first.'
+      : !hasText
+        ? 'Choose an evaluation text first.'
+        : pruning
+          ? 'Busy: a pruning run is in progress.'
+          : null;
 
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
@@ -109,10 +114,13 @@ export function EvalPanel() {
     <section className="panel panel-eval" aria-labelledby="eval-heading">
       <h2 id="eval-heading">Evaluate</h2>
       <p className="muted">
-        Perplexity of the selected text: the text is tokenized once and cut into non-overlapping windows of the sequence length.
+        Perplexity of the evaluation text with the weights as they are now (dense or pruned): the text is tokenized once and cut
+        into non-overlapping windows of the sequence length.
       </p>
       <form className="eval-form" onSubmit={onSubmit}>
-        <label htmlFor="seqlen">Sequence length</label>
+        <label htmlFor="seqlen" title="One setting for evaluation windows and calibration windows (also shown in the Method area)">
+          Sequence length <span className="muted">(evaluation and calibration)</span>
+        </label>
         <input
           id="seqlen"
           data-testid="seqlen"

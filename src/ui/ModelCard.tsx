@@ -17,22 +17,27 @@ function AdapterFacts({ adapter }: { adapter: AdapterSummary }) {
   const l = adapter.limits;
   return (
     <>
-      <h4>GPU adapter</h4>
-      <dl className="facts">
-        <Fact label="Adapter">
-          {adapterName(adapter)}
+      <details className="adapter-facts">
+        <summary>
+          GPU adapter: {adapterName(adapter)}
           {adapter.isSoftware ? ' (software)' : ''}
-        </Fact>
-        <Fact label="Vendor / architecture">{[adapter.vendor, adapter.architecture].filter(Boolean).join(' / ') || '—'}</Fact>
-        <Fact label="Max storage binding">{formatBytes(l.maxStorageBufferBindingSize)}</Fact>
-        <Fact label="Max buffer">{formatBytes(l.maxBufferSize)}</Fact>
-        <Fact label="Workgroup storage">{formatBytes(l.maxComputeWorkgroupStorageSize)}</Fact>
-        <Fact label="Invocations / workgroup">{formatInt(l.maxComputeInvocationsPerWorkgroup)}</Fact>
-        <Fact label="Workgroups / dimension">{formatInt(l.maxComputeWorkgroupsPerDimension)}</Fact>
-      </dl>
-      <details className="features">
-        <summary>Adapter features ({adapter.features.length})</summary>
-        <p className="mono">{adapter.features.length ? [...adapter.features].sort().join(', ') : 'none'}</p>
+        </summary>
+        <dl className="facts">
+          <Fact label="Adapter">
+            {adapterName(adapter)}
+            {adapter.isSoftware ? ' (software)' : ''}
+          </Fact>
+          <Fact label="Vendor / architecture">{[adapter.vendor, adapter.architecture].filter(Boolean).join(' / ') || '—'}</Fact>
+          <Fact label="Max storage binding">{formatBytes(l.maxStorageBufferBindingSize)}</Fact>
+          <Fact label="Max buffer">{formatBytes(l.maxBufferSize)}</Fact>
+          <Fact label="Workgroup storage">{formatBytes(l.maxComputeWorkgroupStorageSize)}</Fact>
+          <Fact label="Invocations / workgroup">{formatInt(l.maxComputeInvocationsPerWorkgroup)}</Fact>
+          <Fact label="Workgroups / dimension">{formatInt(l.maxComputeWorkgroupsPerDimension)}</Fact>
+        </dl>
+        <details className="features">
+          <summary>Adapter features ({adapter.features.length})</summary>
+          <p className="mono">{adapter.features.length ? [...adapter.features].sort().join(', ') : 'none'}</p>
+        </details>
       </details>
     </>
   );

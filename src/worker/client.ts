@@ -3,7 +3,10 @@
 //   const call = client.call({ type: 'perplexity', text, seqlen: 256 }, (p) => ...);
 //   client.cancel(call.id);          // the promise then rejects with Cancelled
 //   const result = await call;
+//
+// A sweep also reports its points: client.call({ type: 'sweep', ... }, onProgress, (point) => ...).
 import { DeviceLost, errorFromWire } from '../core/errors';
+import type { SweepPointResult } from '../core/prune/sweep';
 import type { Progress } from '../core/types';
 import type { AnyRequest, RequestBody, RequestType, ResponseResults, WorkerEvent } from './protocol';
 
@@ -14,6 +17,7 @@ interface Pending {
   resolve: (v: never) => void;
   reject: (e: Error) => void;
   onProgress?: (p: Progress) => void;
+  onPoint?: (p: SweepPointResult, hfNames: Record<string, string>) => void;
 }
 
 /** The subset of Worker the client needs (lets tests pass a fake). */
@@ -45,14 +49,19 @@ export class EngineClient {
     });
   }
 
-  call<B extends RequestBody>(body: B, onProgress?: (p: Progress) => void): PendingCall<B['type']> {
+  /** Send a request. `onPoint` receives the measured points of a sweep as they arrive. */
+  call<B extends RequestBody>(
+    body: B,
+    onProgress?: (p: Progress) => void,
+    onPoint?: (p: SweepPointResult, hfNames: Record<string, string>) => void,
+  ): PendingCall<B['type']> {
     const id = this.nextId++;
     const promise = new Promise<ResponseResults[B['type']]>((resolve, reject) => {
       if (this.closed) {
         reject(new Error('The engine worker has been stopped.'));
         return;
       }
-      this.pending.set(id, { resolve: resolve as (v: never) => void, reject, onProgress });
+      this.pending.set(id, { resolve: resolve as (v: never) => void, reject, onProgress, onPoint });
       this.worker.postMessage({ ...body, id } as AnyRequest);
     });
     return Object.assign(promise, { id });
@@ -91,6 +100,9 @@ export class EngineClient {
     switch (ev.type) {
       case 'progress':
         this.pending.get(ev.id)?.onProgress?.(ev.progress);
+        return;
+      case 'point':
+        this.pending.get(ev.id)?.onPoint?.(ev.point, ev.hfNames);
         return;
       case 'result': {
         const p = this.pending.get(ev.id);

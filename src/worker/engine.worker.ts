@@ -5,16 +5,19 @@
 import { Engine } from '../core/engine';
 import { Cancelled, MissingFile, NoWebGPU, errorToWire, throwIfCancelled } from '../core/errors';
 import { blobSource, type FileSource } from '../core/io/file-source';
+import { runSweep, type SweepPointResult } from '../core/prune/sweep';
 import type { Progress } from '../core/types';
 import {
   DEMO_MODEL_DIR,
   DEMO_MODEL_FILES,
   DEMO_MODEL_NAME,
   type AnyRequest,
+  type ExportedFile,
   type ModelSource,
   type Request,
   type RequestType,
   type ResponseResults,
+  type WeightsState,
   type WorkerEvent,
 } from './protocol';
 import { loadShader, shaderNames } from './shaders';
@@ -24,14 +27,45 @@ declare const self: DedicatedWorkerGlobalScope;
 let engine: Engine | null = null;
 let baseUrl: string = new URL(import.meta.env.BASE_URL, self.location.href).href;
 
-/** Init, loadModel and perplexity run one at a time, in order of arrival. */
+/** Init, loadModel, perplexity, prune, sweep, restoreDense and export run one at a time, in order of arrival. */
 let exclusive: Promise<unknown> = Promise.resolve();
 /** The latest init/loadModel; countTokens waits for it (but not for a perplexity run). */
 let modelReady: Promise<unknown> = Promise.resolve();
 const controllers = new Map<number, AbortController>();
 
-function post(ev: WorkerEvent): void {
-  self.postMessage(ev);
+function post(ev: WorkerEvent, transfer: Transferable[] = []): void {
+  self.postMessage(ev, transfer);
+}
+
+/** The answer of a request, with the ArrayBuffers of exported files transferred (not copied). */
+function postResult(req: AnyRequest, result: ResponseResults[RequestType]): void {
+  const transfer: Transferable[] = [];
+  if (req.type === 'export') {
+    const seen = new Set<ArrayBuffer>();
+    for (const f of (result as ResponseResults['export']).files) {
+      if (!seen.has(f.bytes.buffer)) {
+        seen.add(f.bytes.buffer);
+        transfer.push(f.bytes.buffer);
+      }
+    }
+  }
+  post({ type: 'result', id: req.id, result }, transfer);
+}
+
+/** Canonical sublayer name → Hugging Face module name, for the page's layer table. */
+function hfNames(e: Engine, layers: readonly { name: string }[]): Record<string, string> {
+  return Object.fromEntries(layers.map((l) => [l.name, e.hfName(l.name)]));
+}
+
+function weightsState(e: Engine | null): WeightsState | null {
+  const r = e?.pruneState ?? null;
+  return r ? { method: r.method, target: r.target, sparsity: r.sparsity } : null;
+}
+
+/** A copy that owns its whole ArrayBuffer, unless it already does (a transfer moves whole buffers). */
+function ownBuffer(b: Uint8Array): Uint8Array<ArrayBuffer> {
+  if (b.buffer instanceof ArrayBuffer && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) return b as Uint8Array<ArrayBuffer>;
+  return new Uint8Array(b);
 }
 
 function progressFor(id: number) {
@@ -104,12 +138,39 @@ async function handle(req: AnyRequest, signal: AbortSignal): Promise<ResponseRes
     case 'countTokens':
       return { tokens: requireEngine().countTokens(req.text) };
     case 'getState':
-      return { adapter: engine ? safeAdapter(engine) : null, model: engine?.model ?? null };
+      return { adapter: engine ? safeAdapter(engine) : null, model: engine?.model ?? null, pruned: safeWeights(engine) };
+    case 'prune': {
+      const e = requireEngine();
+      const report = await e.prune(req.calibText, req.options, progressFor(req.id), signal);
+      return { ...report, hfNames: hfNames(e, report.layers) };
+    }
+    case 'sweep': {
+      const e = requireEngine();
+      const onPoint = (point: SweepPointResult) => post({ type: 'point', id: req.id, point, hfNames: hfNames(e, point.layers) });
+      const points = await runSweep(e, req.calibText, req.evalText, req.spec, onPoint, progressFor(req.id), signal);
+      return { points, pruned: weightsState(e) };
+    }
+    case 'restoreDense':
+      requireEngine().restoreDense();
+      return { pruned: null };
+    case 'export': {
+      const e = requireEngine();
+      const files: ExportedFile[] = (await e.exportModel()).map((f) => ({ name: f.name, bytes: ownBuffer(f.bytes) }));
+      return { files, pruned: weightsState(e) };
+    }
     case 'cancel': {
       const c = controllers.get(req.target);
       c?.abort();
       return { cancelled: c !== undefined };
     }
+  }
+}
+
+function safeWeights(e: Engine | null): WeightsState | null {
+  try {
+    return weightsState(e);
+  } catch {
+    return null;
   }
 }
 
@@ -135,7 +196,11 @@ function schedule(req: AnyRequest, signal: AbortSignal): Promise<ResponseResults
       modelReady = exclusive;
       return p;
     }
-    case 'perplexity': {
+    case 'perplexity':
+    case 'prune':
+    case 'sweep':
+    case 'restoreDense':
+    case 'export': {
       const p = exclusive.then(run);
       exclusive = p.catch(() => undefined);
       return p;
@@ -154,7 +219,7 @@ self.onmessage = (ev: MessageEvent<AnyRequest>) => {
   if (req.type !== 'cancel') controllers.set(req.id, controller);
   schedule(req, controller.signal)
     .then(
-      (result) => post({ type: 'result', id: req.id, result }),
+      (result) => postResult(req, result),
       (err: unknown) => {
         // An aborted fetch (demo download) rejects with a DOMException "AbortError": report every
         // failure of a cancelled request as Cancelled, so the page can tell it from a real error.

@@ -7,6 +7,8 @@
 // possibly preceded by `progress` events with the same id. `deviceLost` has no id: it concerns
 // the whole engine.
 import type { WireError } from '../core/errors';
+import type { PruneOptions, PruneReport, Target } from '../core/prune/types';
+import type { SweepPointResult, SweepSpec } from '../core/prune/sweep';
 import type { AdapterSummary, ModelSummary, PerplexityResult, Progress } from '../core/types';
 
 /** One file of a model folder: a File/Blob plus its path relative to the dropped folder. */
@@ -31,8 +33,36 @@ export interface RequestBodies {
   countTokens: { type: 'countTokens'; text: string };
   /** Current engine state (after a failed load the previous model may still be loaded). */
   getState: { type: 'getState' };
+  /**
+   * Prune the loaded model, always from its dense weights. On success the weights are pruned; on
+   * failure or cancellation they are back to dense (ask getState for the truth).
+   */
+  prune: { type: 'prune'; calibText: string; options: PruneOptions };
+  /**
+   * Methods × targets, each pruned from dense and evaluated; every measured point is sent as a
+   * `point` event with this request's id as soon as it is known. Afterwards the weights are those
+   * of the last point (dense if the run was cancelled in the middle of a prune).
+   */
+  sweep: { type: 'sweep'; calibText: string; evalText: string; spec: SweepSpec };
+  /** Put the dense weights back. */
+  restoreDense: { type: 'restoreDense' };
+  /** The current weights (dense or pruned) as a Hugging Face folder; the buffers are transferred. */
+  export: { type: 'export' };
   /** Abort the request with id `target` (it then answers with a Cancelled error). */
   cancel: { type: 'cancel'; target: number };
+}
+
+/** What the weights on the GPU are now: null while dense. */
+export interface WeightsState {
+  method: PruneReport['method'];
+  target: Target;
+  /** Achieved sparsity over the pruned sublayers. */
+  sparsity: number;
+}
+
+export interface ExportedFile {
+  name: string;
+  bytes: Uint8Array<ArrayBuffer>;
 }
 
 /** Result payloads by request type. */
@@ -41,7 +71,12 @@ export interface ResponseResults {
   loadModel: ModelSummary;
   perplexity: PerplexityResult;
   countTokens: { tokens: number };
-  getState: { adapter: AdapterSummary | null; model: ModelSummary | null };
+  getState: { adapter: AdapterSummary | null; model: ModelSummary | null; pruned: WeightsState | null };
+  /** The report, plus the Hugging Face module name of each pruned sublayer. */
+  prune: PruneReport & { hfNames: Record<string, string> };
+  sweep: { points: SweepPointResult[]; pruned: WeightsState | null };
+  restoreDense: { pruned: null };
+  export: { files: ExportedFile[]; pruned: WeightsState | null };
   cancel: { cancelled: boolean };
 }
 
@@ -53,6 +88,8 @@ export type AnyRequest = { [T in RequestType]: Request<T> }[RequestType];
 
 export type WorkerEvent =
   | { type: 'progress'; id: number; progress: Progress }
+  /** One measured sweep point (request `sweep`), sent as soon as it is known. */
+  | { type: 'point'; id: number; point: SweepPointResult; hfNames: Record<string, string> }
   | { type: 'result'; id: number; result: ResponseResults[RequestType] }
   | { type: 'error'; id: number; error: WireError }
   | { type: 'deviceLost'; message: string };

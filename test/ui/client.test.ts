@@ -58,4 +58,21 @@ describe('EngineClient', () => {
     await expect(a).rejects.toBeInstanceOf(DeviceLost);
     expect(lost).toEqual(['reset']);
   });
+
+  it('delivers sweep points to the call that asked, before its result', async () => {
+    const w = new FakeWorker();
+    const c = new EngineClient(w);
+    const got: string[] = [];
+    const call = c.call(
+      { type: 'sweep', calibText: 'c', evalText: 'e', spec: { points: [], includeDense: true, calibSamples: 1, seqlen: 8 } },
+      undefined,
+      (p, hf) => got.push(`${p.label}:${Object.keys(hf).length}`),
+    );
+    const point = { method: 'dense' as const, target: null, label: 'dense', sparsity: 0, ppl: 4, nll: 1.4, windows: 1, tokens: 7, seconds: 1, prune_seconds: 0, layers: [], warnings: [] };
+    w.emit({ type: 'point', id: call.id, point, hfNames: {} });
+    w.emit({ type: 'point', id: call.id + 1, point, hfNames: {} });
+    w.emit({ type: 'result', id: call.id, result: { points: [point], pruned: null } });
+    await expect(call).resolves.toEqual({ points: [point], pruned: null });
+    expect(got).toEqual(['dense:0']);
+  });
 });

@@ -1,0 +1,349 @@
+// Pruning in the page (stories260K on SwiftShader, so every run is tiny: calibration 4 × 64
+// tokens, evaluation 2 windows of 64): one SparseGPT run, a live sweep with a responsive main
+// thread, export → reload → same perplexity, and cancellation back to the dense weights.
+import { expect, test, type Page, type TestInfo } from '@playwright/test';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { SMALL, measurePerplexity, useSmallSettings } from './helpers';
+
+/** A long task on the main thread longer than this fails the sweep test. */
+const LONG_TASK_BUDGET_MS = 200;
+
+function watchConsole(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return errors;
+}
+
+async function openStudio(page: Page): Promise<void> {
+  await page.goto('/');
+  await expect(page.getByTestId('model-card')).toBeVisible();
+  await expect(page.getByTestId('calib-token-count')).toHaveAttribute('data-tokens', /^\d+$/);
+  await expect(page.getByTestId('token-count')).toHaveAttribute('data-tokens', /^\d+$/);
+  await useSmallSettings(page);
+}
+
+/** Keep a JSON artifact next to the screenshots (and attach it to the report). */
+async function saveJson(testInfo: TestInfo, name: string, value: unknown): Promise<void> {
+  const path = testInfo.outputPath(`${name}.json`);
+  writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
+  await testInfo.attach(name, { path, contentType: 'application/json' });
+}
+
+async function shoot(page: Page, testInfo: TestInfo, testId: string, name: string): Promise<void> {
+  const body = await page.getByTestId(testId).screenshot({ path: testInfo.outputPath(`${name}.png`) });
+  await testInfo.attach(name, { body, contentType: 'image/png' });
+}
+
+async function prune(page: Page, method: string, sparsityPct: number): Promise<{ ppl: number; sparsity: number; runId: string }> {
+  const result = page.getByTestId('prune-result');
+  const before = (await result.count()) ? await result.getAttribute('data-run-id') : null;
+  await page.getByTestId('method-select').selectOption(method);
+  await page.getByTestId('target-unstructured').check();
+  await page.getByTestId('sparsity-input').fill(String(sparsityPct));
+  await expect(page.getByTestId('prune-run')).toBeEnabled();
+  await page.getByTestId('prune-run').click();
+  await expect(result).toHaveAttribute('data-run-id', before === null ? /^\d+$/ : new RegExp(`^(?!${before}$)\\d+$`), { timeout: 240_000 });
+  await expect(page.getByTestId('prune-error')).toHaveCount(0);
+  return {
+    ppl: Number(await result.getAttribute('data-ppl')),
+    sparsity: Number(await result.getAttribute('data-sparsity')),
+    runId: (await result.getAttribute('data-run-id'))!,
+  };
+}
+
+test('SparseGPT 50%: sparsity, perplexity above dense, 35 sublayer rows', async ({ page }, testInfo) => {
+  const consoleErrors = watchConsole(page);
+  await openStudio(page);
+  // Settings are checked before anything runs: too few calibration windows disable Prune…
+  await page.getByTestId('calib-samples').fill('100000');
+  await expect(page.getByTestId('prune-run')).toBeDisabled();
+  await expect(page.getByTestId('prune-blocker')).toContainText('fewer than the 100000 samples');
+  await page.getByTestId('calib-samples').fill(String(SMALL.calibSamples));
+  await expect(page.getByTestId('prune-blocker')).toHaveCount(0);
+  await expect(page.getByTestId('calib-facts')).toHaveAttribute('data-bytes', String(SMALL.calibSamples * SMALL.seqlen * 64 * 4));
+  // …and a malformed pattern is a named error next to the Method area.
+  await page.getByTestId('target-nm').check();
+  await page.getByTestId('pattern-input').selectOption('custom');
+  await page.getByTestId('pattern-custom').fill('4:2');
+  await page.getByTestId('prune-run').click();
+  await expect(page.getByTestId('prune-error')).toHaveAttribute('data-error-name', 'BadOption');
+  await expect(page.getByTestId('prune-error')).toHaveAttribute('role', 'alert');
+  await page.getByTestId('target-unstructured').check();
+
+  const t0 = Date.now();
+  const dense = await measurePerplexity(page);
+  const tDense = Date.now();
+
+  await page.getByTestId('method-select').selectOption('sparsegpt');
+  await page.getByTestId('sparsity-input').fill('50');
+  await page.getByTestId('prune-run').click();
+  await expect(page.getByTestId('prune-progress')).toBeVisible();
+  await expect(page.getByTestId('prune-progress')).toContainText(/layer \d\/5/, { timeout: 120_000 });
+  const result = page.getByTestId('prune-result');
+  await expect(result).toBeVisible({ timeout: 240_000 });
+  const tPrune = Date.now();
+  await expect(page.getByTestId('prune-error')).toHaveCount(0);
+
+  const ppl = Number(await result.getAttribute('data-ppl'));
+  const sparsity = Number(await result.getAttribute('data-sparsity'));
+  expect(Math.abs(sparsity - 0.5)).toBeLessThan(0.01);
+  expect(Number.isFinite(ppl)).toBe(true);
+  expect(ppl).toBeGreaterThan(dense);
+  expect(Number(await result.getAttribute('data-dense-ppl'))).toBe(dense);
+
+  // 5 decoder layers × 7 linear sublayers, each about half zeros, each with a finite error.
+  const rows = page.getByTestId('layer-table').getByTestId('layer-row');
+  await expect(rows).toHaveCount(35);
+  const layers = await rows.evaluateAll((trs) =>
+    trs.map((tr) => ({ name: tr.getAttribute('data-name'), s: Number(tr.getAttribute('data-sparsity')), e: Number(tr.getAttribute('data-rel-error')) })),
+  );
+  for (const l of layers) {
+    expect(Math.abs(l.s - 0.5), l.name!).toBeLessThan(0.02);
+    expect(Number.isFinite(l.e) && l.e >= 0, l.name!).toBe(true);
+  }
+  await expect(page.getByTestId('layer-table')).toContainText('model.layers.4.mlp.down_proj');
+  await expect(page.getByTestId('weights-state')).toHaveAttribute('data-state', 'pruned');
+  await expect(page.getByTestId('runs-table').getByTestId('run-row')).toHaveCount(1);
+  // The chart has the run and the dense reference.
+  await expect(page.getByTestId('sweep-point')).toHaveCount(2);
+
+  await shoot(page, testInfo, 'method-panel', 'method-area');
+  await shoot(page, testInfo, 'results-panel', 'results-area');
+
+  // The Evaluate area measures the weights as they are: pruned, then dense again after a restore.
+  expect(await measurePerplexity(page)).toBe(ppl);
+  await expect(page.getByTestId('ppl-weights')).toContainText('sparsegpt 50%');
+  await page.getByTestId('restore-dense').click();
+  await expect(page.getByTestId('weights-state')).toHaveAttribute('data-state', 'dense');
+  const restored = await measurePerplexity(page);
+  expect(Math.abs(restored - dense) / dense).toBeLessThan(1e-6);
+
+  await saveJson(testInfo, 'timings', { dense_ppl: dense, pruned_ppl: ppl, restored_ppl: restored, sparsity, dense_eval_s: (tDense - t0) / 1000, prune_and_eval_s: (tPrune - tDense) / 1000 });
+  expect(consoleErrors).toEqual([]);
+});
+
+test('a sweep draws its points one by one and the page stays responsive', async ({ page }, testInfo) => {
+  await page.addInitScript(() => {
+    const w = window as unknown as { __longTasks: { start: number; duration: number }[]; __raf: { on: boolean; last: number; maxGap: number } };
+    w.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) w.__longTasks.push({ start: e.startTime, duration: e.duration });
+    }).observe({ type: 'longtask', buffered: true });
+    w.__raf = { on: false, last: 0, maxGap: 0 };
+    const tick = (t: number) => {
+      const r = w.__raf;
+      if (r.on && r.last) r.maxGap = Math.max(r.maxGap, t - r.last);
+      r.last = r.on ? t : 0;
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+  const consoleErrors = watchConsole(page);
+  await openStudio(page);
+
+  await page.getByTestId('sweep-method-magnitude').check();
+  await page.getByTestId('sweep-method-wanda').check();
+  await page.getByTestId('sweep-method-sparsegpt').uncheck();
+  await page.getByTestId('sweep-sparsities').fill('0.3,0.5,0.7');
+  await page.getByTestId('sweep-patterns').fill('');
+  await page.getByTestId('sweep-dense').check();
+  await expect(page.getByTestId('sweep-count')).toHaveText('7 points');
+
+  const points = page.getByTestId('sweep-chart').getByTestId('sweep-point');
+  const tStart = await page.evaluate(() => {
+    (window as unknown as { __raf: { on: boolean } }).__raf.on = true;
+    return performance.now();
+  });
+  await page.getByTestId('sweep-run').click();
+  const progress = page.getByTestId('sweep-progress');
+  await expect(progress).toBeVisible();
+
+  // Poll the chart while the sweep runs.
+  const samples: { t: number; count: number; running: boolean }[] = [];
+  const t0 = Date.now();
+  for (;;) {
+    const { count, running } = await page.evaluate(() => ({
+      count: document.querySelectorAll('[data-testid="sweep-chart"] [data-testid="sweep-point"]').length,
+      running: document.querySelector('[data-testid="sweep-progress"]') !== null,
+    }));
+    samples.push({ t: (Date.now() - t0) / 1000, count, running });
+    if (!running) break;
+    if (Date.now() - t0 > 280_000) throw new Error('the sweep did not finish in time');
+    await page.waitForTimeout(150);
+  }
+  const tEnd = await page.evaluate(() => {
+    (window as unknown as { __raf: { on: boolean } }).__raf.on = false;
+    return performance.now();
+  });
+  await expect(page.getByTestId('sweep-error')).toHaveCount(0);
+  await expect(points).toHaveCount(7);
+
+  // The points arrived one at a time while the run was in progress.
+  const during = samples.filter((s) => s.running).map((s) => s.count);
+  const steps = during.map((c, i) => (i ? c - during[i - 1] : 0));
+  const distinct = [...new Set(during)];
+  expect(steps.every((d) => d === 0 || d === 1), `counts while running: ${during.join(',')}`).toBe(true);
+  expect(distinct.length, `counts while running: ${during.join(',')}`).toBeGreaterThanOrEqual(6);
+  expect(Math.max(...during)).toBeLessThan(7 + 1);
+
+  const byMethod = await points.evaluateAll((gs) => gs.map((g) => g.getAttribute('data-method')));
+  expect(byMethod.filter((m) => m === 'magnitude')).toHaveLength(3);
+  expect(byMethod.filter((m) => m === 'wanda')).toHaveLength(3);
+  expect(byMethod.filter((m) => m === 'dense')).toHaveLength(1);
+  const pts = await points.evaluateAll((gs) => gs.map((g) => ({ m: g.getAttribute('data-method'), s: Number(g.getAttribute('data-sparsity')), p: Number(g.getAttribute('data-ppl')) })));
+  const dense = pts.find((p) => p.m === 'dense')!;
+  for (const p of pts.filter((q) => q.m !== 'dense')) {
+    expect(Number.isFinite(p.p)).toBe(true);
+    expect(p.s).toBeGreaterThan(0.25);
+  }
+  // More sparsity, worse perplexity (for each method, at 70 % vs 30 %).
+  for (const m of ['magnitude', 'wanda']) {
+    const mine = pts.filter((p) => p.m === m).sort((a, b) => a.s - b.s);
+    expect(mine[2].p).toBeGreaterThan(mine[0].p);
+    expect(mine[2].p).toBeGreaterThan(dense.p);
+  }
+  await expect(page.getByTestId('runs-table').getByTestId('run-row')).toHaveCount(7);
+
+  // Main-thread responsiveness during the run.
+  const { longTasks, maxRafGap } = await page.evaluate(
+    ([a, b]) => {
+      const w = window as unknown as { __longTasks: { start: number; duration: number }[]; __raf: { maxGap: number } };
+      return { longTasks: w.__longTasks.filter((t) => t.start >= a && t.start <= b), maxRafGap: w.__raf.maxGap };
+    },
+    [tStart, tEnd],
+  );
+  const worst = Math.max(0, ...longTasks.map((t) => t.duration));
+  await shoot(page, testInfo, 'results-panel', 'results-area-sweep');
+  await shoot(page, testInfo, 'method-panel', 'method-area-sweep');
+  await saveJson(testInfo, 'responsiveness', {
+    sweep_seconds: (tEnd - tStart) / 1000,
+    samples: samples.length,
+    counts: during,
+    long_tasks: longTasks,
+    worst_long_task_ms: worst,
+    max_raf_gap_ms: maxRafGap,
+    budget_ms: LONG_TASK_BUDGET_MS,
+  });
+  expect(worst, `long tasks during the sweep: ${JSON.stringify(longTasks)}`).toBeLessThan(LONG_TASK_BUDGET_MS);
+  expect(consoleErrors).toEqual([]);
+});
+
+/** Read a safetensors file: header and the F32 values of one tensor. */
+function readF32Tensor(bytes: Buffer, name: string): Float32Array {
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  const t = header[name];
+  if (!t) throw new Error(`${name} is not in the exported file (have ${Object.keys(header).slice(0, 8).join(', ')}…)`);
+  expect(t.dtype).toBe('F32');
+  const start = 8 + n + t.data_offsets[0];
+  const len = (t.data_offsets[1] - t.data_offsets[0]) / 4;
+  const copy = Buffer.from(bytes.subarray(start, start + len * 4));
+  return new Float32Array(copy.buffer, copy.byteOffset, len);
+}
+
+const zeroFraction = (a: Float32Array) => a.reduce((z, v) => z + (v === 0 ? 1 : 0), 0) / a.length;
+
+test('export downloads a Hugging Face folder that reloads with the same perplexity', async ({ page }, testInfo) => {
+  // Force the download path (no File System Access API).
+  await page.addInitScript(() => {
+    const w = window as unknown as Record<string, unknown>;
+    delete w.showDirectoryPicker;
+    delete (Window.prototype as unknown as Record<string, unknown>).showDirectoryPicker;
+    Object.defineProperty(window, 'showDirectoryPicker', { value: undefined, configurable: true });
+  });
+  const consoleErrors = watchConsole(page);
+  await openStudio(page);
+  expect(await page.evaluate(() => typeof (window as unknown as Record<string, unknown>).showDirectoryPicker)).toBe('undefined');
+
+  const pruned = await prune(page, 'wanda', 50);
+  expect(Math.abs(pruned.sparsity - 0.5)).toBeLessThan(0.01);
+
+  const downloads: { name: string; path: string }[] = [];
+  const saved: Promise<void>[] = [];
+  page.on('download', (d) => {
+    const name = d.suggestedFilename();
+    const path = testInfo.outputPath('export', name);
+    saved.push(d.saveAs(path).then(() => void downloads.push({ name, path })));
+  });
+  const tExport = Date.now();
+  await page.getByTestId('export-model').click();
+  await expect(page.getByTestId('export-status')).toBeVisible({ timeout: 60_000 });
+  const expected = (await page.getByTestId('export-status').getAttribute('data-files'))!.split(',');
+  await expect.poll(() => saved.length, { timeout: 30_000 }).toBe(expected.length);
+  await Promise.all(saved);
+  const exportSeconds = (Date.now() - tExport) / 1000;
+  expect(downloads.map((d) => d.name).sort()).toEqual([...expected].sort());
+  for (const f of ['config.json', 'tokenizer.json', 'model.safetensors', 'prune_studio.json']) expect(expected).toContain(f);
+
+  // The exported weights: a pruned sublayer is half zeros, the embeddings are untouched.
+  const st = readFileSync(downloads.find((d) => d.name === 'model.safetensors')!.path);
+  const down = readF32Tensor(st, 'model.layers.0.mlp.down_proj.weight');
+  const q = readF32Tensor(st, 'model.layers.3.self_attn.q_proj.weight');
+  const emb = readF32Tensor(st, 'model.embed_tokens.weight');
+  expect(Math.abs(zeroFraction(down) - 0.5)).toBeLessThan(0.01);
+  expect(Math.abs(zeroFraction(q) - 0.5)).toBeLessThan(0.01);
+  expect(zeroFraction(emb)).toBeLessThan(0.01);
+  const info = JSON.parse(readFileSync(downloads.find((d) => d.name === 'prune_studio.json')!.path, 'utf8'));
+  expect(info.pruned.method).toBe('wanda');
+
+  // Drop the downloaded files back onto the model drop zone, as a folder "exported/…".
+  const files = downloads.map((d) => ({ name: d.name, b64: readFileSync(d.path).toString('base64') }));
+  await page.evaluate((list) => {
+    const dt = new DataTransfer();
+    for (const f of list) {
+      const bin = atob(f.b64);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      dt.items.add(new File([bytes], `exported/${f.name}`));
+    }
+    const zone = document.querySelector('[data-testid="drop-zone"]')!;
+    for (const type of ['dragenter', 'dragover', 'drop']) zone.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true, composed: true }));
+  }, files);
+  await expect(page.getByTestId('model-source')).toHaveText('Folder exported');
+  await expect(page.getByTestId('model-error')).toHaveCount(0);
+  await expect(page.getByTestId('weights-state')).toHaveAttribute('data-state', 'dense');
+
+  // Same evaluation settings → the same perplexity as the pruned model in memory.
+  await expect(page.getByTestId('seqlen')).toHaveValue(String(SMALL.seqlen));
+  await expect(page.getByTestId('max-windows')).toHaveValue(String(SMALL.maxWindows));
+  const reloaded = await measurePerplexity(page);
+  await saveJson(testInfo, 'export', { pruned_ppl: pruned.ppl, reloaded_ppl: reloaded, files: expected, export_seconds: exportSeconds, down_proj_zeros: zeroFraction(down) });
+  expect(Math.abs(reloaded - pruned.ppl) / pruned.ppl).toBeLessThan(1e-5);
+  expect(consoleErrors).toEqual([]);
+});
+
+test('cancelling a prune mid-way leaves the dense model', async ({ page }, testInfo) => {
+  const consoleErrors = watchConsole(page);
+  await openStudio(page);
+  const dense = await measurePerplexity(page);
+  await expect(page.getByTestId('ppl-weights')).toHaveText('dense');
+
+  await page.getByTestId('method-select').selectOption('sparsegpt');
+  await page.getByTestId('sparsity-input').fill('60');
+  await page.getByTestId('prune-run').click();
+  const progress = page.getByTestId('prune-progress');
+  // Mid-way: some sublayers of the first layers are pruned already.
+  await expect(progress).toHaveAttribute('data-done', /^([3-9]|1\d)$/, { timeout: 120_000 });
+  const doneAtCancel = await progress.getAttribute('data-done');
+  await page.getByTestId('prune-cancel').click();
+
+  const alert = page.getByTestId('prune-error');
+  await expect(alert).toBeVisible();
+  await expect(alert).toHaveAttribute('role', 'alert');
+  await expect(alert).toHaveAttribute('data-error-name', 'Cancelled');
+  await expect(alert).toContainText('dense');
+  await expect(progress).toHaveCount(0);
+  await expect(page.getByTestId('weights-state')).toHaveAttribute('data-state', 'dense');
+  await expect(page.getByTestId('prune-result')).toHaveCount(0);
+  await expect(page.getByTestId('restore-dense')).toBeDisabled();
+  await shoot(page, testInfo, 'method-panel', 'method-area-cancelled');
+
+  const after = await measurePerplexity(page);
+  await expect(page.getByTestId('ppl-weights')).toHaveText('dense');
+  await saveJson(testInfo, 'cancel', { dense, after, cancelled_at_sublayer: doneAtCancel });
+  expect(Math.abs(after - dense) / dense).toBeLessThan(1e-6);
+  expect(consoleErrors).toEqual([]);
+});

@@ -1,0 +1,372 @@
+// Pruning actions: one prune run (then the perplexity of the pruned model), sweeps with live
+// points, restoring the dense weights, and exporting the current weights as a Hugging Face folder.
+// The weights never leave the worker except as the exported files, which go straight to disk.
+import { BadOption, BadText, Cancelled } from '../core/errors';
+import type { SweepPointResult, SweepSpec } from '../core/prune/sweep';
+import { targetLabel, type PruneOptions } from '../core/prune/types';
+import type { Progress } from '../core/types';
+import type { PendingCall } from '../worker/client';
+import type { ExportedFile, WeightsState } from '../worker/protocol';
+import { getClient } from './client';
+import { useErrors } from './errors';
+import { currentEvalSettings, currentSeqlen, requireModelName, weightsLabel, type EvalSettings } from './eval-settings';
+import { useModel } from './model';
+import { usePerplexity } from './perplexity';
+import { calibrationShortfall, commonOptions, pruneOptionsOf, sweepPointsOf } from './prune-settings';
+import { usePrune, type RunRecord } from './prune';
+import { knownTokens, selectedText, selectedTextLabel, useTexts } from './texts';
+
+let nextRunId = 1;
+let nextSweepId = 1;
+/** Set by cancelPruneJob: a run between its prune and its evaluation stops there. */
+let cancelRequested = false;
+
+const now = () => performance.now();
+
+/** A dense perplexity for this evaluation (the chart's reference point). */
+export function recordDense(evalKey: string, ppl: number): void {
+  const s = usePrune.getState();
+  s.set({ dense: { ...s.dense, [evalKey]: ppl } });
+}
+
+/** A new model: forget the runs and weight state of the previous one. */
+export function resetPruneState(): void {
+  usePrune.getState().set({
+    runs: [],
+    selectedRunId: null,
+    weights: null,
+    dense: {},
+    hfNames: {},
+    outcome: null,
+    exportStatus: { status: 'idle' },
+  });
+  useErrors.getState().clearError('results');
+}
+
+export function selectRun(id: number | null): void {
+  usePrune.getState().set({ selectedRunId: id });
+}
+
+function calibLabel(samples: number, seqlen: number, seed?: number): string {
+  return `${samples} × ${seqlen} tokens of ${selectedTextLabel(useTexts.getState().calib)}${seed !== undefined ? `, seed ${seed}` : ''}`;
+}
+
+function addRun(run: Omit<RunRecord, 'id'>, hfNames: Record<string, string>, select: boolean): RunRecord {
+  const s = usePrune.getState();
+  const rec: RunRecord = { ...run, id: nextRunId++ };
+  s.set({
+    runs: [...s.runs, rec],
+    hfNames: Object.keys(hfNames).length ? { ...s.hfNames, ...hfNames } : s.hfNames,
+    ...(select ? { selectedRunId: rec.id } : {}),
+  });
+  return rec;
+}
+
+function onJobProgress(callId: number) {
+  return (p: Progress) => {
+    const job = usePrune.getState().job;
+    if (job && job.callId === callId) usePrune.getState().set({ job: { ...job, progress: p } });
+  };
+}
+
+/** Ask the worker what the weights really are (after a failure or cancellation). */
+async function refreshWeights(): Promise<WeightsState | null> {
+  try {
+    const st = await getClient().call({ type: 'getState' });
+    usePrune.getState().set({ weights: st.pruned });
+    return st.pruned;
+  } catch {
+    return usePrune.getState().weights;
+  }
+}
+
+interface Prepared {
+  calibText: string;
+  ev: EvalSettings;
+  seqlen: number;
+}
+
+/** Common checks of a prune run and a sweep; throws a named error. */
+function prepare(what: string): Prepared {
+  if (usePrune.getState().job) throw new BadOption('A pruning run is already in progress.');
+  if (usePerplexity.getState().run.status === 'running') throw new BadOption('A perplexity measurement is running; wait for it or cancel it first.');
+  const modelName = requireModelName(what);
+  const calib = useTexts.getState().calib;
+  const calibText = selectedText(calib);
+  if (!calibText) throw new BadText('The calibration text is empty. Choose the built-in calibration sample, a .txt file, or paste some text.');
+  const seqlen = currentSeqlen();
+  const ev = currentEvalSettings(modelName);
+  const c = commonOptions(usePrune.getState().settings);
+  const short = calibrationShortfall(knownTokens(calib), c.calibSamples, seqlen, c.seed !== undefined);
+  if (short) throw new BadText(short);
+  return { calibText, ev, seqlen };
+}
+
+function perplexityBody(ev: EvalSettings) {
+  const { text, seqlen, maxWindows } = ev;
+  return maxWindows === undefined ? { type: 'perplexity' as const, text, seqlen } : { type: 'perplexity' as const, text, seqlen, maxWindows };
+}
+
+async function jobFailed(kind: 'prune' | 'sweep', e: unknown, startedAt: number): Promise<void> {
+  const weights = await refreshWeights();
+  const s = usePrune.getState();
+  if (e instanceof Cancelled) {
+    const elapsed = (now() - startedAt) / 1000;
+    s.set({ job: null, outcome: { status: 'cancelled', kind, elapsed, dense: weights === null } });
+    const what = kind === 'prune' ? 'The prune run' : 'The sweep';
+    const state = weights === null ? 'The weights are dense again.' : `The weights stay pruned (${weightsLabel(weights)}); Restore dense puts them back.`;
+    useErrors.getState().setError(kind, new Cancelled(`${what} was cancelled after ${elapsed.toFixed(1)} s. ${state}`));
+  } else {
+    s.set({ job: null, outcome: { status: 'failed', kind } });
+    useErrors.getState().setError(kind, e);
+  }
+}
+
+/** Prune once with the Method settings, then measure the pruned model on the evaluation text. */
+export async function runPrune(): Promise<void> {
+  const errors = useErrors.getState();
+  errors.clearError('prune');
+  errors.clearError('sweep');
+  let prep: Prepared;
+  let options: PruneOptions;
+  try {
+    prep = prepare('Pruning');
+    options = pruneOptionsOf(usePrune.getState().settings, prep.seqlen, useModel.getState().summary!.layers);
+  } catch (e) {
+    errors.setError('prune', e);
+    return;
+  }
+  const { calibText, ev } = prep;
+  const client = getClient();
+  const label = `${options.method} ${targetLabel(options.target)}`;
+  const startedAt = now();
+  cancelRequested = false;
+  const call: PendingCall<'prune'> = client.call({ type: 'prune', calibText, options }, (p) => onJobProgress(call.id)(p));
+  usePrune.getState().set({
+    job: { kind: 'prune', callId: call.id, stage: 'prune', startedAt, stageStartedAt: startedAt, progress: null, label },
+    outcome: null,
+    // The engine starts from the dense weights.
+    weights: null,
+  });
+
+  let report;
+  try {
+    report = await call;
+  } catch (e) {
+    await jobFailed('prune', e, startedAt);
+    return;
+  }
+  const weights: WeightsState = { method: report.method, target: report.target, sparsity: report.sparsity };
+  const base: Omit<RunRecord, 'id' | 'ppl' | 'nll' | 'seconds'> = {
+    source: 'prune',
+    method: report.method,
+    target: report.target,
+    label,
+    sparsity: report.sparsity,
+    pruneSeconds: report.seconds,
+    layers: report.layers,
+    warnings: report.warnings,
+    evalKey: ev.key,
+    evalLabel: ev.label,
+    calibLabel: calibLabel(options.calibSamples, options.seqlen, options.seed),
+  };
+  usePrune.getState().set({ weights });
+  if (cancelRequested) {
+    addRun({ ...base, ppl: null, nll: null, seconds: (now() - startedAt) / 1000 }, report.hfNames, true);
+    await jobFailed('prune', new Cancelled(), startedAt);
+    return;
+  }
+
+  const stageStartedAt = now();
+  const evalCall: PendingCall<'perplexity'> = client.call(perplexityBody(ev), (p) => onJobProgress(evalCall.id)(p));
+  usePrune.getState().set({ job: { kind: 'prune', callId: evalCall.id, stage: 'eval', startedAt, stageStartedAt, progress: null, label } });
+  try {
+    const r = await evalCall;
+    const seconds = (now() - startedAt) / 1000;
+    addRun({ ...base, ppl: r.ppl, nll: r.nll, seconds }, report.hfNames, true);
+    usePrune.getState().set({ job: null, outcome: { status: 'done', kind: 'prune', seconds } });
+  } catch (e) {
+    addRun({ ...base, ppl: null, nll: null, seconds: (now() - startedAt) / 1000 }, report.hfNames, true);
+    await jobFailed('prune', e, startedAt);
+  }
+}
+
+/** Methods × targets from the Sweep settings; each point appears as soon as it is measured. */
+export async function runSweep(): Promise<void> {
+  const errors = useErrors.getState();
+  errors.clearError('sweep');
+  errors.clearError('prune');
+  let prep: Prepared;
+  let spec: SweepSpec;
+  try {
+    prep = prepare('A sweep');
+    const st = usePrune.getState();
+    const c = commonOptions(st.settings);
+    const points = sweepPointsOf(st.sweep);
+    spec = { points, includeDense: st.sweep.includeDense, seqlen: prep.seqlen, calibSamples: c.calibSamples, percdamp: c.percdamp, blocksize: c.blocksize };
+    if (c.seed !== undefined) spec.seed = c.seed;
+    if (prep.ev.maxWindows !== undefined) spec.maxWindows = prep.ev.maxWindows;
+  } catch (e) {
+    errors.setError('sweep', e);
+    return;
+  }
+  const { calibText, ev } = prep;
+  const sweepId = nextSweepId++;
+  const startedAt = now();
+  const total = spec.points.length + (spec.includeDense ? 1 : 0);
+  const calib = calibLabel(spec.calibSamples, spec.seqlen, spec.seed);
+  cancelRequested = false;
+
+  const onPoint = (p: SweepPointResult, hfNames: Record<string, string>) => {
+    const job = usePrune.getState().job;
+    if (!job || job.kind !== 'sweep' || job.sweepId !== sweepId) return;
+    if (p.method === 'dense') recordDense(ev.key, p.ppl);
+    addRun(
+      {
+        source: 'sweep',
+        sweepId,
+        method: p.method,
+        target: p.target,
+        label: p.label,
+        sparsity: p.sparsity,
+        ppl: p.ppl,
+        nll: p.nll,
+        seconds: p.seconds,
+        pruneSeconds: p.prune_seconds,
+        layers: p.layers,
+        warnings: p.warnings,
+        evalKey: ev.key,
+        evalLabel: ev.label,
+        calibLabel: p.method === 'dense' ? '—' : calib,
+      },
+      hfNames,
+      false,
+    );
+    usePrune.getState().set({ job: { ...job, pointsDone: job.pointsDone + 1 } });
+  };
+
+  const call: PendingCall<'sweep'> = getClient().call({ type: 'sweep', calibText, evalText: ev.text, spec }, (p) => onJobProgress(call.id)(p), onPoint);
+  usePrune.getState().set({
+    job: { kind: 'sweep', callId: call.id, sweepId, startedAt, progress: null, pointsDone: 0, pointsTotal: total, label: `sweep of ${total} points` },
+    outcome: null,
+  });
+  try {
+    const r = await call;
+    usePrune.getState().set({ job: null, weights: r.pruned, outcome: { status: 'done', kind: 'sweep', seconds: (now() - startedAt) / 1000 } });
+  } catch (e) {
+    await jobFailed('sweep', e, startedAt);
+  }
+}
+
+/** Cancel the running prune run or sweep (the worker restores the dense weights mid-prune). */
+export function cancelPruneJob(): void {
+  const job = usePrune.getState().job;
+  if (!job) return;
+  cancelRequested = true;
+  getClient().cancel(job.callId);
+}
+
+export async function restoreDense(): Promise<void> {
+  const errors = useErrors.getState();
+  errors.clearError('prune');
+  if (usePrune.getState().job) {
+    errors.setError('prune', new BadOption('A pruning run is in progress; cancel it first (a cancelled prune restores the dense weights by itself).'));
+    return;
+  }
+  try {
+    await getClient().call({ type: 'restoreDense' });
+    usePrune.getState().set({ weights: null, outcome: null });
+  } catch (e) {
+    errors.setError('prune', e);
+    await refreshWeights();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Export
+
+/** The parts of the File System Access API the export uses (Chromium only). */
+interface DirectoryPickerWindow {
+  showDirectoryPicker?: (opts?: { id?: string; mode?: 'read' | 'readwrite' }) => Promise<FileSystemDirectoryHandle>;
+}
+
+/** "stories260K-sparsegpt-50pct", "stories260K-wanda-2of4". */
+export function exportFolderName(model: string, w: WeightsState | null): string {
+  const what = !w ? 'dense' : `${w.method}-${w.target.kind === 'nm' ? `${w.target.n}of${w.target.m}` : `${Math.round(w.target.sparsity * 1000) / 10}pct`}`;
+  return `${model}-${what}`.replace(/[^A-Za-z0-9._-]+/g, '_');
+}
+
+async function writeToDirectory(dir: FileSystemDirectoryHandle, folder: string, files: ExportedFile[]): Promise<void> {
+  const sub = await dir.getDirectoryHandle(folder, { create: true });
+  for (const f of files) {
+    const handle = await sub.getFileHandle(f.name, { create: true });
+    const w = await handle.createWritable();
+    await w.write(f.bytes);
+    await w.close();
+  }
+}
+
+async function downloadFiles(files: ExportedFile[]): Promise<void> {
+  for (const f of files) {
+    const url = URL.createObjectURL(new Blob([f.bytes], { type: 'application/octet-stream' }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = f.name;
+    a.rel = 'noopener';
+    a.style.display = 'none';
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    // Browsers drop downloads started in the same instant; space them out a little.
+    await new Promise((r) => setTimeout(r, 120));
+  }
+}
+
+/**
+ * Save the current weights as a Hugging Face folder. Call it straight from a click: the folder
+ * picker needs the user's gesture, so it opens before the worker builds the files.
+ */
+export async function exportModel(): Promise<void> {
+  const errors = useErrors.getState();
+  errors.clearError('results');
+  const s = usePrune.getState();
+  if (s.job || s.exportStatus.status === 'exporting') return;
+  const modelName = useModel.getState().summary?.name ?? 'model';
+  const weights = s.weights;
+  const folder = exportFolderName(modelName, weights);
+  const picker = (window as unknown as DirectoryPickerWindow).showDirectoryPicker;
+  let dir: FileSystemDirectoryHandle | null = null;
+  if (typeof picker === 'function') {
+    try {
+      dir = await picker.call(window, { id: 'prune-studio-export', mode: 'readwrite' });
+    } catch (e) {
+      // The user closed the picker: nothing to do. Any other refusal: fall back to downloads.
+      if (e instanceof DOMException && e.name === 'AbortError') return;
+      dir = null;
+    }
+  }
+  s.set({ exportStatus: { status: 'exporting' } });
+  try {
+    const r = await getClient().call({ type: 'export' });
+    const names = r.files.map((f) => f.name);
+    if (dir) {
+      await writeToDirectory(dir, folder, r.files);
+      usePrune.getState().set({
+        exportStatus: { status: 'done', files: names, message: `Saved ${names.length} files to ${dir.name}/${folder}/.` },
+      });
+    } else {
+      await downloadFiles(r.files);
+      usePrune.getState().set({
+        exportStatus: {
+          status: 'done',
+          files: names,
+          message: `Downloaded ${names.length} files. Put them together in one folder (e.g. ${folder}/): that folder loads in Hugging Face transformers and back into this page.`,
+        },
+      });
+    }
+  } catch (e) {
+    usePrune.getState().set({ exportStatus: { status: 'idle' } });
+    errors.setError('results', e);
+  }
+}

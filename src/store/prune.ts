@@ -1,0 +1,188 @@
+// Pruning state: the method settings (raw input strings, validated on Run), the sweep settings,
+// the running job (with progress), the runs measured so far and what the weights on the GPU are
+// now. Only summaries live here: per-sublayer reports are small plain objects; the weights stay
+// on the GPU in the worker.
+import { create } from 'zustand';
+import type { PruneMethod, SublayerReport, Target } from '../core/prune/types';
+import type { Progress } from '../core/types';
+import type { WeightsState } from '../worker/protocol';
+
+export type TargetKind = 'unstructured' | 'nm';
+export type PatternChoice = '2:4' | '4:8' | 'custom';
+
+export interface MethodSettings {
+  method: PruneMethod;
+  targetKind: TargetKind;
+  /** Percent, 0–95. */
+  sparsityPct: string;
+  pattern: PatternChoice;
+  /** "N:M" when pattern is custom. */
+  customPattern: string;
+  calibSamples: string;
+  /** SparseGPT dampening (fraction of mean diag H). */
+  percdamp: string;
+  /** SparseGPT block size (columns). */
+  blocksize: string;
+  /** Decoder layers left dense, e.g. "0, 4". */
+  skipLayers: string;
+  /** Blank: the first windows of the text; a number: random windows with that seed. */
+  seed: string;
+}
+
+export interface SweepSettings {
+  methods: Record<PruneMethod, boolean>;
+  /** Comma list of fractions ("0.3, 0.5") or percents ("30%"). */
+  sparsities: string;
+  /** Comma list of N:M patterns, may be empty. */
+  patterns: string;
+  includeDense: boolean;
+}
+
+/** One measured configuration: a single prune run or one point of a sweep. */
+export interface RunRecord {
+  id: number;
+  source: 'prune' | 'sweep';
+  /** The sweep it belongs to. */
+  sweepId?: number;
+  method: PruneMethod | 'dense';
+  target: Target | null;
+  /** "sparsegpt 50%", "wanda 2:4", "dense". */
+  label: string;
+  /** Achieved sparsity over the pruned sublayers. */
+  sparsity: number;
+  /** Null when the evaluation was cancelled or failed. */
+  ppl: number | null;
+  nll: number | null;
+  /** Prune + evaluation. */
+  seconds: number;
+  pruneSeconds: number;
+  layers: SublayerReport[];
+  warnings: string[];
+  /** Identifies the evaluation (model, text, seqlen, windows): runs with the same key compare. */
+  evalKey: string;
+  evalLabel: string;
+  /** Calibration settings, for the table's tooltip. */
+  calibLabel: string;
+}
+
+export type PruneJob =
+  | {
+      kind: 'prune';
+      /** The worker call in flight (prune, then perplexity). */
+      callId: number;
+      stage: 'prune' | 'eval';
+      startedAt: number;
+      /** When the current stage started (for its ETA). */
+      stageStartedAt: number;
+      progress: Progress | null;
+      label: string;
+    }
+  | {
+      kind: 'sweep';
+      callId: number;
+      sweepId: number;
+      startedAt: number;
+      progress: Progress | null;
+      pointsDone: number;
+      pointsTotal: number;
+      label: string;
+    };
+
+export type JobOutcome =
+  | { status: 'cancelled'; kind: 'prune' | 'sweep'; elapsed: number; dense: boolean }
+  | { status: 'failed'; kind: 'prune' | 'sweep' }
+  | { status: 'done'; kind: 'prune' | 'sweep'; seconds: number };
+
+export type ExportStatus =
+  | { status: 'idle' }
+  | { status: 'exporting' }
+  | { status: 'done'; message: string; files: string[] };
+
+interface PruneState {
+  settings: MethodSettings;
+  sweep: SweepSettings;
+  job: PruneJob | null;
+  outcome: JobOutcome | null;
+  runs: RunRecord[];
+  selectedRunId: number | null;
+  /** The prune state of the weights on the GPU: null while dense. */
+  weights: WeightsState | null;
+  /** Dense perplexity by evaluation key (from a sweep's dense point or a dense measurement). */
+  dense: Record<string, number>;
+  /** Canonical sublayer name → Hugging Face module name, for the layer table. */
+  hfNames: Record<string, string>;
+  exportStatus: ExportStatus;
+  set(patch: Partial<Omit<PruneState, 'set' | 'setSettings' | 'setSweep'>>): void;
+  setSettings(patch: Partial<MethodSettings>): void;
+  setSweep(patch: Partial<SweepSettings>): void;
+}
+
+export const DEFAULT_SETTINGS: MethodSettings = {
+  method: 'sparsegpt',
+  targetKind: 'unstructured',
+  sparsityPct: '50',
+  pattern: '2:4',
+  customPattern: '',
+  calibSamples: '32',
+  percdamp: '0.01',
+  blocksize: '128',
+  skipLayers: '',
+  seed: '',
+};
+
+export const DEFAULT_SWEEP: SweepSettings = {
+  methods: { magnitude: true, wanda: true, sparsegpt: true },
+  sparsities: '0.3, 0.5, 0.7',
+  patterns: '2:4',
+  includeDense: true,
+};
+
+export const usePrune = create<PruneState>()((set) => ({
+  settings: DEFAULT_SETTINGS,
+  sweep: DEFAULT_SWEEP,
+  job: null,
+  outcome: null,
+  runs: [],
+  selectedRunId: null,
+  weights: null,
+  dense: {},
+  hfNames: {},
+  exportStatus: { status: 'idle' },
+  set: (patch) => set(patch),
+  setSettings: (patch) => set((s) => ({ settings: { ...s.settings, ...patch } })),
+  setSweep: (patch) => set((s) => ({ sweep: { ...s.sweep, ...patch } })),
+}));
+
+export const METHOD_LABELS: Record<PruneMethod | 'dense', string> = {
+  magnitude: 'Magnitude',
+  wanda: 'Wanda',
+  sparsegpt: 'SparseGPT',
+  dense: 'Dense',
+};
+
+/** The run the layer table shows: the selected one, else the latest with layers. */
+export function selectedRun(s: Pick<PruneState, 'runs' | 'selectedRunId'>): RunRecord | null {
+  if (s.selectedRunId !== null) {
+    const r = s.runs.find((x) => x.id === s.selectedRunId);
+    if (r) return r;
+  }
+  for (let i = s.runs.length - 1; i >= 0; i--) if (s.runs[i].layers.length) return s.runs[i];
+  return null;
+}
+
+/**
+ * Overall fraction done of a job, from its progress: a single run is ~85% pruning and ~15%
+ * evaluation; a sweep adds the points already measured.
+ */
+export function jobFraction(job: PruneJob): number | null {
+  const p = job.progress;
+  const inner = p && p.total > 0 ? Math.min(1, p.done / p.total) : null;
+  if (job.kind === 'prune') {
+    if (job.stage === 'prune') return inner === null ? null : 0.85 * inner;
+    return 0.85 + 0.15 * (inner ?? 0);
+  }
+  if (job.pointsTotal <= 0) return null;
+  let within = 0;
+  if (p && inner !== null) within = p.phase === 'perplexity' ? (p.detail?.includes('(dense)') ? inner : 0.85 + 0.15 * inner) : 0.85 * inner;
+  return Math.min(1, (job.pointsDone + within) / job.pointsTotal);
+}

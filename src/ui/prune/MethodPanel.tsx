@@ -1,0 +1,396 @@
+// The Method area: method, target, calibration and SparseGPT settings; Prune / Restore dense /
+// Cancel; the sweep settings; progress of the running job.
+import { type FormEvent } from 'react';
+import { calibrationBytes } from '../../core/calib/windows';
+import { METHODS, type PruneMethod } from '../../core/prune/types';
+import { useEngine } from '../../store/engine';
+import { weightsLabel } from '../../store/eval-settings';
+import { useModel } from '../../store/model';
+import { usePerplexity } from '../../store/perplexity';
+import { METHOD_LABELS, usePrune, type PatternChoice } from '../../store/prune';
+import { cancelPruneJob, restoreDense, runPrune, runSweep } from '../../store/prune-actions';
+import { MAX_SPARSITY_PCT, calibrationShortfall, selectedMethods, sweepPointsOf } from '../../store/prune-settings';
+import { knownTokens, selectedText, useTexts } from '../../store/texts';
+import { ErrorAlert } from '../ErrorAlert';
+import { formatBytes, formatInt } from '../format';
+import { JobProgress } from './JobProgress';
+
+const METHOD_HELP: Record<PruneMethod, string> = {
+  magnitude: 'Removes the smallest weights |W|. No calibration statistics are needed, but they are still collected for the error report.',
+  wanda: 'Removes weights with the smallest |W| · ‖X‖ per output row (Sun et al., 2023). One pass, no weight update.',
+  sparsegpt: 'Removes weights column block by column block and updates the rest to compensate, using the inverse Hessian (Frantar & Alistarh, 2023).',
+};
+
+function intOrNull(raw: string): number | null {
+  const s = raw.trim();
+  return /^\d+$/.test(s) ? Number(s) : null;
+}
+
+/** Why Prune / Run sweep cannot start now (beyond settings errors, which show on click). */
+function useBlocker(): string | null {
+  const engineReady = useEngine((s) => s.status === 'ready');
+  const modelLoaded = useModel((s) => s.status === 'loaded');
+  const calib = useTexts((s) => s.calib);
+  const hasEval = useTexts((s) => selectedText(s.eval).length > 0);
+  const measuring = usePerplexity((s) => s.run.status === 'running');
+  const seqlenInput = usePerplexity((s) => s.seqlenInput);
+  const settings = usePrune((s) => s.settings);
+  if (!engineReady) return 'Pruning needs WebGPU.';
+  if (!modelLoaded) return 'Load a model first.';
+  if (!selectedText(calib)) return 'Choose a calibration text in the Data area.';
+  if (!hasEval) return 'Choose an evaluation text in the Data area (the pruned model is measured on it).';
+  if (measuring) return 'Busy: a perplexity measurement is running.';
+  const samples = intOrNull(settings.calibSamples);
+  const seqlen = intOrNull(seqlenInput);
+  if (samples !== null && seqlen !== null && seqlen >= 2) {
+    return calibrationShortfall(knownTokens(calib), samples, seqlen, settings.seed.trim() !== '');
+  }
+  return null;
+}
+
+function CalibrationFacts() {
+  const hidden = useModel((s) => s.summary?.hidden ?? null);
+  const calib = useTexts((s) => s.calib);
+  const seqlen = intOrNull(usePerplexity((s) => s.seqlenInput));
+  const samples = intOrNull(usePrune((s) => s.settings.calibSamples));
+  const tokens = knownTokens(calib);
+  const windows = tokens !== null && seqlen ? Math.floor(tokens / seqlen) : null;
+  const bytes = hidden !== null && samples !== null && seqlen ? calibrationBytes(samples, seqlen, hidden) : null;
+  return (
+    <p className="calib-facts" data-testid="calib-facts" data-windows={windows ?? undefined} data-bytes={bytes ?? undefined}>
+      {windows !== null ? (
+        <span>
+          The calibration text gives <strong>{formatInt(windows)}</strong> window{windows === 1 ? '' : 's'} of {seqlen} tokens.{' '}
+        </span>
+      ) : (
+        <span>Calibration windows: counting tokens… </span>
+      )}
+      {bytes !== null ? (
+        <span>
+          Calibration activations: {samples} × {seqlen} × {hidden} × 4 B = <strong>{formatBytes(bytes)}</strong> of GPU memory.
+        </span>
+      ) : null}
+    </p>
+  );
+}
+
+function WeightsBadge() {
+  const weights = usePrune((s) => s.weights);
+  // A primitive, so progress events do not re-render this.
+  const jobState = usePrune((s) => (s.job ? (s.job.kind === 'prune' && s.job.stage === 'eval' ? 'evaluating' : 'pruning') : null));
+  const state = jobState ? 'busy' : weights ? 'pruned' : 'dense';
+  return (
+    <p className={`weights-state weights-${state}`} data-testid="weights-state" data-state={state} aria-live="polite">
+      Weights now: <strong>{jobState === 'pruning' ? 'being pruned…' : weightsLabel(weights)}</strong>
+    </p>
+  );
+}
+
+function TargetFields({ disabled }: { disabled: boolean }) {
+  const s = usePrune((st) => st.settings);
+  const setSettings = usePrune((st) => st.setSettings);
+  const pct = Number(s.sparsityPct);
+  return (
+    <fieldset className="target" disabled={disabled}>
+      <legend>Target</legend>
+      <label className="radio">
+        <input
+          type="radio"
+          name="target-kind"
+          data-testid="target-unstructured"
+          checked={s.targetKind === 'unstructured'}
+          onChange={() => setSettings({ targetKind: 'unstructured' })}
+        />
+        <span>Unstructured sparsity</span>
+      </label>
+      <div className="target-row" aria-disabled={s.targetKind !== 'unstructured'}>
+        <input
+          type="range"
+          min={0}
+          max={MAX_SPARSITY_PCT}
+          step={1}
+          aria-label="Sparsity (%) slider"
+          data-testid="sparsity-slider"
+          value={Number.isFinite(pct) ? Math.min(MAX_SPARSITY_PCT, Math.max(0, pct)) : 0}
+          disabled={s.targetKind !== 'unstructured'}
+          onChange={(e) => setSettings({ sparsityPct: e.currentTarget.value })}
+        />
+        <input
+          type="number"
+          min={0}
+          max={MAX_SPARSITY_PCT}
+          step="any"
+          inputMode="decimal"
+          aria-label="Sparsity (%)"
+          data-testid="sparsity-input"
+          value={s.sparsityPct}
+          disabled={s.targetKind !== 'unstructured'}
+          onChange={(e) => setSettings({ sparsityPct: e.currentTarget.value, targetKind: 'unstructured' })}
+        />
+        <span>%</span>
+      </div>
+      <label className="radio">
+        <input type="radio" name="target-kind" data-testid="target-nm" checked={s.targetKind === 'nm'} onChange={() => setSettings({ targetKind: 'nm' })} />
+        <span>N:M pattern (N of every M consecutive weights of a row are zero)</span>
+      </label>
+      <div className="target-row" aria-disabled={s.targetKind !== 'nm'}>
+        <select
+          aria-label="N:M pattern"
+          data-testid="pattern-input"
+          value={s.pattern}
+          disabled={s.targetKind !== 'nm'}
+          onChange={(e) => setSettings({ pattern: e.currentTarget.value as PatternChoice })}
+        >
+          <option value="2:4">2:4</option>
+          <option value="4:8">4:8</option>
+          <option value="custom">Custom…</option>
+        </select>
+        {s.pattern === 'custom' ? (
+          <input
+            type="text"
+            aria-label="Custom N:M pattern"
+            data-testid="pattern-custom"
+            placeholder="N:M, e.g. 1:4"
+            size={7}
+            value={s.customPattern}
+            disabled={s.targetKind !== 'nm'}
+            onChange={(e) => setSettings({ customPattern: e.currentTarget.value })}
+          />
+        ) : null}
+      </div>
+    </fieldset>
+  );
+}
+
+function SweepSection({ busy, blocker }: { busy: boolean; blocker: string | null }) {
+  const sweep = usePrune((s) => s.sweep);
+  const sweeping = usePrune((s) => s.job?.kind === 'sweep');
+  const setSweep = usePrune((s) => s.setSweep);
+  let count: string;
+  try {
+    const n = sweepPointsOf(sweep).length + (sweep.includeDense ? 1 : 0);
+    count = `${n} point${n === 1 ? '' : 's'}`;
+  } catch {
+    count = selectedMethods(sweep).length ? 'check the lists' : 'no method ticked';
+  }
+  const onSubmit = (e: FormEvent) => {
+    e.preventDefault();
+    void runSweep();
+  };
+  return (
+    <form className="sweep" onSubmit={onSubmit} aria-labelledby="sweep-heading">
+      <h3 id="sweep-heading">Sweep</h3>
+      <p className="muted">
+        Each point is pruned from the dense weights and measured; it appears in the chart as soon as it is known. Sweeps use the calibration,
+        sequence length and SparseGPT settings above (not the layers to skip).
+      </p>
+      <fieldset className="sweep-methods" data-testid="sweep-methods" disabled={busy}>
+        <legend>Methods</legend>
+        {METHODS.map((m) => (
+          <label key={m} className="check">
+            <input
+              type="checkbox"
+              data-testid={`sweep-method-${m}`}
+              value={m}
+              checked={sweep.methods[m]}
+              onChange={(e) => setSweep({ methods: { ...sweep.methods, [m]: e.currentTarget.checked } })}
+            />
+            <span>{METHOD_LABELS[m]}</span>
+          </label>
+        ))}
+      </fieldset>
+      <div className="form-grid">
+        <label htmlFor="sweep-sparsities">Sparsities</label>
+        <input
+          id="sweep-sparsities"
+          type="text"
+          data-testid="sweep-sparsities"
+          placeholder="0.3, 0.5, 0.7"
+          value={sweep.sparsities}
+          disabled={busy}
+          onChange={(e) => setSweep({ sparsities: e.currentTarget.value })}
+        />
+        <label htmlFor="sweep-patterns">N:M patterns</label>
+        <input
+          id="sweep-patterns"
+          type="text"
+          data-testid="sweep-patterns"
+          placeholder="2:4, 4:8 (optional)"
+          value={sweep.patterns}
+          disabled={busy}
+          onChange={(e) => setSweep({ patterns: e.currentTarget.value })}
+        />
+      </div>
+      <label className="check">
+        <input type="checkbox" data-testid="sweep-dense" checked={sweep.includeDense} disabled={busy} onChange={(e) => setSweep({ includeDense: e.currentTarget.checked })} />
+        <span>Measure the dense model first (the chart's reference point)</span>
+      </label>
+      <div className="button-row">
+        <button type="submit" className="primary" data-testid="sweep-run" disabled={busy || blocker !== null}>
+          Run sweep
+        </button>
+        <button type="button" data-testid="sweep-cancel" disabled={!sweeping} onClick={cancelPruneJob}>
+          Cancel
+        </button>
+        <span className="muted" data-testid="sweep-count">
+          {count}
+        </span>
+      </div>
+      {blocker && !busy ? <p className="blocker">{blocker}</p> : null}
+      <JobProgress kind="sweep" />
+      <ErrorAlert area="sweep" testId="sweep-error" />
+    </form>
+  );
+}
+
+export function MethodPanel() {
+  const s = usePrune((st) => st.settings);
+  const setSettings = usePrune((st) => st.setSettings);
+  // The job's kind only (a primitive): progress events re-render JobProgress, not this form.
+  const jobKind = usePrune((st) => st.job?.kind ?? null);
+  const weights = usePrune((st) => st.weights);
+  const seqlenInput = usePerplexity((st) => st.seqlenInput);
+  const setPpl = usePerplexity((st) => st.set);
+  const layers = useModel((st) => st.summary?.layers ?? null);
+  const blocker = useBlocker();
+  const busy = jobKind !== null;
+
+  const onSubmit = (e: FormEvent) => {
+    e.preventDefault();
+    void runPrune();
+  };
+
+  return (
+    <section className="panel panel-method" aria-labelledby="method-heading" data-testid="method-panel">
+      <h2 id="method-heading">Method</h2>
+      <WeightsBadge />
+      <form className="method-form" onSubmit={onSubmit}>
+        <div className="form-grid">
+          <label htmlFor="method-select">Method</label>
+          <select
+            id="method-select"
+            data-testid="method-select"
+            value={s.method}
+            disabled={busy}
+            onChange={(e) => setSettings({ method: e.currentTarget.value as PruneMethod })}
+            aria-describedby="method-help"
+          >
+            {METHODS.map((m) => (
+              <option key={m} value={m}>
+                {METHOD_LABELS[m]}
+              </option>
+            ))}
+          </select>
+          <p id="method-help" className="muted span-all">
+            {METHOD_HELP[s.method]}
+          </p>
+        </div>
+
+        <TargetFields disabled={busy} />
+
+        <div className="form-grid">
+          <label htmlFor="calib-samples">Calibration samples</label>
+          <input
+            id="calib-samples"
+            data-testid="calib-samples"
+            type="number"
+            inputMode="numeric"
+            min={1}
+            step={1}
+            value={s.calibSamples}
+            disabled={busy}
+            onChange={(e) => setSettings({ calibSamples: e.currentTarget.value })}
+          />
+          <label htmlFor="prune-seqlen" title="The same setting as in the Evaluate area">
+            Sequence length <span className="muted">(shared with evaluation)</span>
+          </label>
+          <input
+            id="prune-seqlen"
+            data-testid="prune-seqlen"
+            type="number"
+            inputMode="numeric"
+            min={2}
+            step={1}
+            value={seqlenInput}
+            disabled={busy}
+            onChange={(e) => setPpl({ seqlenInput: e.currentTarget.value })}
+          />
+          <label htmlFor="calib-seed">Random windows, seed <span className="muted">(optional)</span></label>
+          <input
+            id="calib-seed"
+            data-testid="calib-seed"
+            type="number"
+            inputMode="numeric"
+            min={0}
+            step={1}
+            placeholder="first windows"
+            value={s.seed}
+            disabled={busy}
+            onChange={(e) => setSettings({ seed: e.currentTarget.value })}
+          />
+          <label htmlFor="skip-layers">Layers to skip <span className="muted">(optional)</span></label>
+          <input
+            id="skip-layers"
+            data-testid="skip-layers"
+            type="text"
+            placeholder={layers ? `e.g. 0, ${layers - 1}  (0–${layers - 1})` : 'e.g. 0, 3-4'}
+            value={s.skipLayers}
+            disabled={busy}
+            onChange={(e) => setSettings({ skipLayers: e.currentTarget.value })}
+          />
+        </div>
+
+        <fieldset className="sparsegpt-options" disabled={busy || s.method !== 'sparsegpt'}>
+          <legend>SparseGPT {s.method !== 'sparsegpt' ? <span className="muted">(not used by {METHOD_LABELS[s.method]})</span> : null}</legend>
+          <div className="form-grid">
+            <label htmlFor="percdamp">Dampening</label>
+            <input
+              id="percdamp"
+              data-testid="percdamp"
+              type="number"
+              inputMode="decimal"
+              min={0}
+              step="any"
+              value={s.percdamp}
+              onChange={(e) => setSettings({ percdamp: e.currentTarget.value })}
+            />
+            <label htmlFor="blocksize">Block size</label>
+            <input
+              id="blocksize"
+              data-testid="blocksize"
+              type="number"
+              inputMode="numeric"
+              min={1}
+              step={1}
+              value={s.blocksize}
+              onChange={(e) => setSettings({ blocksize: e.currentTarget.value })}
+            />
+          </div>
+        </fieldset>
+
+        <CalibrationFacts />
+
+        <div className="button-row">
+          <button type="submit" className="primary" data-testid="prune-run" disabled={busy || blocker !== null} aria-describedby={blocker ? 'prune-blocker' : undefined}>
+            Prune
+          </button>
+          <button type="button" data-testid="restore-dense" disabled={busy || weights === null} onClick={() => void restoreDense()}>
+            Restore dense
+          </button>
+          <button type="button" data-testid="prune-cancel" disabled={jobKind !== 'prune'} onClick={cancelPruneJob}>
+            Cancel
+          </button>
+        </div>
+        {blocker && !busy ? (
+          <p id="prune-blocker" className="blocker" data-testid="prune-blocker">
+            {blocker}
+          </p>
+        ) : null}
+        <p className="muted small">Prune runs once from the dense weights, then measures the pruned model on the evaluation text.</p>
+      </form>
+      <JobProgress kind="prune" />
+      <ErrorAlert area="prune" testId="prune-error" />
+      <SweepSection busy={busy} blocker={blocker} />
+    </section>
+  );
+}

@@ -1,0 +1,259 @@
+// The Results area: the latest prune run, the sparsity-vs-perplexity chart, the table of runs,
+// the per-sublayer table of the selected run, and the export of the current weights.
+import { useDeferredValue } from 'react';
+import { weightsLabel } from '../../store/eval-settings';
+import { exportModel, selectRun } from '../../store/prune-actions';
+import { METHOD_LABELS, selectedRun, usePrune, type RunRecord } from '../../store/prune';
+import { targetLabel } from '../../core/prune/types';
+import { ErrorAlert } from '../ErrorAlert';
+import { formatMetric, formatSeconds } from '../format';
+import { SweepChart } from './SweepChart';
+
+function pct(x: number, digits = 1): string {
+  return `${(x * 100).toFixed(digits)} %`;
+}
+
+function denseOf(run: RunRecord, dense: Record<string, number>): number | undefined {
+  return dense[run.evalKey];
+}
+
+function Delta({ ppl, dense }: { ppl: number | null; dense: number | undefined }) {
+  if (ppl === null || dense === undefined) return <span className="muted">—</span>;
+  const d = ppl / dense - 1;
+  return <span className={d > 0 ? 'worse' : 'better'}>{`${d >= 0 ? '+' : ''}${(d * 100).toFixed(1)} %`}</span>;
+}
+
+function LatestResult() {
+  const runs = useDeferredValue(usePrune((s) => s.runs));
+  const dense = usePrune((s) => s.dense);
+  const run = [...runs].reverse().find((r) => r.source === 'prune');
+  if (!run) return null;
+  const d = denseOf(run, dense);
+  return (
+    <div
+      className="result prune-result"
+      data-testid="prune-result"
+      data-run-id={run.id}
+      data-ppl={run.ppl === null ? '' : String(run.ppl)}
+      data-sparsity={String(run.sparsity)}
+      data-dense-ppl={d === undefined ? '' : String(d)}
+      aria-live="polite"
+    >
+      <p className="result-headline">
+        {METHOD_LABELS[run.method]} {run.target ? targetLabel(run.target) : ''} → perplexity{' '}
+        <span className="big">{run.ppl === null ? 'not measured' : formatMetric(run.ppl, 6)}</span>
+      </p>
+      <dl className="facts">
+        <div className="fact">
+          <dt>Achieved sparsity</dt>
+          <dd>{pct(run.sparsity, 2)}</dd>
+        </div>
+        <div className="fact">
+          <dt>Dense perplexity</dt>
+          <dd>{d === undefined ? 'not measured with these settings' : formatMetric(d, 6)}</dd>
+        </div>
+        <div className="fact">
+          <dt>Change</dt>
+          <dd>
+            <Delta ppl={run.ppl} dense={d} />
+          </dd>
+        </div>
+        <div className="fact">
+          <dt>Time</dt>
+          <dd>
+            {formatSeconds(run.pruneSeconds)} pruning, {formatSeconds(run.seconds)} in all
+          </dd>
+        </div>
+        <div className="fact">
+          <dt>Calibration</dt>
+          <dd>{run.calibLabel}</dd>
+        </div>
+        <div className="fact">
+          <dt>Evaluation</dt>
+          <dd>{run.evalLabel}</dd>
+        </div>
+      </dl>
+      {run.warnings.length ? (
+        <details className="warnings" open={run.warnings.length <= 3}>
+          <summary>{run.warnings.length} warning(s)</summary>
+          <ul>
+            {run.warnings.map((w, i) => (
+              <li key={i}>{w}</li>
+            ))}
+          </ul>
+        </details>
+      ) : null}
+    </div>
+  );
+}
+
+function RunsTable() {
+  // Deferred: a new run re-renders the tables at low priority, in slices, not in one long task.
+  const runs = useDeferredValue(usePrune((s) => s.runs));
+  const dense = useDeferredValue(usePrune((s) => s.dense));
+  const selected = useDeferredValue(usePrune(selectedRun));
+  // Always mounted (with an empty row), so the first run of a sweep only adds a row.
+  return (
+    <div className="table-wrap">
+      <table className="data-table" data-testid="runs-table">
+        <caption>Runs (select one to see its sublayers)</caption>
+        <thead>
+          <tr>
+            <th scope="col">#</th>
+            <th scope="col">Method</th>
+            <th scope="col">Target</th>
+            <th scope="col" className="num">
+              Sparsity
+            </th>
+            <th scope="col" className="num">
+              Perplexity
+            </th>
+            <th scope="col" className="num">
+              vs dense
+            </th>
+            <th scope="col" className="num">
+              Seconds
+            </th>
+            <th scope="col">From</th>
+          </tr>
+        </thead>
+        <tbody>
+          {runs.length === 0 ? (
+            <tr>
+              <td colSpan={8} className="muted">
+                No runs yet.
+              </td>
+            </tr>
+          ) : null}
+          {runs.map((r) => (
+            <tr
+              key={r.id}
+              data-testid="run-row"
+              data-run-id={r.id}
+              data-method={r.method}
+              data-sparsity={String(r.sparsity)}
+              data-ppl={r.ppl === null ? '' : String(r.ppl)}
+              aria-selected={selected?.id === r.id}
+              className={selected?.id === r.id ? 'selected' : undefined}
+              title={`Evaluation: ${r.evalLabel}\nCalibration: ${r.calibLabel}`}
+            >
+              <td>
+                <button type="button" className="link-button" onClick={() => selectRun(r.id)} disabled={!r.layers.length} aria-label={`Show the sublayers of run ${r.id}`}>
+                  {r.id}
+                </button>
+              </td>
+              <td>{METHOD_LABELS[r.method]}</td>
+              <td>{r.target ? targetLabel(r.target) : '—'}</td>
+              <td className="num">{pct(r.sparsity)}</td>
+              <td className="num">{r.ppl === null ? '—' : formatMetric(r.ppl, 6)}</td>
+              <td className="num">{r.method === 'dense' ? '' : <Delta ppl={r.ppl} dense={denseOf(r, dense)} />}</td>
+              <td className="num">{r.seconds.toFixed(1)}</td>
+              <td>{r.source === 'sweep' ? `sweep ${r.sweepId}` : 'prune'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function Bar({ value, max, kind }: { value: number; max: number; kind: 'sparsity' | 'error' }) {
+  const w = max > 0 ? Math.max(0, Math.min(1, value / max)) : 0;
+  return (
+    <span className={`bar bar-${kind}`} aria-hidden="true">
+      <span style={{ width: `${(w * 100).toFixed(1)}%` }} />
+    </span>
+  );
+}
+
+function LayerTable() {
+  const run = useDeferredValue(usePrune(selectedRun));
+  const hfNames = usePrune((s) => s.hfNames);
+  if (!run || !run.layers.length) return null;
+  const maxErr = Math.max(...run.layers.map((l) => l.rel_error), 1e-12);
+  return (
+    <div className="table-wrap layer-wrap">
+      <table className="data-table layer-table" data-testid="layer-table" data-run-id={run.id}>
+        <caption>
+          Sublayers of run {run.id} ({run.label}): sparsity and relative reconstruction error ‖WX − ŴX‖² / ‖WX‖² on the calibration inputs
+        </caption>
+        <thead>
+          <tr>
+            <th scope="col">Sublayer / Hugging Face module</th>
+            <th scope="col" className="num">
+              Sparsity
+            </th>
+            <th scope="col" className="num">
+              Rel. error
+            </th>
+            <th scope="col">Note</th>
+          </tr>
+        </thead>
+        <tbody>
+          {run.layers.map((l) => (
+            <tr key={l.name} data-testid="layer-row" data-name={l.name} data-sparsity={String(l.sparsity)} data-rel-error={String(l.rel_error)}>
+              <td className="mono sublayer">
+                {l.name}
+                {hfNames[l.name] && hfNames[l.name] !== l.name ? <span className="hf-name">{hfNames[l.name]}</span> : null}
+              </td>
+              <td className="num">
+                <Bar value={l.sparsity} max={1} kind="sparsity" />
+                {pct(l.sparsity)}
+              </td>
+              <td className="num">
+                <Bar value={l.rel_error} max={maxErr} kind="error" />
+                {l.rel_error.toExponential(2)}
+              </td>
+              <td className="small">
+                {l.damp !== undefined ? `λ ${l.damp.toExponential(1)}` : ''}
+                {l.note ? ` ${l.note}` : ''}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function ExportSection() {
+  const weights = usePrune((s) => s.weights);
+  const busy = usePrune((s) => s.job !== null);
+  const status = usePrune((s) => s.exportStatus);
+  const exporting = status.status === 'exporting';
+  const reason = busy ? 'Wait for the running job.' : weights === null ? 'The weights are dense: prune first.' : null;
+  return (
+    <div className="export">
+      <h3>Export</h3>
+      <p className="muted">
+        Saves the current weights ({weightsLabel(weights)}) as a Hugging Face folder: config and tokenizer files, model.safetensors with the zeros
+        in place, and prune_studio.json describing the run.
+      </p>
+      <div className="button-row">
+        <button type="button" className="primary" data-testid="export-model" disabled={reason !== null || exporting} onClick={() => void exportModel()}>
+          {exporting ? 'Exporting…' : 'Export pruned model'}
+        </button>
+        {reason ? <span className="muted">{reason}</span> : null}
+      </div>
+      {status.status === 'done' ? (
+        <p role="status" data-testid="export-status" data-files={status.files.join(',')}>
+          {status.message}
+        </p>
+      ) : null}
+      <ErrorAlert area="results" testId="results-error" />
+    </div>
+  );
+}
+
+export function ResultsPanel() {
+  return (
+    <section className="panel panel-results" aria-labelledby="results-heading" data-testid="results-panel">
+      <h2 id="results-heading">Results</h2>
+      <LatestResult />
+      <SweepChart />
+      <RunsTable />
+      <LayerTable />
+      <ExportSection />
+    </section>
+  );
+}

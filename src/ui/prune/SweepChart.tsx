@@ -1,0 +1,187 @@
+// Sparsity vs perplexity: one series per method, N:M points as diamonds, the dense point as a
+// square with a dashed reference line. Every point is an SVG <g data-testid="sweep-point"> with
+// data-method / data-sparsity / data-ppl, so tests can count and read them. Updates are throttled.
+import { useCallback, useDeferredValue, useMemo, useState } from 'react';
+import { CartesianGrid, ReferenceLine, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis } from 'recharts';
+import type { ScatterShapeProps } from 'recharts/types/util/ScatterUtils';
+import { METHODS } from '../../core/prune/types';
+import { selectRun } from '../../store/prune-actions';
+import { METHOD_LABELS, usePrune } from '../../store/prune';
+import { formatMetric } from '../format';
+import { useThrottled } from '../hooks';
+import { chartData, yAxis, type ChartPoint } from './chart-data';
+
+export const METHOD_COLORS: Record<ChartPoint['method'], string> = {
+  magnitude: '#8250df',
+  wanda: '#d4691c',
+  sparsegpt: '#0b62c4',
+  dense: '#57606a',
+};
+
+/** Chart updates at most this often while points stream in. */
+const THROTTLE_MS = 250;
+
+const NONE: ChartPoint[] = [];
+const X_TICKS = [0, 20, 40, 60, 80, 100];
+const X_LABEL = { value: 'achieved sparsity (% zeros in pruned layers)', position: 'insideBottom', offset: -12, fill: 'var(--muted)', fontSize: 12 } as const;
+const Y_LABEL = { value: 'perplexity', angle: -90, position: 'insideLeft', fill: 'var(--muted)', fontSize: 12, dy: 30 } as const;
+const LINES = Object.fromEntries(Object.entries(METHOD_COLORS).map(([m, c]) => [m, { stroke: c, strokeWidth: 1.5 }])) as Record<ChartPoint['method'], { stroke: string; strokeWidth: number }>;
+const formatTick = (v: number) => formatMetric(v, 3);
+
+function PointShape(props: ScatterShapeProps & { selectedId: number | null }) {
+  const { cx, cy, payload, selectedId } = props;
+  if (cx === undefined || cy === undefined || !payload) return <g />;
+  const p = payload as ChartPoint;
+  const color = METHOD_COLORS[p.method];
+  const selected = p.runId !== null && p.runId === selectedId;
+  let mark;
+  if (p.method === 'dense') {
+    mark = <rect x={cx - 5.5} y={cy - 5.5} width={11} height={11} fill={color} stroke="#ffffff" strokeWidth={1} />;
+  } else if (p.nm) {
+    const r = 7;
+    mark = <path d={`M${cx},${cy - r}L${cx + r},${cy}L${cx},${cy + r}L${cx - r},${cy}Z`} fill="#ffffff" stroke={color} strokeWidth={2.5} />;
+  } else {
+    mark = <circle cx={cx} cy={cy} r={5} fill={color} stroke="#ffffff" strokeWidth={1} />;
+  }
+  return (
+    <g
+      data-testid="sweep-point"
+      data-method={p.method}
+      data-target={p.label}
+      data-nm={p.nm ? 'true' : 'false'}
+      data-sparsity={String(p.sparsity)}
+      data-ppl={String(p.ppl)}
+      data-run-id={p.runId ?? undefined}
+      className="sweep-point"
+      style={{ cursor: p.runId !== null ? 'pointer' : undefined }}
+      onClick={() => p.runId !== null && selectRun(p.runId)}
+    >
+      {selected ? <circle cx={cx} cy={cy} r={10} fill="none" stroke={color} strokeWidth={1.5} strokeDasharray="2 2" /> : null}
+      {mark}
+      <title>{`${p.label}: ${(p.sparsity * 100).toFixed(1)}% zeros, perplexity ${formatMetric(p.ppl, 6)}`}</title>
+    </g>
+  );
+}
+
+function TooltipBody({ active, payload }: { active?: boolean; payload?: ReadonlyArray<{ payload?: unknown }> }) {
+  const p = active ? (payload?.[0]?.payload as ChartPoint | undefined) : undefined;
+  if (!p) return null;
+  return (
+    <div className="chart-tooltip">
+      <strong>{p.label}</strong>
+      <div>{(p.sparsity * 100).toFixed(2)} % zeros</div>
+      <div>perplexity {formatMetric(p.ppl, 6)}</div>
+    </div>
+  );
+}
+
+export function SweepChart() {
+  const liveRuns = usePrune((s) => s.runs);
+  const liveDense = usePrune((s) => s.dense);
+  const selectedId = usePrune((s) => s.selectedRunId);
+  const running = usePrune((s) => s.job?.kind === 'sweep');
+  // Throttled, then deferred: React renders the new points at low priority, in slices.
+  const runs = useDeferredValue(useThrottled(liveRuns, THROTTLE_MS));
+  const dense = useDeferredValue(useThrottled(liveDense, THROTTLE_MS));
+  const [log, setLog] = useState(true);
+  const data = useMemo(() => chartData(runs, dense), [runs, dense]);
+  const axis = useMemo(() => yAxis(data.yMin, data.yMax, log), [data.yMin, data.yMax, log]);
+  const byMethod = useMemo(() => new Map(data.series.map((x) => [x.method, x])), [data.series]);
+  const denseData = useMemo(() => (data.dense ? [data.dense] : NONE), [data.dense]);
+  const shape = useCallback((props: ScatterShapeProps) => <PointShape {...props} selectedId={selectedId} />, [selectedId]);
+
+  return (
+    <figure className="sweep-chart" data-testid="sweep-chart" data-count={data.count} aria-labelledby="sweep-chart-caption">
+      <figcaption id="sweep-chart-caption">
+        <span>
+          <strong>Sparsity vs perplexity</strong>
+          {data.evalLabel ? <span className="muted"> · {data.evalLabel}</span> : null}
+          {running ? <span className="live-badge">live</span> : null}
+        </span>
+        <label className="check">
+          <input type="checkbox" checked={log} onChange={(e) => setLog(e.currentTarget.checked)} data-testid="chart-log" />
+          <span>log scale</span>
+        </label>
+      </figcaption>
+      {/* Always mounted (an empty chart until the first point): mounting recharts costs a long
+          main-thread task, better spent at start-up than when the first point of a run arrives. */}
+      <div className="chart-box">
+        {data.count === 0 ? (
+          <p className="muted chart-empty">Prune or run a sweep: each measured run appears here. Measure the dense model (Evaluate, or a sweep) for the reference point.</p>
+        ) : null}
+        <ResponsiveContainer width="100%" height={280}>
+          <ScatterChart margin={{ top: 10, right: 18, bottom: 22, left: 6 }}>
+            <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
+            <XAxis
+              type="number"
+              dataKey="x"
+              name="sparsity"
+              unit="%"
+              domain={[0, 100]}
+              ticks={X_TICKS}
+              interval={0}
+              stroke="var(--muted)"
+              label={X_LABEL}
+            />
+            <YAxis
+              type="number"
+              dataKey="y"
+              name="perplexity"
+              scale={log ? 'log' : 'linear'}
+              domain={axis.domain}
+              ticks={axis.ticks}
+              interval={0}
+              allowDataOverflow
+              stroke="var(--muted)"
+              width={58}
+              tickFormatter={formatTick}
+              label={Y_LABEL}
+            />
+            <Tooltip content={TooltipBody} cursor={{ strokeDasharray: '3 3' }} isAnimationActive={false} />
+            {data.dense ? <ReferenceLine y={data.dense.y} stroke={METHOD_COLORS.dense} strokeDasharray="5 4" ifOverflow="extendDomain" /> : null}
+            {/* Every series is always there (maybe empty): new points then change data only,
+                which is much cheaper for recharts than adding a series. */}
+            {METHODS.map((m) => (
+              <Scatter
+                key={`${m}-u`}
+                name={METHOD_LABELS[m]}
+                data={byMethod.get(m)?.unstructured ?? NONE}
+                fill={METHOD_COLORS[m]}
+                line={LINES[m]}
+                shape={shape}
+                isAnimationActive={false}
+              />
+            ))}
+            {METHODS.map((m) => (
+              <Scatter key={`${m}-nm`} name={`${METHOD_LABELS[m]} N:M`} data={byMethod.get(m)?.nm ?? NONE} fill={METHOD_COLORS[m]} shape={shape} isAnimationActive={false} />
+            ))}
+            <Scatter name="Dense" data={denseData} fill={METHOD_COLORS.dense} shape={shape} isAnimationActive={false} />
+          </ScatterChart>
+        </ResponsiveContainer>
+      </div>
+      <ul className="chart-legend" aria-label="Legend">
+        {(['sparsegpt', 'wanda', 'magnitude'] as const).map((m) => (
+          <li key={m}>
+            <svg width="12" height="12" aria-hidden="true">
+              <circle cx="6" cy="6" r="5" fill={METHOD_COLORS[m]} />
+            </svg>
+            {METHOD_LABELS[m]}
+          </li>
+        ))}
+        <li>
+          <svg width="14" height="14" aria-hidden="true">
+            <path d="M7,1L13,7L7,13L1,7Z" fill="#ffffff" stroke="currentColor" strokeWidth="2" />
+          </svg>
+          N:M pattern
+        </li>
+        <li>
+          <svg width="12" height="12" aria-hidden="true">
+            <rect x="1" y="1" width="10" height="10" fill={METHOD_COLORS.dense} />
+          </svg>
+          dense
+        </li>
+        {data.hidden ? <li className="muted">{data.hidden} run(s) measured with other evaluation settings are not shown</li> : null}
+      </ul>
+    </figure>
+  );
+}
