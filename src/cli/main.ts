@@ -176,7 +176,7 @@ async function main(argv: string[]): Promise<number> {
           if (!values.json && process.stderr.isTTY) process.stderr.write(`\r${p.detail ?? `${p.done}/${p.total}`}      `);
         };
         const layersOut = (layers: SublayerReport[]) =>
-          layers.map((l) => ({ name: engine.hfName(l.name), sparsity: l.sparsity, rel_error: l.rel_error, ...(l.note ? { note: l.note } : {}) }));
+          layers.map((l) => ({ name: l.hf ?? engine.hfName(l.name), sparsity: l.sparsity, rel_error: l.rel_error, ...(l.note ? { note: l.note } : {}) }));
         if (cmd === 'prune') {
           const method = parseMethod(need(values.method, 'method'));
           const target = parseTarget({ sparsity: values.sparsity, pattern: values.pattern });

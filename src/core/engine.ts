@@ -124,7 +124,18 @@ export class Engine {
     });
     let gpuBytes = 0;
     for (const t of weights.values()) gpuBytes += tensorBytes(t);
+    const info = folder.files.get('prune_studio.json');
+    let prunedBy: ModelSummary['prunedBy'] = null;
+    if (info) {
+      try {
+        const j = JSON.parse(new TextDecoder().decode(await info.slice(0, Math.min(info.size, 1 << 20))));
+        if (j?.pruned?.method) prunedBy = { method: String(j.pruned.method), target: j.pruned.target, sparsity: Number(j.pruned.sparsity) };
+      } catch {
+        // A malformed prune_studio.json only loses the label, never the model.
+      }
+    }
     const summary: ModelSummary = {
+      prunedBy,
       name: folder.name,
       family: spec.family,
       architecture: spec.architecture,
@@ -206,10 +217,13 @@ export class Engine {
    */
   async prune(calibText: string, opts: PruneOptions, onProgress?: ProgressFn, signal?: AbortSignal): Promise<PruneReport> {
     const cur = this.requireModel();
-    checkTarget(opts.target);
-    const windows = calibrationWindows(cur.tokenizer.encode(calibText), opts.calibSamples, opts.seqlen, opts.seed);
+    // Dense first: whatever fails below (options, text, GPU) leaves the model fully dense.
     this.restoreDense();
+    checkTarget(opts.target);
+    onProgress?.({ phase: 'prune', done: 0, total: 1, detail: 'tokenizing the calibration text' });
+    const windows = calibrationWindows(cur.tokenizer.encode(calibText), opts.calibSamples, opts.seqlen, opts.seed);
     const report = await this.guard(() => pruneModel(cur.model, windows, opts, cur.backup, onProgress, signal));
+    for (const l of report.layers) l.hf = this.hfName(l.name);
     cur.pruned = report;
     return report;
   }

@@ -45,6 +45,8 @@ export interface ModelSummary {
   files: string[];
   tensors: TensorSummary[];
   hasTokenizer: boolean;
+  /** Set when the folder was exported by Prune Studio after pruning (its prune_studio.json). */
+  prunedBy: { method: string; target: unknown; sparsity: number } | null;
 }
 
 export interface PerplexityOptions {
@@ -71,6 +73,9 @@ export interface Progress {
   total: number;
   /** Free-form detail, e.g. "window 3/40". */
   detail?: string;
+  /** Sweeps: the point being measured (1-based) and the number of points. */
+  point?: number;
+  points?: number;
 }
 
 export type ProgressFn = (p: Progress) => void;

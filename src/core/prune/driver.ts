@@ -119,6 +119,7 @@ export async function pruneModel(
       const names = linearNames(spec, i);
       if (!skip.has(i)) {
         // 1. Statistics of each sublayer input over the dense layer.
+        onProgress?.({ phase: 'prune', done, total, detail: `layer ${i + 1}/${spec.nLayers} · collecting statistics` });
         let t = now();
         groups.clear();
         const need = new Set(names.map(capturePointOf));

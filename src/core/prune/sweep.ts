@@ -48,6 +48,12 @@ export function sweepPoints(methods: PruneMethod[], sparsities: number[], patter
   return points;
 }
 
+/**
+ * Run the points in order; each is pruned from the dense model and evaluated, and reported through
+ * onPoint as soon as it is measured. Afterwards the weights are those of the last point (export
+ * them, or restoreDense()); a cancellation during a point's pruning leaves the model dense, during
+ * its evaluation leaves that point's consistently pruned weights.
+ */
 export async function runSweep(
   engine: Engine,
   calibText: string,
@@ -65,7 +71,8 @@ export async function runSweep(
     onPoint?.(r);
   };
   const progressFor = (k: number, label: string): ProgressFn | undefined =>
-    onProgress && ((p) => onProgress({ ...p, detail: `point ${k + 1}/${total} (${label}) · ${p.detail ?? p.phase}` }));
+    onProgress &&
+    ((p) => onProgress({ ...p, point: k + 1, points: total, detail: `point ${k + 1}/${total} (${label}) · ${p.detail ?? p.phase}` }));
   let k = 0;
   if (spec.includeDense) {
     engine.restoreDense();

@@ -27,6 +27,8 @@ export interface PruneOptions {
 export interface SublayerReport {
   /** Canonical sublayer name, e.g. "layers.0.attn.q". */
   name: string;
+  /** Hugging Face module name, e.g. "model.layers.0.self_attn.q_proj" (set by the engine). */
+  hf?: string;
   /** Fraction of zeros after pruning. */
   sparsity: number;
   /** ||WX − ŴX||² / ||WX||² over the calibration inputs. */
