@@ -78,6 +78,13 @@ export function ModelCard({ model, label, adapter }: { model: ModelSummary; labe
         <Fact label="GPU bytes (f32)">{formatBytes(model.gpuBytes)}</Fact>
         <Fact label="Tokenizer">{model.hasTokenizer ? 'yes' : 'missing'}</Fact>
         <Fact label="Files">{model.files.map(baseName).join(', ')}</Fact>
+        {model.prunedBy ? (
+          <Fact label="Pruned by Prune Studio">
+            <span data-testid="pruned-by">
+              {model.prunedBy.method}, {(model.prunedBy.sparsity * 100).toFixed(1)}% sparse
+            </span>
+          </Fact>
+        ) : null}
       </dl>
       {adapter ? <AdapterFacts adapter={adapter} /> : null}
       <TensorList tensors={model.tensors} />
