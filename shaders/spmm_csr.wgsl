@@ -1,0 +1,122 @@
+// spmm_csr: Y[t, yCol0 + n] (+)= sum_k W[n, k] * X[t, k] + b[biasOff + n], W in CSR
+// (src/core/sparse/formats.ts). Prefill: T tokens at once.
+// Algorithm: the tiling of spmm_bitmask.wgsl (read its header): 64 (rows) x 64 (tokens) tiles,
+// thread (rg, tg) owns 4 rows x 4 tokens, K walked in chunks of 32 columns staged in workgroup
+// memory as token quads. Each row keeps a cursor into its entries (register); per chunk it
+// consumes the entries whose column is below the chunk's end (columns are sorted), one value, one
+// index and one vec4 of x each. The 16 threads of a row read the same entries (broadcast).
+// STAGE = 0 skips the staging and its barriers and reads X directly: the software variant.
+// Dispatch: (ceil(N / 64), ceil(T / 64)), workgroup 256.
+// flags: bit 0 = add bias, bit 1 = accumulate into Y.
+
+struct Params {
+  T: u32,       // tokens (rows of X and Y)
+  N: u32,       // rows of W (output features in this block)
+  K: u32,       // reduction length
+  ldy: u32,     // row stride of Y
+  yCol0: u32,   // first output column written
+  biasOff: u32, // first bias element used
+  flags: u32,
+  _p0: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;        // (T, K)
+@group(0) @binding(2) var<storage, read> V: array<u32>;        // (nnz) values: f32 bits or f16 pairs
+@group(0) @binding(3) var<storage, read> C: array<u32>;        // (nnz) columns: u16 pairs (IDX16) or u32
+@group(0) @binding(4) var<storage, read> P: array<u32>;        // (N + 1) row pointers
+@group(0) @binding(5) var<storage, read> B: array<f32>;        // (biasOff + N) or unused
+@group(0) @binding(6) var<storage, read_write> Y: array<f32>;  // (T, ldy)
+
+const F16: u32 = 0u;
+const IDX16: u32 = 1u;
+const STAGE: u32 = 1u;
+var<workgroup> xs: array<vec4f, 512>; // [kk][tg]: 32 columns x 16 token quads
+var<private> xoff: vec4u;              // X row offsets of the thread's 4 tokens (clamped to T - 1)
+
+fn val(i: u32) -> f32 {
+  if (F16 == 1u) { return unpack2x16float(V[i >> 1u])[i & 1u]; }
+  return bitcast<f32>(V[i]);
+}
+
+fn col(i: u32) -> u32 {
+  if (IDX16 == 1u) { return (C[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu; }
+  return C[i];
+}
+
+fn xq(k0: u32, kk: u32, tg: u32) -> vec4f {
+  if (STAGE == 1u) { return xs[kk * 16u + tg]; }
+  let k = k0 + kk;
+  return vec4f(X[xoff.x + k], X[xoff.y + k], X[xoff.z + k], X[xoff.w + k]);
+}
+
+fn stage(t0: u32, k0: u32, lid: u32) {
+  for (var i = 0u; i < 8u; i++) {
+    let e = lid + i * 256u;
+    let tt = e / 32u;
+    let kk = e % 32u;
+    let t = t0 + tt;
+    let k = k0 + kk;
+    var v = 0.0;
+    if (t < p.T && k < p.K) { v = X[t * p.K + k]; }
+    xs[kk * 16u + tt / 4u][tt % 4u] = v;
+  }
+}
+
+fn store(t: u32, n: u32, s: f32) {
+  var v = s;
+  if ((p.flags & 1u) != 0u) { v += B[p.biasOff + n]; }
+  let yi = t * p.ldy + p.yCol0 + n;
+  if ((p.flags & 2u) != 0u) { v += Y[yi]; }
+  Y[yi] = v;
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let tg = lid % 16u;
+  let n0 = wg.x * 64u + (lid / 16u) * 4u;
+  let t0 = wg.y * 64u;
+  let tq = t0 + tg * 4u;
+  let tl = p.T - 1u;
+  xoff = vec4u(min(tq, tl), min(tq + 1u, tl), min(tq + 2u, tl), min(tq + 3u, tl)) * p.K;
+  var acc: array<vec4f, 4>;
+  var cur: array<u32, 4>;
+  var end: array<u32, 4>;
+  for (var i = 0u; i < 4u; i++) {
+    if (n0 + i < p.N) {
+      cur[i] = P[n0 + i];
+      end[i] = P[n0 + i + 1u];
+    }
+  }
+  for (var k0 = 0u; k0 < p.K; k0 += 32u) {
+    if (STAGE == 1u) {
+      stage(t0, k0, lid);
+      workgroupBarrier();
+    }
+    let kEnd = k0 + 32u;
+    for (var i = 0u; i < 4u; i++) {
+      var e = cur[i];
+      let e1 = end[i];
+      var a = acc[i];
+      loop {
+        if (e >= e1) { break; }
+        let c = col(e);
+        if (c >= kEnd) { break; }
+        a = fma(vec4f(val(e)), xq(k0, c - k0, tg), a);
+        e++;
+      }
+      acc[i] = a;
+      cur[i] = e;
+    }
+    if (STAGE == 1u) { workgroupBarrier(); }
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let n = n0 + i;
+    if (n >= p.N) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      let t = tq + j;
+      if (t >= p.T) { break; }
+      store(t, n, acc[i][j]);
+    }
+  }
+}
