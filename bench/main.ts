@@ -7,6 +7,13 @@ import { forwardBench } from './forward';
 import { pruneBench } from './prune';
 import { machine, writeResult } from './util';
 
+if (process.argv[2] === 'spmm') {
+  // Its own options (see bench/spmm.ts): --reps --dtypes --models --shapes --patterns --formats --all-variants
+  const { main } = await import('./spmm');
+  await main(process.argv.slice(3));
+  process.exit(0);
+}
+
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
@@ -24,7 +31,8 @@ const name = positionals[0];
 if (name !== 'forward' && name !== 'prune') {
   process.stderr.write(
     'usage: npm run bench -- forward [--reps N] [--out FILE] [--json] [--skip-opt]\n' +
-      '       npm run bench -- prune [--samples 8] [--seqlen 128] [--dims 256,512,768,1024] [--skip-opt] [--out FILE] [--json]\n',
+      '       npm run bench -- prune [--samples 8] [--seqlen 128] [--dims 256,512,768,1024] [--skip-opt] [--out FILE] [--json]\n' +
+      '       npm run bench -- spmm [--reps N] [--models opt125m,stories260K] [--patterns 50%,2:4] [--json] [--out FILE]\n',
   );
   process.exit(2);
 }

@@ -24,7 +24,7 @@ import {
 } from '../src/core/sparse/formats';
 import { type GpuSparse, destroySparse, uploadSparse } from '../src/core/sparse/gpu';
 import { type LinearOptions, gemvLanes, hasSubgroups, spmm, spmv } from '../src/core/sparse/kernels';
-import { acquireSparseDevice } from '../src/core/sparse/device';
+import { acquireDevice } from '../src/core/gpu/device';
 import { prune24, pruneRandom, randomDense, sparsityOf } from '../src/core/sparse/synth';
 import { nodeShaders } from '../src/node/files';
 import { nodeGpu } from '../src/node/gpu';
@@ -225,8 +225,9 @@ export function row(c: SpmmCase): string {
 
 export const TABLE_HEADER = 'shape     dtype pattern format  bytes vs dense f16/f32 | GEMV T=1: ms ×speedup [variant] | GEMM T=128';
 
-async function main(): Promise<void> {
+export async function main(args = process.argv.slice(2)): Promise<void> {
   const { values } = parseArgs({
+    args,
     options: {
       reps: { type: 'string' },
       out: { type: 'string' },
@@ -239,7 +240,7 @@ async function main(): Promise<void> {
       'all-variants': { type: 'boolean', default: false },
     },
   });
-  const { device, summary } = await acquireSparseDevice(await nodeGpu());
+  const { device, summary } = await acquireDevice(await nodeGpu());
   const ctx = new GpuContext(device, summary, nodeShaders);
   const reps = values.reps ? Number(values.reps) : summary.isSoftware ? 1 : 10;
   const log = values.json ? () => {} : (s: string) => process.stdout.write(`${s}\n`);

@@ -15,6 +15,9 @@ const WANTED_LIMITS = [
   'maxStorageBuffersPerShaderStage',
 ] as const;
 
+/** Optional features the kernels use where the adapter has them (each kernel has a fallback). */
+export const OPTIONAL_FEATURES = ['subgroups'] as const satisfies readonly string[];
+
 export interface AcquiredDevice {
   adapter: GPUAdapter;
   device: GPUDevice;
@@ -71,7 +74,8 @@ export async function acquireDevice(gpu: GPU | undefined): Promise<AcquiredDevic
     const v = (adapter.limits as unknown as Record<string, number>)[k];
     if (typeof v === 'number') requiredLimits[k] = v;
   }
-  const device = await adapter.requestDevice({ requiredLimits, label: 'prune-studio' });
+  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'prune-studio' });
   return { adapter, device, summary: describe(adapter) };
 }
 

@@ -4,7 +4,6 @@
 //               alternative row format); encode / decode / formatBytes / estimateBytes
 //   gpu.ts      GPU layouts, uploadSparse (paged into row blocks like GpuTensor), destroySparse
 //   kernels.ts  spmv (decode), spmm (prefill), sparseLinear (picks one): y (+)= x Wᵀ + b
-//   device.ts   acquireSparseDevice: acquireDevice plus `subgroups` where the adapter has it
 //
 // Typical use (forward pass):
 //   const m = encode('bitmask', W, N, K, 'f16');          // CPU, from a pruned dense (N, K) weight
@@ -16,5 +15,4 @@
 export * from './formats';
 export * from './gpu';
 export * from './kernels';
-export { acquireSparseDevice, SPARSE_FEATURES } from './device';
 export { prune24, pruneRandom, randomDense, sparsityOf } from './synth';

@@ -9,7 +9,7 @@ import { sparseLinearRef } from '../../../src/core/reference/sparse';
 import { ALL_FORMATS, type FormatName, type ValueType, decode, encode } from '../../../src/core/sparse/formats';
 import { type GpuSparse, destroySparse, uploadSparse } from '../../../src/core/sparse/gpu';
 import { type LinearOptions, hasSubgroups, sparseLinear, spmm, spmv } from '../../../src/core/sparse/kernels';
-import { acquireSparseDevice } from '../../../src/core/sparse/device';
+import { acquireDevice } from '../../../src/core/gpu/device';
 import { prune24, pruneRandom, randomDense } from '../../../src/core/sparse/synth';
 import { nodeShaders } from '../../../src/node/files';
 import { nodeGpu } from '../../../src/node/gpu';
@@ -18,7 +18,7 @@ import { maxRelErr, randn, testContext, tolFor } from '../../helpers/gpu';
 let ctx: GpuContext;
 beforeAll(async () => {
   // With the subgroups feature where the adapter has it (SwiftShader does), so gemv v2 is tested.
-  const { device, summary } = await acquireSparseDevice(await nodeGpu());
+  const { device, summary } = await acquireDevice(await nodeGpu());
   ctx = new GpuContext(device, summary, nodeShaders);
 });
 afterAll(() => ctx?.dispose());
