@@ -15,6 +15,7 @@ import { calibrationWindows } from './calib/windows';
 import { type DenseBackup, pruneModel, restoreDense } from './prune/driver';
 import { type PruneOptions, type PruneReport, checkTarget } from './prune/types';
 import { type ExportFile, exportHF } from './model/export';
+import { type ChoiceCache, type SparseChoice, type SparseMode, applySparse, clearSparse } from './sparse/select';
 import type { AdapterSummary, ModelSummary, PerplexityOptions, PerplexityResult, ProgressFn } from './types';
 
 export type { ShaderLoader } from './gpu/context';
@@ -42,6 +43,8 @@ export class Engine {
     pruned: PruneReport | null;
   } | null = null;
   private lost: DeviceLost | null = null;
+  /** Auto-selected sparse kernels, remembered per shape and sparsity for this device. */
+  private readonly sparseChoices: ChoiceCache = new Map();
   private lostCallbacks: Array<(message: string) => void> = [];
 
   private constructor(readonly ctx: GpuContext) {
@@ -248,8 +251,19 @@ export class Engine {
   /** Put the dense weights back (after a prune run). */
   restoreDense(): void {
     const cur = this.requireModel();
+    clearSparse(cur.model);
     restoreDense(cur.model, cur.backup);
     cur.pruned = null;
+  }
+
+  /**
+   * Run the pruned weights with sparse kernels: a fixed format, 'auto' (measured once per device,
+   * shape and sparsity; the fastest kernel for decode and for prefill), or 'dense' (off).
+   */
+  async useSparse(mode: SparseMode): Promise<SparseChoice[]> {
+    const cur = this.requireModel();
+    const names = cur.pruned ? [...cur.backup.keys()] : [];
+    return this.guard(() => applySparse(cur.model, names, mode, this.sparseChoices));
   }
 
   /** Turn failures caused by a lost device into the DeviceLost error. */
@@ -271,6 +285,7 @@ export class Engine {
   /** Free the loaded model's GPU memory. */
   unload(): void {
     if (!this.current) return;
+    clearSparse(this.current.model);
     for (const t of this.current.model.weights.values()) destroyTensor(this.ctx, t);
     this.current = null;
   }

@@ -7,6 +7,8 @@ import type { GpuContext } from '../gpu/context';
 import * as op from '../gpu/ops';
 import type { GpuTensor } from '../gpu/ops';
 import type { ModelSpec } from '../model/spec';
+import type { GpuSparse } from '../sparse/gpu';
+import { GEMV_MAX_T, sparseLinear } from '../sparse/kernels';
 
 /** cos/sin table (T, rot/2, 2) for positions pos0..pos0+T-1, computed in float64. */
 export function ropeTable(invFreq: number[], pos0: number, T: number): Float32Array<ArrayBuffer> {
@@ -79,6 +81,12 @@ export class GpuModel {
     /** Storage dtype of each canonical weight in the source file (F32, F16, BF16). */
     readonly dtypes: Map<string, string> = new Map(),
   ) {}
+
+  /**
+   * Sparse copies of pruned weights, by canonical weight name, for decode (T <= GEMV_MAX_T) and
+   * prefill; a linear layer uses the sparse kernels when its weight is here (src/core/sparse).
+   */
+  readonly sparse = { decode: new Map<string, GpuSparse>(), prefill: new Map<string, GpuSparse>() };
 
   private w(name: string): GpuTensor {
     const t = this.weights.get(name);
@@ -168,7 +176,9 @@ export class GpuModel {
   }
 
   private linear(name: string, x: GPUBuffer, y: GPUBuffer, T: number, accumulate = false): void {
-    op.matmul(this.ctx, x, this.w(`${name}.weight`), this.b(`${name}.bias`), y, T, { accumulate });
+    const sp = (T <= GEMV_MAX_T ? this.sparse.decode : this.sparse.prefill).get(`${name}.weight`);
+    if (sp) sparseLinear(this.ctx, x, sp, this.b(`${name}.bias`), y, T, { accumulate });
+    else op.matmul(this.ctx, x, this.w(`${name}.weight`), this.b(`${name}.bias`), y, T, { accumulate });
   }
 
   /**

@@ -212,7 +212,7 @@ export function rowBlocks(m: SparseMatrix, limit: number): Array<[number, number
 }
 
 /** Upload a matrix in its GPU layout, paged into row blocks of at most ctx.pageBytes per buffer. */
-export function uploadSparse(ctx: GpuContext, m: SparseMatrix, label = m.format): GpuSparse {
+export function uploadSparse(ctx: GpuContext, m: SparseMatrix, label: string = m.format): GpuSparse {
   const blocks: GpuSparseBlock[] = [];
   let bytes = 0;
   for (const [r0, r1] of rowBlocks(m, ctx.pageBytes)) {
