@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { createNodeEngine } from '../src/node/engine';
 import { forwardBench } from './forward';
 import { pruneBench } from './prune';
+import { generateBench } from './generate';
 import { machine, writeResult } from './util';
 
 if (process.argv[2] === 'spmm') {
@@ -24,14 +25,16 @@ const { values, positionals } = parseArgs({
     samples: { type: 'string' },
     seqlen: { type: 'string' },
     dims: { type: 'string' },
+    tokens: { type: 'string' },
   },
 });
 
 const name = positionals[0];
-if (name !== 'forward' && name !== 'prune') {
+if (name !== 'forward' && name !== 'prune' && name !== 'generate') {
   process.stderr.write(
     'usage: npm run bench -- forward [--reps N] [--out FILE] [--json] [--skip-opt]\n' +
       '       npm run bench -- prune [--samples 8] [--seqlen 128] [--dims 256,512,768,1024] [--skip-opt] [--out FILE] [--json]\n' +
+      '       npm run bench -- generate [--tokens 32] [--out FILE] [--json]\n' +
       '       npm run bench -- spmm [--reps N] [--models opt125m,stories260K] [--patterns 50%,2:4] [--json] [--out FILE]\n',
   );
   process.exit(2);
@@ -39,6 +42,20 @@ if (name !== 'forward' && name !== 'prune') {
 
 const engine = await createNodeEngine();
 const adapter = engine.adapter;
+if (name === 'generate') {
+  const results = await generateBench(engine, {
+    demoDir: path.resolve('public/models/stories260K'),
+    calibText: path.resolve('public/data/sample-calib.txt'),
+    tokens: Number(values.tokens ?? 32),
+    log: (s) => process.stderr.write(`${s}\n`),
+  });
+  const doc = { bench: name, date: new Date().toISOString(), adapter, machine: machine(), results };
+  const file = writeResult(name, adapter.description, doc, values.out);
+  if (values.json) process.stdout.write(`${JSON.stringify(doc)}\n`);
+  else process.stdout.write(`adapter: ${adapter.description}\nwritten: ${file}\n`);
+  engine.dispose();
+  process.exit(0);
+}
 if (name === 'prune') {
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const results = await pruneBench(engine, {
