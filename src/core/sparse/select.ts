@@ -7,7 +7,7 @@ import * as op from '../gpu/ops';
 import type { GpuModel } from '../nn/model';
 import { type FormatName, FORMATS, countNonzeros, encode, formatBytes, is24 } from './formats';
 import { type GpuSparse, destroySparse, uploadSparse } from './gpu';
-import { GEMV_MAX_T, sparseLinear } from './kernels';
+import { sparseLinear } from './kernels';
 
 export type SparseMode = 'dense' | 'auto' | Exclude<FormatName, 'dense'>;
 
@@ -112,10 +112,3 @@ export function clearSparse(model: GpuModel): void {
   model.sparse.decode.clear();
   model.sparse.prefill.clear();
 }
-
-/** Which sparse weights a call of T tokens uses. */
-export function sparseFor(model: GpuModel, T: number): Map<string, GpuSparse> {
-  return T <= GEMV_MAX_T ? model.sparse.decode : model.sparse.prefill;
-}
-
-export { sparseLinear };
