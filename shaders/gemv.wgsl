@@ -32,7 +32,7 @@ struct Params {
 const F16: u32 = 0u; // 1: W holds f16 pairs (low half = lower column)
 const L: u32 = 32u;  // lanes per row: 1, 2, 4, ..., 256
 const ROWS = 256u / L;
-var<workgroup> red: array<f32, 256>;
+#include "common/spmv_reduce.wgsl"
 
 fn xat(xo: u32, k: u32) -> f32 {
   if (k < p.K) { return X[xo + k]; }
@@ -54,14 +54,6 @@ fn chunkDot(w: vec4u, xo: u32, c: u32) -> f32 {
   return dot(bitcast<vec4f>(w), xa);
 }
 
-fn store(t: u32, n: u32, s: f32) {
-  var v = s;
-  if ((p.flags & 1u) != 0u) { v += B[p.biasOff + n]; }
-  let yi = t * p.ldy + p.yCol0 + n;
-  if ((p.flags & 2u) != 0u) { v += Y[yi]; }
-  Y[yi] = v;
-}
-
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let lane = lid % L;
@@ -77,15 +69,5 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       acc += chunkDot(W[wo + c], xo, c);
     }
   }
-  if (L == 1u) {
-    if (live) { store(t, n, acc); }
-    return;
-  }
-  red[lid] = acc;
-  workgroupBarrier();
-  for (var s = L / 2u; s > 0u; s >>= 1u) {
-    if (lane < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  if (lane == 0u && live) { store(t, n, red[lid]); }
+  reduceStore(lid, lane, 1u, t, n, live, acc);
 }

@@ -10,17 +10,7 @@
 // STAGE = 0 skips the staging and its barriers and reads X directly: the software variant.
 // Dispatch: (ceil(N / 64), ceil(T / 64)), workgroup 256.
 // flags: bit 0 = add bias, bit 1 = accumulate into Y.
-
-struct Params {
-  T: u32,       // tokens (rows of X and Y)
-  N: u32,       // rows of W (output features in this block)
-  K: u32,       // reduction length
-  ldy: u32,     // row stride of Y
-  yCol0: u32,   // first output column written
-  biasOff: u32, // first bias element used
-  flags: u32,
-  MW: u32,      // metadata words per row = ceil(K / 32)
-}
+#include "common/sparse_params.wgsl"
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;        // (T, K)
@@ -31,8 +21,7 @@ struct Params {
 
 const F16: u32 = 0u;
 const STAGE: u32 = 1u;
-var<workgroup> xs: array<vec4f, 512>; // [kk][tg]: 32 columns x 16 token quads
-var<private> xoff: vec4u;              // X row offsets of the thread's 4 tokens (clamped to T - 1)
+#include "common/spmm_tile.wgsl"
 
 fn xq(k0: u32, kk: u32, tg: u32) -> vec4f {
   if (STAGE == 1u) { return xs[kk * 16u + tg]; }
@@ -49,35 +38,13 @@ fn grp(a: vec4f, v: vec2f, nibs: u32, g: u32, k0: u32, tg: u32) -> vec4f {
   return fma(vec4f(v.y), xq(k0, kk + ((nib >> 2u) & 3u), tg), r);
 }
 
-fn stage(t0: u32, k0: u32, lid: u32) {
-  for (var i = 0u; i < 8u; i++) {
-    let e = lid + i * 256u;
-    let tt = e / 32u;
-    let kk = e % 32u;
-    let t = t0 + tt;
-    let k = k0 + kk;
-    var v = 0.0;
-    if (t < p.T && k < p.K) { v = X[t * p.K + k]; }
-    xs[kk * 16u + tt / 4u][tt % 4u] = v;
-  }
-}
-
-fn store(t: u32, n: u32, s: f32) {
-  var v = s;
-  if ((p.flags & 1u) != 0u) { v += B[p.biasOff + n]; }
-  let yi = t * p.ldy + p.yCol0 + n;
-  if ((p.flags & 2u) != 0u) { v += Y[yi]; }
-  Y[yi] = v;
-}
-
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let tg = lid % 16u;
   let n0 = wg.x * 64u + (lid / 16u) * 4u;
   let t0 = wg.y * 64u;
   let tq = t0 + tg * 4u;
-  let tl = p.T - 1u;
-  xoff = vec4u(min(tq, tl), min(tq + 1u, tl), min(tq + 2u, tl), min(tq + 3u, tl)) * p.K;
+  setXoff(tq);
   var acc: array<vec4f, 4>;
   for (var k0 = 0u; k0 < p.K; k0 += 32u) {
     if (STAGE == 1u) {
@@ -111,13 +78,5 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     if (STAGE == 1u) { workgroupBarrier(); }
   }
-  for (var i = 0u; i < 4u; i++) {
-    let n = n0 + i;
-    if (n >= p.N) { break; }
-    for (var j = 0u; j < 4u; j++) {
-      let t = tq + j;
-      if (t >= p.T) { break; }
-      store(t, n, acc[i][j]);
-    }
-  }
+  storeTile(n0, tq, acc);
 }

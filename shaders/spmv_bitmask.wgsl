@@ -11,17 +11,7 @@
 // L = 1 (a thread per row, no scan, no barrier) is the variant for software adapters.
 // Dispatch: (ceil(N / (256 / L)), T), workgroup 256.
 // flags: bit 0 = add bias, bit 1 = accumulate into Y.
-
-struct Params {
-  T: u32,       // tokens (rows of X and Y)
-  N: u32,       // rows of W (output features in this block)
-  K: u32,       // reduction length
-  ldy: u32,     // row stride of Y
-  yCol0: u32,   // first output column written
-  biasOff: u32, // first bias element used
-  flags: u32,
-  MW: u32,      // mask words per row = ceil(K / 32)
-}
+#include "common/sparse_params.wgsl"
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;        // (T, K)
@@ -34,21 +24,10 @@ struct Params {
 const F16: u32 = 0u;
 const L: u32 = 4u;   // lanes per row: 1, 2, 4, ..., 256
 const ROWS = 256u / L;
-var<workgroup> red: array<f32, 256>;
+#include "common/spmv_reduce.wgsl"
 var<workgroup> scan: array<u32, 256>;
 
-fn val(i: u32) -> f32 {
-  if (F16 == 1u) { return unpack2x16float(V[i >> 1u])[i & 1u]; }
-  return bitcast<f32>(V[i]);
-}
-
-fn store(t: u32, n: u32, s: f32) {
-  var v = s;
-  if ((p.flags & 1u) != 0u) { v += B[p.biasOff + n]; }
-  let yi = t * p.ldy + p.yCol0 + n;
-  if ((p.flags & 2u) != 0u) { v += Y[yi]; }
-  Y[yi] = v;
-}
+#include "common/sparse_val.wgsl"
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -91,15 +70,5 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       }
     }
   }
-  if (L == 1u) {
-    if (live) { store(t, n, acc); }
-    return;
-  }
-  red[lid] = acc;
-  workgroupBarrier();
-  for (var s = L / 2u; s > 0u; s >>= 1u) {
-    if (lane < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  if (lane == 0u && live) { store(t, n, red[lid]); }
+  reduceStore(lid, lane, 1u, t, n, live, acc);
 }

@@ -9,17 +9,7 @@
 // the classic ELL thread-per-row kernel (no barrier).
 // Dispatch: (ceil(N / RW), T), workgroup 256.
 // flags: bit 0 = add bias, bit 1 = accumulate into Y.
-
-struct Params {
-  T: u32,       // tokens (rows of X and Y)
-  N: u32,       // rows of W (output features in this block)
-  K: u32,       // reduction length
-  ldy: u32,     // row stride of Y
-  yCol0: u32,   // first output column written
-  biasOff: u32, // first bias element used
-  flags: u32,
-  _p0: u32,
-}
+#include "common/sparse_params.wgsl"
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;        // (T, K)
@@ -33,24 +23,12 @@ const F16: u32 = 0u;
 const IDX16: u32 = 1u;
 const L: u32 = 1u;   // lanes per row: 1, 2, 4, 8
 const RW = 256u / L;
-var<workgroup> red: array<f32, 256>;
-
-fn val(i: u32) -> f32 {
-  if (F16 == 1u) { return unpack2x16float(V[i >> 1u])[i & 1u]; }
-  return bitcast<f32>(V[i]);
-}
+#include "common/spmv_reduce.wgsl"
+#include "common/sparse_val.wgsl"
 
 fn col(i: u32) -> u32 {
   if (IDX16 == 1u) { return (C[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu; }
   return C[i];
-}
-
-fn store(t: u32, n: u32, s: f32) {
-  var v = s;
-  if ((p.flags & 1u) != 0u) { v += B[p.biasOff + n]; }
-  let yi = t * p.ldy + p.yCol0 + n;
-  if ((p.flags & 2u) != 0u) { v += Y[yi]; }
-  Y[yi] = v;
 }
 
 @compute @workgroup_size(256)
@@ -71,15 +49,5 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       if (c < p.K) { acc = fma(val(e), X[xo + c], acc); }
     }
   }
-  if (L == 1u) {
-    if (live) { store(t, n, acc); }
-    return;
-  }
-  red[lid] = acc;
-  workgroupBarrier();
-  for (var s = L / 2u; s > 0u; s >>= 1u) {
-    if (lane < s) { red[lid] += red[lid + s * RW]; }
-    workgroupBarrier();
-  }
-  if (lane == 0u && live) { store(t, n, red[lid]); }
+  reduceStore(lid, lane, RW, t, n, live, acc);
 }

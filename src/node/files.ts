@@ -44,7 +44,7 @@ export function folderSources(dir: string): FileSource[] {
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SHADER_DIR = path.resolve(here, '../../shaders');
 
-/** ShaderLoader reading shaders/<name>.wgsl from the repository. */
+/** ShaderLoader reading shaders/<name>.wgsl from the repository (<name> may have a folder: common/x). */
 export function nodeShaders(name: string): string {
   return fs.readFileSync(path.join(SHADER_DIR, `${name}.wgsl`), 'utf8');
 }

@@ -1,5 +1,6 @@
-// WGSL sources bundled at build time: shaders/<name>.wgsl at the repo root, looked up by <name>.
-const modules = import.meta.glob<string>('/shaders/*.wgsl', {
+// WGSL sources bundled at build time: shaders/<name>.wgsl at the repo root (subfolders included),
+// looked up by <name>, the path below shaders/ without .wgsl (e.g. 'matmul', 'common/spmv_reduce').
+const modules = import.meta.glob<string>('/shaders/**/*.wgsl', {
   query: '?raw',
   import: 'default',
   eager: true,
@@ -7,8 +8,7 @@ const modules = import.meta.glob<string>('/shaders/*.wgsl', {
 
 const byName = new Map<string, string>();
 for (const [path, source] of Object.entries(modules)) {
-  const file = path.slice(path.lastIndexOf('/') + 1);
-  byName.set(file.replace(/\.wgsl$/, ''), source);
+  byName.set(path.replace(/^\/shaders\//, '').replace(/\.wgsl$/, ''), source);
 }
 
 /** Returns the WGSL source of shaders/<name>.wgsl; throws if it was not bundled. */

@@ -1,7 +1,9 @@
 // GpuContext: device + limits + buffer accounting + kernel cache + a command recorder.
 // Kernels are WGSL files in shaders/ (one role per file). Every shader follows one binding
 // convention: @binding(0) is a uniform `Params` struct, @binding(1..) are storage buffers in the
-// order the host passes them.
+// order the host passes them. Blocks shared by several kernels live in shaders/common/*.wgsl and
+// are pulled in by a line `#include "common/<name>.wgsl"` (WGSL has no preprocessor: pipeline()
+// splices the snippet's text in before compiling; recursive, each file at most once per kernel).
 import { GpuError, TooLargeForDevice } from '../errors';
 import type { AdapterSummary } from '../types';
 
@@ -117,7 +119,20 @@ export class GpuContext {
   }
 
   /**
-   * The pipeline of shaders/<shader>.wgsl. `defines` replace the values of module-scope
+   * Replaces each `#include "<name>.wgsl"` line by the text of shaders/<name>.wgsl (itself
+   * resolved). A file already in `seen` (included before, or the includer: a cycle) expands to
+   * nothing, so shared snippets may include their own dependencies.
+   */
+  private resolveIncludes(code: string, seen: Set<string>): string {
+    return code.replace(/^[ \t]*#include "([\w/-]+)\.wgsl"[ \t]*\r?$/gm, (_line, name: string) => {
+      if (seen.has(name)) return '';
+      seen.add(name);
+      return this.resolveIncludes(this.shaders(name), seen);
+    });
+  }
+
+  /**
+   * The pipeline of shaders/<shader>.wgsl (includes resolved). `defines` replace the values of module-scope
    * `const NAME: u32 = ...u;` declarations: parametric shaders (array sizes that must be constant)
    * are specialised this way; everything else is a runtime parameter.
    */
@@ -125,7 +140,7 @@ export class GpuContext {
     const key = defines ? `${shader}|${JSON.stringify(defines)}` : shader;
     let p = this.pipelines.get(key);
     if (!p) {
-      let code = this.shaders(shader);
+      let code = this.resolveIncludes(this.shaders(shader), new Set([shader]));
       for (const [name, value] of Object.entries(defines ?? {})) {
         const re = new RegExp(`const ${name}: u32 = \\d+u;`);
         if (!re.test(code)) throw new Error(`${shader}.wgsl has no "const ${name}: u32" to specialise`);
