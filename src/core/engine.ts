@@ -16,6 +16,7 @@ import { type DenseBackup, pruneModel, restoreDense } from './prune/driver';
 import { type PruneOptions, type PruneReport, checkTarget } from './prune/types';
 import { type ExportFile, exportHF } from './model/export';
 import { type ChoiceCache, type SparseChoice, type SparseMode, applySparse, clearSparse } from './sparse/select';
+import { type SpeedReport, speedReport } from './sparse/speed';
 import type { AdapterSummary, ModelSummary, PerplexityOptions, PerplexityResult, ProgressFn } from './types';
 
 export type { ShaderLoader } from './gpu/context';
@@ -246,6 +247,16 @@ export class Engine {
     };
     const changed = new Set(cur.pruned ? cur.backup.keys() : []);
     return this.guard(() => exportHF(cur.folder, cur.model, changed, info));
+  }
+
+  /**
+   * Measure, on this device, what the current pruning buys: per weight shape, dense vs each sparse
+   * format for decode and prefill, bytes per format, and decode tokens/s dense vs sparse.
+   */
+  async speedReport(onProgress?: ProgressFn, signal?: AbortSignal): Promise<SpeedReport> {
+    const cur = this.requireModel();
+    const names = cur.pruned ? [...cur.backup.keys()] : [];
+    return this.guard(() => speedReport(cur.model, names, this.sparseChoices, {}, onProgress, signal));
   }
 
   /** Put the dense weights back (after a prune run). */

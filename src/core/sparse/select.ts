@@ -26,7 +26,7 @@ export interface SparseChoice {
 
 const PREFILL_T = 128;
 
-async function timeCall(ctx: GpuContext, f: () => void, reps = 3): Promise<number> {
+export async function timeCall(ctx: GpuContext, f: () => void, reps = 3): Promise<number> {
   f();
   await ctx.finish();
   const t0 = performance.now();

@@ -37,3 +37,22 @@ test.each([
   }
   await engine.useSparse('dense');
 });
+
+test('speed report: every shape, dense and each format, measured; decode dense vs sparse', async () => {
+  await engine.prune(calib, { method: 'wanda', target: { kind: 'unstructured', sparsity: 0.5 }, calibSamples: 4, seqlen: 64 });
+  const r = await engine.speedReport();
+  const shapes = new Set(r.rows.map((x) => x.shape));
+  expect([...shapes].sort()).toEqual(['172x64', '32x64', '64x172', '64x64']);
+  for (const s of shapes) {
+    const formats = r.rows.filter((x) => x.shape === s).map((x) => x.format);
+    expect(formats).toEqual(['dense', 'bitmask', 'csr']);
+  }
+  for (const row of r.rows) {
+    expect(row.gemv_ms).toBeGreaterThan(0);
+    expect(row.gemm_ms).toBeGreaterThan(0);
+    expect(row.bytes.gpu).toBeGreaterThan(0);
+  }
+  expect(r.decode.same_tokens).toBe(true);
+  expect(r.decode.dense_tokens_per_s).toBeGreaterThan(0);
+  engine.restoreDense();
+});
