@@ -14,6 +14,7 @@ import { useModel } from './model';
 import { usePerplexity } from './perplexity';
 import { calibrationShortfall, commonOptions, pruneOptionsOf, sweepPointsOf } from './prune-settings';
 import { usePrune, type RunRecord } from './prune';
+import { resetSpeed, speedRunning } from './speed';
 import { knownTokens, selectedText, selectedTextLabel, useTexts } from './texts';
 
 let nextRunId = 1;
@@ -41,6 +42,7 @@ export function resetPruneState(): void {
     exportStatus: { status: 'idle' },
   });
   useErrors.getState().clearError('results');
+  resetSpeed();
 }
 
 export function selectRun(id: number | null): void {
@@ -90,6 +92,7 @@ interface Prepared {
 function prepare(what: string): Prepared {
   if (usePrune.getState().job) throw new BadOption('A pruning run is already in progress.');
   if (usePerplexity.getState().run.status === 'running') throw new BadOption('A perplexity measurement is running; wait for it or cancel it first.');
+  if (speedRunning()) throw new BadOption('A speed measurement is running; wait for it or cancel it first.');
   const modelName = requireModelName(what);
   const calib = useTexts.getState().calib;
   const calibText = selectedText(calib);

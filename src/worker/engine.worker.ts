@@ -27,7 +27,7 @@ declare const self: DedicatedWorkerGlobalScope;
 let engine: Engine | null = null;
 let baseUrl: string = new URL(import.meta.env.BASE_URL, self.location.href).href;
 
-/** Init, loadModel, perplexity, prune, sweep, restoreDense and export run one at a time, in order of arrival. */
+/** Init, loadModel, perplexity, prune, sweep, speed, restoreDense and export run one at a time, in order of arrival. */
 let exclusive: Promise<unknown> = Promise.resolve();
 /** The latest init/loadModel; countTokens waits for it (but not for a perplexity run). */
 let modelReady: Promise<unknown> = Promise.resolve();
@@ -150,6 +150,8 @@ async function handle(req: AnyRequest, signal: AbortSignal): Promise<ResponseRes
       const points = await runSweep(e, req.calibText, req.evalText, req.spec, onPoint, progressFor(req.id), signal);
       return { points, pruned: weightsState(e) };
     }
+    case 'speed':
+      return requireEngine().speedReport(progressFor(req.id), signal);
     case 'restoreDense':
       requireEngine().restoreDense();
       return { pruned: null };
@@ -199,6 +201,7 @@ function schedule(req: AnyRequest, signal: AbortSignal): Promise<ResponseResults
     case 'perplexity':
     case 'prune':
     case 'sweep':
+    case 'speed':
     case 'restoreDense':
     case 'export': {
       const p = exclusive.then(run);

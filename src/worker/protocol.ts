@@ -9,6 +9,7 @@
 import type { WireError } from '../core/errors';
 import type { PruneOptions, PruneReport, Target } from '../core/prune/types';
 import type { SweepPointResult, SweepSpec } from '../core/prune/sweep';
+import type { SpeedReport } from '../core/sparse/speed';
 import type { AdapterSummary, ModelSummary, PerplexityResult, Progress } from '../core/types';
 
 /** One file of a model folder: a File/Blob plus its path relative to the dropped folder. */
@@ -44,6 +45,13 @@ export interface RequestBodies {
    * of the last point (dense if the run was cancelled in the middle of a prune).
    */
   sweep: { type: 'sweep'; calibText: string; evalText: string; spec: SweepSpec };
+  /**
+   * Measure the current (pruned) weights on this GPU: per weight shape, the dense kernel against
+   * each sparse format (bytes, decode GEMV and prefill GEMM times), and end-to-end decode tokens/s
+   * dense vs auto-selected sparse kernels. No rows while the weights are dense. Progress events
+   * with phase "speed"; seconds to a minute on a software adapter.
+   */
+  speed: { type: 'speed' };
   /** Put the dense weights back. */
   restoreDense: { type: 'restoreDense' };
   /** The current weights (dense or pruned) as a Hugging Face folder; the buffers are transferred. */
@@ -75,6 +83,7 @@ export interface ResponseResults {
   /** The report, plus the Hugging Face module name of each pruned sublayer. */
   prune: PruneReport & { hfNames: Record<string, string> };
   sweep: { points: SweepPointResult[]; pruned: WeightsState | null };
+  speed: SpeedReport;
   restoreDense: { pruned: null };
   export: { files: ExportedFile[]; pruned: WeightsState | null };
   cancel: { cancelled: boolean };

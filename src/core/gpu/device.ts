@@ -33,11 +33,12 @@ function describe(adapter: GPUAdapter): AdapterSummary {
   const text = `${vendor} ${architecture} ${device} ${desc}`.toLowerCase();
   const fallback = (info as (GPUAdapterInfo & { isFallbackAdapter?: boolean }) | undefined)?.isFallbackAdapter === true;
   const isSoftware = fallback || text.includes('swiftshader') || text.includes('llvmpipe') || text.includes('lavapipe');
-  // Dawn's SwiftShader reports vendor "google", device "swiftshader device (subzero)"; name it plainly.
-  let description = [desc || device, vendor && !(desc || device).toLowerCase().includes(vendor) ? `(${vendor})` : '']
-    .filter(Boolean)
-    .join(' ')
-    .trim();
+  // Dawn in Node names the driver ("SwiftShader driver 5.0.0"); browsers often give only the
+  // vendor and architecture ("google", "swiftshader").
+  const named = desc || device;
+  let description = named
+    ? `${named}${vendor && !named.toLowerCase().includes(vendor.toLowerCase()) ? ` (${vendor})` : ''}`
+    : [vendor, architecture].filter(Boolean).join(' ');
   if (!description) description = isSoftware ? 'software adapter' : 'unnamed GPU adapter';
   if (isSoftware && !/software/i.test(description)) description += ' [software]';
   return {

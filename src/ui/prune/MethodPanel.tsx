@@ -10,6 +10,7 @@ import { usePerplexity } from '../../store/perplexity';
 import { METHOD_LABELS, usePrune, type PatternChoice } from '../../store/prune';
 import { cancelPruneJob, restoreDense, runPrune, runSweep } from '../../store/prune-actions';
 import { MAX_SPARSITY_PCT, calibrationShortfall, selectedMethods, sweepPointsOf } from '../../store/prune-settings';
+import { useSpeed } from '../../store/speed';
 import { knownTokens, selectedText, useTexts } from '../../store/texts';
 import { ErrorAlert } from '../ErrorAlert';
 import { formatBytes, formatInt } from '../format';
@@ -33,6 +34,7 @@ function useBlocker(): string | null {
   const calib = useTexts((s) => s.calib);
   const hasEval = useTexts((s) => selectedText(s.eval).length > 0);
   const measuring = usePerplexity((s) => s.run.status === 'running');
+  const measuringSpeed = useSpeed((s) => s.run.status === 'running');
   const seqlenInput = usePerplexity((s) => s.seqlenInput);
   const settings = usePrune((s) => s.settings);
   if (!engineReady) return 'Pruning needs WebGPU.';
@@ -40,6 +42,7 @@ function useBlocker(): string | null {
   if (!selectedText(calib)) return 'Choose a calibration text in the Data area.';
   if (!hasEval) return 'Choose an evaluation text in the Data area (the pruned model is measured on it).';
   if (measuring) return 'Busy: a perplexity measurement is running.';
+  if (measuringSpeed) return 'Busy: the speed & size measurement is running.';
   const samples = intOrNull(settings.calibSamples);
   const seqlen = intOrNull(seqlenInput);
   if (samples !== null && seqlen !== null && seqlen >= 2) {

@@ -1,5 +1,6 @@
 // The Results area: the latest prune run, the sparsity-vs-perplexity chart, the table of runs,
-// the per-sublayer table of the selected run, and the export of the current weights.
+// the per-sublayer table of the selected run, the speed & size of the current weights, and their
+// export.
 import { useDeferredValue } from 'react';
 import { weightsLabel } from '../../store/eval-settings';
 import { exportModel, selectRun } from '../../store/prune-actions';
@@ -7,6 +8,7 @@ import { METHOD_LABELS, selectedRun, usePrune, type RunRecord } from '../../stor
 import { targetLabel } from '../../core/prune/types';
 import { ErrorAlert } from '../ErrorAlert';
 import { formatMetric, formatSeconds } from '../format';
+import { SpeedPanel } from './SpeedPanel';
 import { SweepChart } from './SweepChart';
 
 function pct(x: number, digits = 1): string {
@@ -253,6 +255,7 @@ export function ResultsPanel() {
       <SweepChart />
       <RunsTable />
       <LayerTable />
+      <SpeedPanel />
       <ExportSection />
     </section>
   );
