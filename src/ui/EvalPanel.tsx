@@ -8,6 +8,7 @@ import { selectedText, useTexts } from '../store/texts';
 import { ErrorAlert } from './ErrorAlert';
 import { formatInt, formatMetric, formatSeconds } from './format';
 import { useNow } from './hooks';
+import { NumberField } from './NumberField';
 
 function RunProgress() {
   const run = usePerplexity((s) => s.run);
@@ -118,31 +119,28 @@ export function EvalPanel() {
         into non-overlapping windows of the sequence length.
       </p>
       <form className="eval-form" onSubmit={onSubmit}>
-        <label htmlFor="seqlen" title="One setting for evaluation windows and calibration windows (also shown in the Method area)">
-          Sequence length <span className="muted">(evaluation and calibration)</span>
-        </label>
-        <input
+        <NumberField
           id="seqlen"
-          data-testid="seqlen"
-          type="number"
-          inputMode="numeric"
+          testId="seqlen"
+          label={
+            <>
+              Sequence length <span className="muted">(evaluation and calibration)</span>
+            </>
+          }
+          title="One setting for evaluation windows and calibration windows (also shown in the Method area)"
           min={2}
-          step={1}
           value={seqlenInput}
-          onChange={(e) => set({ seqlenInput: e.currentTarget.value })}
+          onChange={(v) => set({ seqlenInput: v })}
           disabled={running}
         />
-        <label htmlFor="max-windows">Max windows (optional)</label>
-        <input
+        <NumberField
           id="max-windows"
-          data-testid="max-windows"
-          type="number"
-          inputMode="numeric"
+          testId="max-windows"
+          label="Max windows (optional)"
           min={1}
-          step={1}
           placeholder="all"
           value={maxWindowsInput}
-          onChange={(e) => set({ maxWindowsInput: e.currentTarget.value })}
+          onChange={(v) => set({ maxWindowsInput: v })}
           disabled={running}
         />
         <div className="button-row">

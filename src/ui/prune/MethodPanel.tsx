@@ -14,6 +14,7 @@ import { useSpeed } from '../../store/speed';
 import { knownTokens, selectedText, useTexts } from '../../store/texts';
 import { ErrorAlert } from '../ErrorAlert';
 import { formatBytes, formatInt } from '../format';
+import { NumberField } from '../NumberField';
 import { JobProgress } from './JobProgress';
 
 const METHOD_HELP: Record<PruneMethod, string> = {
@@ -292,44 +293,42 @@ export function MethodPanel() {
         <TargetFields disabled={busy} />
 
         <div className="form-grid">
-          <label htmlFor="calib-samples">Calibration samples</label>
-          <input
+          <NumberField
             id="calib-samples"
-            data-testid="calib-samples"
-            type="number"
-            inputMode="numeric"
+            testId="calib-samples"
+            label="Calibration samples"
             min={1}
-            step={1}
             value={s.calibSamples}
             disabled={busy}
-            onChange={(e) => setSettings({ calibSamples: e.currentTarget.value })}
+            onChange={(v) => setSettings({ calibSamples: v })}
           />
-          <label htmlFor="prune-seqlen" title="The same setting as in the Evaluate area">
-            Sequence length <span className="muted">(shared with evaluation)</span>
-          </label>
-          <input
+          <NumberField
             id="prune-seqlen"
-            data-testid="prune-seqlen"
-            type="number"
-            inputMode="numeric"
+            testId="prune-seqlen"
+            label={
+              <>
+                Sequence length <span className="muted">(shared with evaluation)</span>
+              </>
+            }
+            title="The same setting as in the Evaluate area"
             min={2}
-            step={1}
             value={seqlenInput}
             disabled={busy}
-            onChange={(e) => setPpl({ seqlenInput: e.currentTarget.value })}
+            onChange={(v) => setPpl({ seqlenInput: v })}
           />
-          <label htmlFor="calib-seed">Random windows, seed <span className="muted">(optional)</span></label>
-          <input
+          <NumberField
             id="calib-seed"
-            data-testid="calib-seed"
-            type="number"
-            inputMode="numeric"
+            testId="calib-seed"
+            label={
+              <>
+                Random windows, seed <span className="muted">(optional)</span>
+              </>
+            }
             min={0}
-            step={1}
             placeholder="first windows"
             value={s.seed}
             disabled={busy}
-            onChange={(e) => setSettings({ seed: e.currentTarget.value })}
+            onChange={(v) => setSettings({ seed: v })}
           />
           <label htmlFor="skip-layers">Layers to skip <span className="muted">(optional)</span></label>
           <input
@@ -346,28 +345,17 @@ export function MethodPanel() {
         <fieldset className="sparsegpt-options" disabled={busy || s.method !== 'sparsegpt'}>
           <legend>SparseGPT {s.method !== 'sparsegpt' ? <span className="muted">(not used by {METHOD_LABELS[s.method]})</span> : null}</legend>
           <div className="form-grid">
-            <label htmlFor="percdamp">Dampening</label>
-            <input
+            <NumberField
               id="percdamp"
-              data-testid="percdamp"
-              type="number"
+              testId="percdamp"
+              label="Dampening"
               inputMode="decimal"
               min={0}
               step="any"
               value={s.percdamp}
-              onChange={(e) => setSettings({ percdamp: e.currentTarget.value })}
+              onChange={(v) => setSettings({ percdamp: v })}
             />
-            <label htmlFor="blocksize">Block size</label>
-            <input
-              id="blocksize"
-              data-testid="blocksize"
-              type="number"
-              inputMode="numeric"
-              min={1}
-              step={1}
-              value={s.blocksize}
-              onChange={(e) => setSettings({ blocksize: e.currentTarget.value })}
-            />
+            <NumberField id="blocksize" testId="blocksize" label="Block size" min={1} value={s.blocksize} onChange={(v) => setSettings({ blocksize: v })} />
           </div>
         </fieldset>
 
