@@ -47,11 +47,13 @@ export class Engine {
   /** Auto-selected sparse kernels, remembered per shape and sparsity for this device. */
   private readonly sparseChoices: ChoiceCache = new Map();
   private lostCallbacks: Array<(message: string) => void> = [];
+  /** dispose() destroys the device on purpose: that loss is not reported. */
+  private disposed = false;
 
   private constructor(readonly ctx: GpuContext) {
     void lostSignal(ctx.device).then((e) => {
       this.lost = e;
-      for (const cb of this.lostCallbacks) cb(e.message);
+      if (!this.disposed) for (const cb of this.lostCallbacks) cb(e.message);
     });
   }
 
@@ -302,6 +304,7 @@ export class Engine {
   }
 
   dispose(): void {
+    this.disposed = true;
     this.unload();
     this.ctx.dispose();
     this.ctx.device.destroy();
