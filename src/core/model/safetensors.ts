@@ -5,7 +5,7 @@
 // FileSource.slice, so a weight file is never held whole in memory.
 import { BadModelFile } from '../errors';
 import type { FileSource } from '../io/file-source';
-import { DTYPE_BYTES, SAFETENSORS_DTYPES, decodeToF32, isSupportedDType, type DType } from './dtypes';
+import { SAFETENSORS_DTYPES, decodeToF32, isSupportedDType, type DType } from './dtypes';
 
 /** Headers larger than this are refused before reading them (real ones are well under 10 MB). */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -110,12 +110,4 @@ export async function readTensorF32(t: TensorInfo): Promise<Float32Array> {
     throw new BadModelFile(`${t.file.name}: could read only ${bytes.byteLength} of ${t.end - t.begin} bytes of tensor "${t.name}"; the file is truncated.`);
   }
   return decodeToF32(bytes, t.dtype as DType);
-}
-
-export function tensorBytes(t: TensorInfo): number {
-  return t.end - t.begin;
-}
-
-export function elementBytes(dtype: string): number {
-  return isSupportedDType(dtype) ? DTYPE_BYTES[dtype] : (ELEMENT_BYTES[dtype] ?? 0);
 }
