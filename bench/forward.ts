@@ -5,6 +5,7 @@
 import type { Engine } from '../src/core/engine';
 import type { GpuContext } from '../src/core/gpu/context';
 import * as op from '../src/core/gpu/ops';
+import { ConfigFields } from '../src/core/model/config';
 import { familyFor } from '../src/core/model/families';
 import { linearNames, linearShape, type ModelSpec } from '../src/core/model/spec';
 import { GpuModel } from '../src/core/nn/model';
@@ -20,10 +21,10 @@ export const OPT125M_CONFIG = {
 /** A GpuModel with random weights for a config (no files): every tensor the family would load. */
 export function randomModel(ctx: GpuContext, config: Record<string, unknown>): GpuModel {
   const fam = familyFor(config);
-  const names = new Set<string>();
-  const spec = fam.spec(config, names);
-  // Plans need to know which biases exist: take them all (as OPT has).
-  const probe = fam.plan(spec, new Proxy(names, { get: (t, k) => (k === 'has' ? () => true : Reflect.get(t, k)) }));
+  // No checkpoint: every tensor name the family probes for is taken as present.
+  const names = new Proxy(new Set<string>(), { get: (t, k) => (k === 'has' ? () => true : k === 'size' ? Infinity : Reflect.get(t, k)) });
+  const spec = fam.spec(new ConfigFields(config, fam.fields.aliases), names);
+  const probe = fam.plan(spec, names);
   const weights = new Map<string, op.GpuTensor>();
   let seed = 1;
   for (const p of probe) {

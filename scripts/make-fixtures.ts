@@ -279,6 +279,28 @@ interface Fixture {
 
 const sig7 = (x: number): number => Number(x.toPrecision(7));
 
+/** A transformers 4 config rewritten as transformers 5.x's save_pretrained writes it. */
+function transformers5Config(c: HfConfig, keepTop: readonly string[]): HfConfig {
+  const out: HfConfig = {};
+  const scaling = (c.rope_scaling ?? {}) as Record<string, unknown>;
+  const rope: Record<string, unknown> = { ...scaling, rope_type: scaling.rope_type ?? scaling.type ?? 'default' };
+  delete rope.type;
+  const moved: Record<string, string> = {
+    rope_theta: 'rope_theta', rotary_emb_base: 'rope_theta', partial_rotary_factor: 'partial_rotary_factor', rotary_pct: 'partial_rotary_factor',
+  };
+  for (const [k, v] of Object.entries(c)) {
+    if (k === 'rope_scaling') continue;
+    if (k === 'torch_dtype') out.dtype = v;
+    else if (k in moved) {
+      rope[moved[k]] = v;
+      if (keepTop.includes(k)) out[k] = v;
+    } else out[k] = v;
+  }
+  out.rope_parameters = rope;
+  out.transformers_version = '5.18.0';
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
 function writeFixture(f: Fixture): { name: string; bytes: number; files: string[] } {
   const dir = join(OUT, f.name);
   rmSync(dir, { recursive: true, force: true });
@@ -894,6 +916,27 @@ function main(): void {
     text: BPE_TEXT,
     maxTokens: 8,
   });
+
+  // --- The same models with the config as transformers 5 writes it -----------------------------
+  // rope_theta / rope_scaling / partial_rotary_factor / rotary_pct / rotary_emb_base move into one
+  // rope_parameters object, torch_dtype becomes dtype; the weights are the twin's, so the logits
+  // must be the twin's too.
+  for (const [twin, keepTop] of [
+    ['tiny-llama', []],
+    ['tiny-llama-tied-bf16', []],
+    ['tiny-qwen2', []],
+    ['tiny-gpt-neox', []],
+    // PhiConfig 5.x writes its top-level partial_rotary_factor beside the one in rope_parameters.
+    ['tiny-phi', ['partial_rotary_factor']],
+  ] as const) {
+    const f = fixtures.find((x) => x.name === twin)!;
+    fixtures.push({
+      ...f,
+      name: `${twin}-v5`,
+      description: `${f.name} with its config.json in the transformers 5 form (rope_parameters, dtype); same weights and logits.`,
+      config: transformers5Config(f.config, keepTop),
+    });
+  }
 
   let total = 0;
   for (const f of fixtures) {

@@ -14,7 +14,8 @@ import { BadOption } from '../core/errors';
 import type { ExportFile } from '../core/model/export';
 import type { ContextualScoring, GqaMode } from '../core/prune/contextual';
 import { type ContextualRunOptions, runContextualJob } from '../core/prune/contextual-run';
-import { createNodeEngine, loadNodeModel } from '../node/engine';
+import { createNodeEngine } from '../node/engine';
+import { loadModelForCli } from './load';
 
 /** The parsed options `prune --method contextual` reads (node:util parseArgs values). */
 export interface ContextualCliValues {
@@ -103,7 +104,7 @@ export async function runContextualCli(values: ContextualCliValues, h: CliHelper
   const maxWindows = h.int(values['max-windows'], 'max-windows');
   const engine = await createNodeEngine();
   try {
-    await loadNodeModel(engine, modelDir);
+    await loadModelForCli(engine, modelDir);
     const progress = (p: { detail?: string; done: number; total: number }) => {
       if (!values.json && process.stderr.isTTY) process.stderr.write(`\r${p.detail ?? `${p.done}/${p.total}`}      `);
     };

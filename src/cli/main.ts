@@ -9,7 +9,8 @@ import type { SparseLlmOptions } from '../core/prune/sparsellm';
 import { METHODS, type PruneMethod, type SublayerReport, parseOverrides, parseTarget, targetLabel } from '../core/prune/types';
 import { BadOption, PruneStudioError } from '../core/errors';
 import { decodeTextFile } from '../core/eval/text';
-import { createNodeEngine, loadNodeModel } from '../node/engine';
+import { createNodeEngine } from '../node/engine';
+import { loadModelForCli } from './load';
 import { MissingFile } from '../core/errors';
 import { runContextualCli } from './contextual';
 
@@ -160,7 +161,7 @@ async function main(argv: string[]): Promise<number> {
     case 'info': {
       const engine = await createNodeEngine();
       try {
-        const m = await loadNodeModel(engine, need(values.model, 'model'));
+        const m = await loadModelForCli(engine, need(values.model, 'model'));
         const { tensors, ...card } = m;
         print(
           { ...card, tensors: tensors.length, adapter: engine.adapter },
@@ -178,7 +179,7 @@ async function main(argv: string[]): Promise<number> {
       const maxWindows = int(values['max-windows'], 'max-windows');
       const engine = await createNodeEngine();
       try {
-        await loadNodeModel(engine, modelDir);
+        await loadModelForCli(engine, modelDir);
         const r = await engine.perplexity(text, { seqlen, maxWindows }, (p) => {
           if (!values.json && process.stderr.isTTY) process.stderr.write(`\r${p.detail ?? `${p.done}/${p.total}`}   `);
         });
@@ -213,7 +214,7 @@ async function main(argv: string[]): Promise<number> {
       const maxWindows = int(values['max-windows'], 'max-windows');
       const engine = await createNodeEngine();
       try {
-        await loadNodeModel(engine, modelDir);
+        await loadModelForCli(engine, modelDir);
         const progress = (p: { detail?: string; done: number; total: number }) => {
           if (!values.json && process.stderr.isTTY) process.stderr.write(`\r${p.detail ?? `${p.done}/${p.total}`}      `);
         };

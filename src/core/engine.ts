@@ -168,6 +168,9 @@ export class Engine {
       files: folder.weightFiles.map((f) => f.name),
       tensors,
       hasTokenizer: true,
+      rope: spec.rope ? { ...spec.rope } : null,
+      configDtype: spec.configDtype,
+      notes: folder.notes,
     };
     this.current = { folder, model, tokenizer, summary, backup: new Map(), pruned: null };
     return summary;

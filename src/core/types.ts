@@ -1,5 +1,6 @@
 // Plain-data summaries that cross the worker boundary and appear in the UI and CLI JSON.
 // No tensors here: only numbers and strings.
+import type { RopeParams } from './model/config';
 
 export interface AdapterSummary {
   /** Human-readable adapter name, e.g. "NVIDIA H100 (vulkan)" or "SwiftShader (software)". */
@@ -45,6 +46,12 @@ export interface ModelSummary {
   files: string[];
   tensors: TensorSummary[];
   hasTokenizer: boolean;
+  /** Rotary settings as read from config.json (either transformers form); null for learned positions. */
+  rope: RopeParams | null;
+  /** config.json's dtype / torch_dtype. */
+  configDtype: string | null;
+  /** What the load noticed that the user should know (ignored config fields, unused tensors). */
+  notes: string[];
   /** Set when the folder was exported by Prune Studio after pruning (its prune_studio.json). */
   prunedBy: { method: string; target: unknown; sparsity: number } | null;
 }

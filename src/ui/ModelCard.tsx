@@ -1,3 +1,4 @@
+import type { RopeParams } from '../core/model/config';
 import type { AdapterSummary, ModelSummary } from '../core/types';
 import { baseName } from '../core/io/file-source';
 import { adapterName } from './Header';
@@ -43,6 +44,14 @@ function AdapterFacts({ adapter }: { adapter: AdapterSummary }) {
   );
 }
 
+/** "llama3 ×8, θ 500000, 50 % of each head" */
+export function ropeLabel(r: RopeParams): string {
+  const parts = [r.type === 'default' ? 'default' : `${r.type} ×${r.factor}`, `θ ${r.theta}`];
+  if (r.partial !== 1) parts.push(`${Math.round(r.partial * 1000) / 10} % of each head`);
+  if (r.type === 'llama3') parts.push(`original context ${r.originalMaxPositions}, low/high ${r.lowFreqFactor}/${r.highFreqFactor}`);
+  return parts.join(', ');
+}
+
 export function ModelCard({ model, label, adapter }: { model: ModelSummary; label: string | null; adapter: AdapterSummary | null }) {
   return (
     <article className="model-card" data-testid="model-card" aria-labelledby="model-card-title">
@@ -75,7 +84,15 @@ export function ModelCard({ model, label, adapter }: { model: ModelSummary; labe
           {formatInt(model.ffn)}
         </Fact>
         <Fact label="Vocabulary">{formatInt(model.vocabSize)}</Fact>
-        <Fact label="Weights dtype">{model.dtype}</Fact>
+        <Fact label="Weights dtype">
+          {model.dtype}
+          {model.configDtype ? ` (config: ${model.configDtype})` : ''}
+        </Fact>
+        {model.rope ? (
+          <Fact label="Rotary" testId="model-rope">
+            {ropeLabel(model.rope)}
+          </Fact>
+        ) : null}
         <Fact label="Weight bytes">{formatBytes(model.bytes)}</Fact>
         <Fact label="GPU bytes (f32)">{formatBytes(model.gpuBytes)}</Fact>
         <Fact label="Tokenizer">{model.hasTokenizer ? 'yes' : 'missing'}</Fact>
@@ -88,6 +105,13 @@ export function ModelCard({ model, label, adapter }: { model: ModelSummary; labe
           </Fact>
         ) : null}
       </dl>
+      {model.notes.length ? (
+        <ul className="model-notes" data-testid="model-notes" aria-label="Notes on this model">
+          {model.notes.map((n) => (
+            <li key={n}>{n}</li>
+          ))}
+        </ul>
+      ) : null}
       {adapter ? <AdapterFacts adapter={adapter} /> : null}
       <TensorList tensors={model.tensors} />
     </article>

@@ -50,6 +50,9 @@ function summary(name: string, hidden = 64, prunedBy: ModelSummary['prunedBy'] =
       { name: 'model.layers.0.mlp.down_proj.weight', dtype: 'F32', shape: [hidden, 4 * hidden], bytes: 16 * hidden * hidden, file: `${name}/model.safetensors` },
     ],
     hasTokenizer: true,
+    rope: null,
+    configDtype: null,
+    notes: [],
     prunedBy,
   };
 }

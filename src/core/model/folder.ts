@@ -4,7 +4,8 @@
 // checkpoint holds every tensor the family needs, with the right number of elements.
 import { BadModelFile, MissingFile } from '../errors';
 import { type FileSource, byBaseName, readText } from '../io/file-source';
-import { familyFor, type FamilyDef, type HFConfig, type TensorPlan } from './families';
+import { ConfigFields, type HFConfig, readCommonFields, unknownFields } from './config';
+import { familyFor, type FamilyDef, type TensorPlan } from './families';
 import { readSafetensorsHeader, type TensorInfo } from './safetensors';
 import type { ModelSpec } from './spec';
 
@@ -24,7 +25,14 @@ export interface ModelFolder {
   weightFiles: FileSource[];
   /** Tensors in the checkpoint that the family does not use (reported, not an error). */
   unused: string[];
+  /**
+   * What the load noticed and the user should know (shown on the model card and by the CLI):
+   * config fields transformers' class does not define (ignored by transformers too), unused tensors.
+   */
+  notes: string[];
 }
+
+const quoteList = (xs: string[], n = 6) => xs.slice(0, n).map((x) => `"${x.slice(0, 60)}"`).join(', ') + (xs.length > n ? `, … (${xs.length} in all)` : '');
 
 async function parseJsonFile(f: FileSource): Promise<unknown> {
   const text = await readText(f);
@@ -92,7 +100,10 @@ export async function openModelFolder(list: readonly FileSource[]): Promise<Mode
     }
   }
   const names = new Set(tensors.keys());
-  const spec = family.spec(config, names);
+  const fields = new ConfigFields(config, family.fields.aliases);
+  const { dtype: configDtype } = readCommonFields(fields);
+  const spec = family.spec(fields, names);
+  spec.configDtype = configDtype;
   const plans = family.plan(spec, names);
   const used = new Set<string>();
   for (const p of plans) {
@@ -112,9 +123,15 @@ export async function openModelFolder(list: readonly FileSource[]): Promise<Mode
     used.add(p.hf);
   }
   const unused = [...names].filter((n) => !used.has(n) && !IGNORED.some((r) => r.test(n)));
+  const notes: string[] = [];
+  const unknown = unknownFields(fields, family.fields);
+  if (unknown.length) {
+    notes.push(`config.json field(s) ${quoteList(unknown)} are not fields of transformers' ${family.fields.configClass}: transformers ignores them, and so does Prune Studio.`);
+  }
+  if (unused.length) notes.push(`tensor(s) ${quoteList(unused)} are not used by this ${spec.family} config (transformers would not load them either).`);
   // dtype for the model card: the one holding most bytes.
   const byDtype = new Map<string, number>();
   for (const t of tensors.values()) byDtype.set(t.dtype, (byDtype.get(t.dtype) ?? 0) + (t.end - t.begin));
   spec.dtype = [...byDtype.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'F32';
-  return { name: folderName(list), config, family, spec, tensors, plans, files, weightFiles, unused };
+  return { name: folderName(list), config, family, spec, tensors, plans, files, weightFiles, unused, notes };
 }

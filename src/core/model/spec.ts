@@ -18,6 +18,8 @@
 //   head.weight                         (V, E) absent when tiedEmbeddings (reads embed.tokens)
 //   head.bias                           (V)    phi
 
+import type { RopeParams } from './config';
+
 export const FAMILIES = ['llama', 'qwen2', 'gpt2', 'opt', 'gpt_neox', 'phi'] as const;
 export type Family = (typeof FAMILIES)[number];
 
@@ -47,6 +49,10 @@ export interface ModelSpec {
   rotaryDim: number;
   /** Rotary inverse frequencies, length rotaryDim / 2 (scaling variants already applied). */
   ropeInvFreq: number[];
+  /** The rotary settings as read from the config (either form); null for learned positions. */
+  rope: RopeParams | null;
+  /** Which linears carry a bias (the config decides, as in transformers). */
+  bias: { qkv: boolean; o: boolean; mlp: boolean };
   /** Learned-position index offset (OPT: 2). */
   positionOffset: number;
   maxPositions: number;
@@ -64,6 +70,8 @@ export interface ModelSpec {
   eosTokenId: number | null;
   /** dtype of the stored weights, for the model card (most common one). */
   dtype: string;
+  /** config.json's "dtype" (transformers 5) or "torch_dtype" (4): the dtype transformers computes in. */
+  configDtype: string | null;
 }
 
 export function layerPrefix(i: number): string {
@@ -97,11 +105,4 @@ export function linearShape(spec: ModelSpec, name: string): [number, number] {
     default:
       throw new Error(`not a linear sublayer: ${name}`);
   }
-}
-
-/** Standard rotate_half inverse frequencies: theta^(-2i/rotaryDim). */
-export function defaultInvFreq(rotaryDim: number, theta: number): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < rotaryDim / 2; i++) out.push(1 / Math.pow(theta, (2 * i) / rotaryDim));
-  return out;
 }

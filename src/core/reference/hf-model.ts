@@ -181,7 +181,7 @@ export function referenceRope(config: HfConfig, headDim: number, family: RefFami
       const factor = Number(sc.factor);
       const low = Number(sc.low_freq_factor);
       const high = Number(sc.high_freq_factor);
-      const oldCtx = Number(sc.original_max_position_embeddings);
+      const oldCtx = Number(sc.original_max_position_embeddings ?? config.original_max_position_embeddings ?? config.max_position_embeddings);
       const lowFreqWavelen = oldCtx / low;
       const highFreqWavelen = oldCtx / high;
       invFreq = invFreq.map((f) => {

@@ -80,6 +80,12 @@ describe('synthetic fixtures (scripts/make-fixtures.ts)', () => {
         'tiny-opt-350m-style',
         'tiny-phi',
         'tiny-qwen2',
+        // the same weights with transformers 5 configs (rope_parameters, dtype)
+        'tiny-gpt-neox-v5',
+        'tiny-llama-v5',
+        'tiny-llama-tied-bf16-v5',
+        'tiny-phi-v5',
+        'tiny-qwen2-v5',
       ].sort(),
     );
   });

@@ -1,6 +1,7 @@
 // Shared pieces of the family mappings: reading config fields safely and describing how HF
 // tensors become canonical tensors (see ../spec.ts for the canonical names and layouts).
-import { BadModelFile, UnsupportedArchitecture } from '../../errors';
+import { BadModelFile } from '../../errors';
+import type { ConfigFields, ConfigFieldTable } from '../config';
 import type { Family, ModelSpec } from '../spec';
 
 /** One HF tensor and the canonical tensor(s) made from it. */
@@ -16,73 +17,24 @@ export interface TensorPlan {
 export interface FamilyDef {
   family: Family;
   modelTypes: string[];
-  spec(config: HFConfig, tensorNames: Set<string>): ModelSpec;
+  /** The config fields this family reads and those that cannot change its logits. */
+  fields: ConfigFieldTable;
+  spec(config: ConfigFields, tensorNames: Set<string>): ModelSpec;
   plan(spec: ModelSpec, tensorNames: Set<string>): TensorPlan[];
 }
 
-export type HFConfig = Record<string, unknown>;
-
-export function num(config: HFConfig, key: string, fallback?: number): number {
-  const v = config[key];
-  if (v === undefined || v === null) {
-    if (fallback !== undefined) return fallback;
-    throw new BadModelFile(`config.json: field "${key}" is missing; it is required for model_type "${String(config.model_type)}".`);
-  }
-  if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new BadModelFile(`config.json: field "${key}" should be a number, found ${JSON.stringify(v).slice(0, 40)}.`);
-  }
-  return v;
-}
-
-/** A positive integer config field (dimensions, counts) with a sanity bound against hostile values. */
-export function dim(config: HFConfig, key: string, fallback?: number, max = 1 << 24): number {
-  const v = num(config, key, fallback);
-  if (!Number.isInteger(v) || v <= 0 || v > max) {
-    throw new BadModelFile(`config.json: field "${key}" = ${v} is not a positive integer up to ${max}.`);
-  }
-  return v;
-}
+export { type HFConfig } from '../config';
 
 /**
  * The decoder layer count: every layer has several tensors, so a count above the number of
  * tensors in the checkpoint is a wrong or hostile config (and would make per-layer tables huge).
  */
-export function layerCount(config: HFConfig, key: string, tensorNames: Set<string>): number {
-  const n = dim(config, key, undefined, 4096);
+export function layerCount(c: ConfigFields, key: string, tensorNames: Set<string>): number {
+  const n = c.dim(key, undefined, 4096);
   if (n > tensorNames.size) {
     throw new BadModelFile(`config.json: field "${key}" = ${n} layers, but the weights hold only ${tensorNames.size} tensors; the config does not belong to these weights.`);
   }
   return n;
-}
-
-/** A fraction in [0, 1] (e.g. the rotary share of each head). */
-export function fraction(config: HFConfig, key: string, fallback: number): number {
-  const v = num(config, key, fallback);
-  if (!(v >= 0 && v <= 1)) throw new BadModelFile(`config.json: field "${key}" = ${v} should be a fraction from 0 to 1.`);
-  return v;
-}
-
-export function bool(config: HFConfig, key: string, fallback: boolean): boolean {
-  const v = config[key];
-  if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'boolean') throw new BadModelFile(`config.json: field "${key}" should be true or false, found ${JSON.stringify(v).slice(0, 40)}.`);
-  return v;
-}
-
-export function str(config: HFConfig, key: string, fallback: string): string {
-  const v = config[key];
-  if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'string') throw new BadModelFile(`config.json: field "${key}" should be a string, found ${JSON.stringify(v).slice(0, 40)}.`);
-  return v;
-}
-
-export function optId(config: HFConfig, key: string): number | null {
-  const v = config[key];
-  return typeof v === 'number' && Number.isInteger(v) ? v : null;
-}
-
-export function unsupported(config: HFConfig, what: string): never {
-  throw new UnsupportedArchitecture(`model_type "${String(config.model_type)}": ${what} is not supported yet.`);
 }
 
 /** A tensor copied as it is (shape checked by the loader against the HF header). */
@@ -107,23 +59,20 @@ export function transpose(x: Float32Array, rows: number, cols: number): Float32A
   return out;
 }
 
-/** Add plans for a weight and (when present in the checkpoint) its bias. */
-export function linear(
-  plans: TensorPlan[],
-  names: Set<string>,
-  hfBase: string,
-  name: string,
-  outF: number,
-  inF: number,
-): void {
+/**
+ * Add plans for a weight and, when the config gives the module a bias, its bias. As in
+ * transformers, the config decides: a bias the config does not declare is not loaded (it is
+ * listed among the unused tensors), and a declared one missing from the weights is an error.
+ */
+export function linear(plans: TensorPlan[], hfBase: string, name: string, outF: number, inF: number, bias: boolean): void {
   plans.push(same(`${hfBase}.weight`, `${name}.weight`, [outF, inF]));
-  if (names.has(`${hfBase}.bias`)) plans.push(same(`${hfBase}.bias`, `${name}.bias`, [outF]));
+  if (bias) plans.push(same(`${hfBase}.bias`, `${name}.bias`, [outF]));
 }
 
-/** Add plans for a norm's weight and (when present) bias. */
-export function norm(plans: TensorPlan[], names: Set<string>, hfBase: string, name: string, C: number): void {
+/** Add plans for a norm's weight and (LayerNorm) bias. */
+export function norm(plans: TensorPlan[], hfBase: string, name: string, C: number, bias: boolean): void {
   plans.push(same(`${hfBase}.weight`, `${name}.weight`, [C]));
-  if (names.has(`${hfBase}.bias`)) plans.push(same(`${hfBase}.bias`, `${name}.bias`, [C]));
+  if (bias) plans.push(same(`${hfBase}.bias`, `${name}.bias`, [C]));
 }
 
 /** The first prefix p (from candidates) for which `${p}${probe}` is in the checkpoint. */

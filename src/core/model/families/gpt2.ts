@@ -1,14 +1,13 @@
 // GPT-2: LayerNorm, learned positions, Conv1D weights stored (in, out), fused c_attn (C, 3C)
 // whose output columns are q | k | v, gelu_new, tied head. HF: models/gpt2/modeling_gpt2.py.
 // The hub's own "gpt2" checkpoint has no "transformer." prefix; exports from GPT2LMHeadModel do.
+import type { ConfigFields } from '../config';
+import { dropoutFields } from '../config';
 import type { Activation, ModelSpec } from '../spec';
-import {
-  type FamilyDef, type HFConfig, type TensorPlan, bool, concat, dim, layerCount, findPrefix, num, optId, same, str,
-  transpose, transposed, unsupported,
-} from './common';
+import { type FamilyDef, type TensorPlan, concat, findPrefix, layerCount, same, transpose, transposed } from './common';
 
-export function activation(config: HFConfig, key: string, fallback: string): Activation {
-  const a = str(config, key, fallback);
+export function activation(c: ConfigFields, key: string, fallback: string): Activation {
+  const a = c.str(key, fallback);
   switch (a) {
     case 'gelu_new':
     case 'gelu_pytorch_tanh':
@@ -22,48 +21,52 @@ export function activation(config: HFConfig, key: string, fallback: string): Act
     case 'swish':
       return 'silu';
     default:
-      return unsupported(config, `activation "${a}" (supported: gelu_new, gelu_pytorch_tanh, gelu, relu, silu)`);
+      return c.unsupported(`activation "${a.slice(0, 40)}" (supported: gelu_new, gelu_pytorch_tanh, gelu, relu, silu)`);
   }
 }
 
-function spec(config: HFConfig, names: Set<string>): ModelSpec {
-  const H = dim(config, 'n_embd');
-  const nHeads = dim(config, 'n_head');
-  const nLayers = layerCount(config, 'n_layer', names);
+function spec(c: ConfigFields, names: Set<string>): ModelSpec {
+  const H = c.dim('n_embd');
+  const nHeads = c.dim('n_head');
+  const nLayers = layerCount(c, 'n_layer', names);
   const D = H / nHeads;
-  if (!Number.isInteger(D)) unsupported(config, `n_embd ${H} not divisible by n_head ${nHeads}`);
-  const scaleWeights = bool(config, 'scale_attn_weights', true);
-  const byLayer = bool(config, 'scale_attn_by_inverse_layer_idx', false);
+  if (!Number.isInteger(D)) c.unsupported(`n_embd ${H} not divisible by n_head ${nHeads}`);
+  const scaleWeights = c.bool('scale_attn_weights', true);
+  const byLayer = c.bool('scale_attn_by_inverse_layer_idx', false);
   const attnScale = Array.from({ length: nLayers }, (_, i) => (scaleWeights ? 1 / Math.sqrt(D) : 1) / (byLayer ? i + 1 : 1));
   return {
     family: 'gpt2',
     architecture: 'GPT2LMHeadModel',
-    vocabSize: dim(config, 'vocab_size'),
+    vocabSize: c.dim('vocab_size'),
     hidden: H,
     embedDim: H,
     nLayers,
     nHeads,
     nKvHeads: nHeads,
     headDim: D,
-    ffn: dim(config, 'n_inner', 4 * H),
+    ffn: c.dim('n_inner', 4 * H),
     norm: 'layer',
-    normEps: num(config, 'layer_norm_epsilon', 1e-5),
-    act: activation(config, 'activation_function', 'gelu_new'),
+    normEps: c.num('layer_norm_epsilon', 1e-5),
+    act: activation(c, 'activation_function', 'gelu_new'),
     gatedMlp: false,
     position: 'learned',
     rotaryDim: 0,
     ropeInvFreq: [],
+    rope: null,
+    bias: { qkv: true, o: true, mlp: true },
     positionOffset: 0,
-    maxPositions: dim(config, 'n_positions', 1024),
+    maxPositions: c.dim('n_positions', 1024),
     parallelResidual: false,
     sharedNorm: false,
     preNorm: true,
     finalNorm: true,
-    tiedEmbeddings: true,
+    // GPT2LMHeadModel ties lm_head to wte unless tie_word_embeddings is false (then lm_head.weight is stored).
+    tiedEmbeddings: c.bool('tie_word_embeddings', true),
     attnScale,
-    bosTokenId: optId(config, 'bos_token_id'),
-    eosTokenId: optId(config, 'eos_token_id'),
+    bosTokenId: c.optId('bos_token_id'),
+    eosTokenId: c.optId('eos_token_id'),
     dtype: 'F32',
+    configDtype: null,
   };
 }
 
@@ -105,7 +108,31 @@ function plan(s: ModelSpec, names: Set<string>): TensorPlan[] {
     plans.push(same(hf + 'mlp.c_proj.bias', c + 'mlp.down.bias', [H]));
   }
   ln(`${p}ln_f`, 'final_norm');
+  if (!s.tiedEmbeddings) plans.push(same('lm_head.weight', 'head.weight', [s.vocabSize, H]));
   return plans;
 }
 
-export const gpt2: FamilyDef = { family: 'gpt2', modelTypes: ['gpt2'], spec, plan };
+const SUMMARY = 'the sequence-summary head of GPT2DoubleHeadsModel; the LM head does not use it';
+
+export const gpt2: FamilyDef = {
+  family: 'gpt2',
+  modelTypes: ['gpt2'],
+  fields: {
+    configClass: 'GPT2Config',
+    reads: [
+      'vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_head', 'n_inner', 'activation_function', 'layer_norm_epsilon',
+      'scale_attn_weights', 'scale_attn_by_inverse_layer_idx', 'tie_word_embeddings', 'add_cross_attention',
+      'bos_token_id', 'eos_token_id',
+    ],
+    harmless: {
+      ...dropoutFields('resid_pdrop', 'embd_pdrop', 'attn_pdrop'),
+      summary_type: SUMMARY, summary_use_proj: SUMMARY, summary_activation: SUMMARY, summary_proj_to_labels: SUMMARY,
+      summary_first_dropout: SUMMARY,
+      reorder_and_upcast_attn: 'computes attention in f32, which the engine always does',
+      n_ctx: 'an old name of n_positions that transformers no longer reads',
+    },
+    aliases: { hidden_size: 'n_embd', max_position_embeddings: 'n_positions', num_attention_heads: 'n_head', num_hidden_layers: 'n_layer' },
+  },
+  spec,
+  plan,
+};

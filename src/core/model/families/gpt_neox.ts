@@ -2,54 +2,55 @@
 // [q_h | k_h | v_h] (head_dim rows each), partial rotary (rotary_pct of each head, rotate_half),
 // parallel residual x + attn(ln1(x)) + mlp(ln2(x)) by default, exact-erf gelu, untied embed_out.
 // HF: models/gpt_neox/modeling_gpt_neox.py.
+import type { ConfigFields } from '../config';
+import { dropoutFields, readRope, ropeInvFreq, rotaryDims } from '../config';
 import type { ModelSpec } from '../spec';
-import { defaultInvFreq } from '../spec';
 import { activation } from './gpt2';
-import {
-  type FamilyDef, type HFConfig, type TensorPlan, bool, dim, fraction, layerCount, linear, norm, num, optId, same,
-  unsupported, uniformScale,
-} from './common';
+import { type FamilyDef, type TensorPlan, layerCount, linear, norm, same, uniformScale } from './common';
 
-function spec(config: HFConfig, names: Set<string>): ModelSpec {
-  const H = dim(config, 'hidden_size');
-  const nHeads = dim(config, 'num_attention_heads');
-  const nLayers = layerCount(config, 'num_hidden_layers', names);
+function spec(c: ConfigFields, names: Set<string>): ModelSpec {
+  const H = c.dim('hidden_size');
+  const nHeads = c.dim('num_attention_heads');
+  const nLayers = layerCount(c, 'num_hidden_layers', names);
   const D = H / nHeads;
-  if (!Number.isInteger(D)) unsupported(config, `hidden_size ${H} not divisible by num_attention_heads ${nHeads}`);
-  const pct = fraction(config, 'rotary_pct', fraction(config, 'partial_rotary_factor', 0.25));
-  const rotaryDim = Math.floor(D * pct);
-  if (rotaryDim % 2 !== 0) unsupported(config, `an odd number of rotary dimensions (${rotaryDim})`);
-  const theta = num(config, 'rotary_emb_base', num(config, 'rope_theta', 10000));
-  if (config.rope_scaling) unsupported(config, 'rope_scaling');
+  if (!Number.isInteger(D)) c.unsupported(`hidden_size ${H} not divisible by num_attention_heads ${nHeads}`);
+  // transformers 4 wrote rotary_emb_base / rotary_pct (some versions also rope_theta /
+  // partial_rotary_factor); transformers 5 writes them inside rope_parameters.
+  const rope = readRope(c, { theta: ['rotary_emb_base', 'rope_theta'], partial: ['rotary_pct', 'partial_rotary_factor'], partialDefault: 0.25, wholeHead: false });
+  const rotaryDim = rotaryDims(c, rope, D);
+  const attnBias = c.bool('attention_bias', true);
   return {
     family: 'gpt_neox',
     architecture: 'GPTNeoXForCausalLM',
-    vocabSize: dim(config, 'vocab_size'),
+    vocabSize: c.dim('vocab_size'),
     hidden: H,
     embedDim: H,
     nLayers,
     nHeads,
     nKvHeads: nHeads,
     headDim: D,
-    ffn: dim(config, 'intermediate_size'),
+    ffn: c.dim('intermediate_size'),
     norm: 'layer',
-    normEps: num(config, 'layer_norm_eps', 1e-5),
-    act: activation(config, 'hidden_act', 'gelu'),
+    normEps: c.num('layer_norm_eps', 1e-5),
+    act: activation(c, 'hidden_act', 'gelu'),
     gatedMlp: false,
     position: 'rope',
     rotaryDim,
-    ropeInvFreq: defaultInvFreq(rotaryDim, theta),
+    ropeInvFreq: ropeInvFreq(rope, rotaryDim),
+    rope,
+    bias: { qkv: attnBias, o: attnBias, mlp: true },
     positionOffset: 0,
-    maxPositions: dim(config, 'max_position_embeddings', 2048),
-    parallelResidual: bool(config, 'use_parallel_residual', true),
+    maxPositions: c.dim('max_position_embeddings', 2048),
+    parallelResidual: c.bool('use_parallel_residual', true),
     sharedNorm: false,
     preNorm: true,
     finalNorm: true,
-    tiedEmbeddings: bool(config, 'tie_word_embeddings', false),
+    tiedEmbeddings: c.bool('tie_word_embeddings', false),
     attnScale: uniformScale(nLayers, D),
-    bosTokenId: optId(config, 'bos_token_id'),
-    eosTokenId: optId(config, 'eos_token_id'),
+    bosTokenId: c.optId('bos_token_id'),
+    eosTokenId: c.optId('eos_token_id'),
     dtype: 'F32',
+    configDtype: null,
   };
 }
 
@@ -77,19 +78,19 @@ function joinHeads(parts: Float32Array[], nHeads: number, D: number, cols: numbe
   return out;
 }
 
-function plan(s: ModelSpec, names: Set<string>): TensorPlan[] {
+function plan(s: ModelSpec): TensorPlan[] {
   const H = s.hidden, F = s.ffn, D = s.headDim;
   const plans: TensorPlan[] = [same('gpt_neox.embed_in.weight', 'embed.tokens', [s.vocabSize, H])];
   for (let i = 0; i < s.nLayers; i++) {
     const hf = `gpt_neox.layers.${i}.`, c = `layers.${i}.`;
-    norm(plans, names, hf + 'input_layernorm', c + 'attn_norm', H);
+    norm(plans, hf + 'input_layernorm', c + 'attn_norm', H, true);
     plans.push({
       hf: hf + 'attention.query_key_value.weight',
       outputs: ['q', 'k', 'v'].map((n) => ({ name: `${c}attn.${n}.weight`, shape: [H, H] })),
       split: (d) => splitHeads(d, s.nHeads, D, H),
       merge: (p) => joinHeads(p, s.nHeads, D, H),
     });
-    if (names.has(hf + 'attention.query_key_value.bias')) {
+    if (s.bias.qkv) {
       plans.push({
         hf: hf + 'attention.query_key_value.bias',
         outputs: ['q', 'k', 'v'].map((n) => ({ name: `${c}attn.${n}.bias`, shape: [H] })),
@@ -97,14 +98,32 @@ function plan(s: ModelSpec, names: Set<string>): TensorPlan[] {
         merge: (p) => joinHeads(p, s.nHeads, D, 1),
       });
     }
-    linear(plans, names, hf + 'attention.dense', c + 'attn.o', H, H);
-    norm(plans, names, hf + 'post_attention_layernorm', c + 'mlp_norm', H);
-    linear(plans, names, hf + 'mlp.dense_h_to_4h', c + 'mlp.up', F, H);
-    linear(plans, names, hf + 'mlp.dense_4h_to_h', c + 'mlp.down', H, F);
+    linear(plans, hf + 'attention.dense', c + 'attn.o', H, H, s.bias.o);
+    norm(plans, hf + 'post_attention_layernorm', c + 'mlp_norm', H, true);
+    linear(plans, hf + 'mlp.dense_h_to_4h', c + 'mlp.up', F, H, true);
+    linear(plans, hf + 'mlp.dense_4h_to_h', c + 'mlp.down', H, F, true);
   }
-  norm(plans, names, 'gpt_neox.final_layer_norm', 'final_norm', H);
+  norm(plans, 'gpt_neox.final_layer_norm', 'final_norm', H, true);
   if (!s.tiedEmbeddings) plans.push(same('embed_out.weight', 'head.weight', [s.vocabSize, H]));
   return plans;
 }
 
-export const gptNeox: FamilyDef = { family: 'gpt_neox', modelTypes: ['gpt_neox'], spec, plan };
+export const gptNeox: FamilyDef = {
+  family: 'gpt_neox',
+  modelTypes: ['gpt_neox'],
+  fields: {
+    configClass: 'GPTNeoXConfig',
+    reads: [
+      'vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'hidden_act',
+      'max_position_embeddings', 'layer_norm_eps', 'tie_word_embeddings', 'use_parallel_residual', 'rope_parameters',
+      'rope_scaling', 'rotary_emb_base', 'rope_theta', 'rotary_pct', 'partial_rotary_factor', 'attention_bias',
+      'bos_token_id', 'eos_token_id',
+    ],
+    harmless: {
+      ...dropoutFields('attention_dropout', 'hidden_dropout'),
+      classifier_dropout: 'dropout of a classification head',
+    },
+  },
+  spec,
+  plan,
+};
