@@ -1,11 +1,39 @@
-// Opening the model a CLI command names: a folder on disk. What the load noticed (config fields
-// transformers ignores, unused tensors) goes to stderr, so a --json stdout stays one object.
+// Opening the model a CLI command names: a folder on disk, or `hf:org/name[@revision]`, a model
+// on the Hugging Face Hub, downloaded into (or found in) the Hugging Face cache. What the load
+// noticed (config fields transformers ignores, unused tensors, an offline fallback) and the
+// download's progress go to stderr, so a --json stdout stays one object.
 import type { Engine } from '../core/engine';
+import { parseHubRef } from '../core/hub/client';
+import type { DownloadProgress } from '../core/hub/download';
 import type { ModelSummary } from '../core/types';
 import { loadNodeModel } from '../node/engine';
+import { openHubModel } from '../node/hub-cache';
 
-export async function loadModelForCli(engine: Engine, model: string): Promise<ModelSummary> {
-  const summary = await loadNodeModel(engine, model);
+const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+
+function progressPrinter(): (p: DownloadProgress) => void {
+  let last = 0;
+  return (p) => {
+    const t = Date.now();
+    const end = p.done === p.total;
+    if (!end && t - last < (process.stderr.isTTY ? 200 : 2000)) return;
+    last = t;
+    const line = `downloading ${p.file}: ${mib(p.done)} of ${mib(p.total)} (${((100 * p.done) / Math.max(1, p.total)).toFixed(0)} %)${p.bytesPerSecond > 0 ? `, ${mib(p.bytesPerSecond)}/s` : ''}`;
+    process.stderr.write(process.stderr.isTTY ? `\r${line.padEnd(100)}${end ? '\n' : ''}` : `${line}\n`);
+  };
+}
+
+export async function loadModelForCli(engine: Engine, model: string, signal?: AbortSignal): Promise<ModelSummary> {
+  let dir = model;
+  let name: string | undefined;
+  if (model.startsWith('hf:')) {
+    const ref = parseHubRef(model);
+    const r = await openHubModel(ref, { onProgress: progressPrinter(), signal });
+    for (const n of r.notes) process.stderr.write(`note: ${n}\n`);
+    dir = r.dir;
+    name = ref.repo.split('/')[1];
+  }
+  const summary = await loadNodeModel(engine, dir, name);
   for (const note of summary.notes) process.stderr.write(`note: ${note}\n`);
   return summary;
 }

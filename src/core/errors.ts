@@ -92,6 +92,20 @@ export class StorageError extends PruneStudioError {
   readonly code = 'storage';
 }
 
+/** The Hugging Face Hub (or the server given as one) refused a request: not found, gated, bad token, … */
+export class HubError extends PruneStudioError {
+  override readonly name = 'HubError';
+  readonly code = 'hub';
+  /** A server error (5xx, 429) that may pass: a download retries it. */
+  transient = false;
+}
+
+/** A server could not be reached at all (offline, DNS, refused connection, blocked by the page's policy). */
+export class NetworkError extends PruneStudioError {
+  override readonly name = 'NetworkError';
+  readonly code = 'network';
+}
+
 const classes = {
   BadModelFile,
   MissingFile,
@@ -106,6 +120,8 @@ const classes = {
   Cancelled,
   NumericalError,
   StorageError,
+  HubError,
+  NetworkError,
 } as const;
 
 export type ErrorName = keyof typeof classes;

@@ -1,4 +1,5 @@
 // Engine construction for Node (CLI, tests, benchmarks).
+import path from 'node:path';
 import { Engine } from '../core/engine';
 import { folderSources, nodeShaders } from './files';
 import { nodeGpu } from './gpu';
@@ -7,6 +8,7 @@ export async function createNodeEngine(opts: { pageBytesOverride?: number } = {}
   return Engine.create({ gpu: await nodeGpu(), shaders: nodeShaders, ...opts });
 }
 
-export async function loadNodeModel(engine: Engine, dir: string) {
-  return engine.loadModel(folderSources(dir));
+/** Load a model folder; the model is named after the folder (or `name`, e.g. a Hub repository's). */
+export async function loadNodeModel(engine: Engine, dir: string, name = path.basename(path.resolve(dir))) {
+  return engine.loadModel(folderSources(dir).map((f) => ({ ...f, name: `${name}/${f.name}` })));
 }

@@ -31,13 +31,13 @@ export function pathSource(p: string, name = path.basename(p)): FileSource {
   };
 }
 
-/** Every regular file directly in a model folder. */
+/** Every regular file directly in a model folder (symbolic links followed, as in the Hugging Face cache's snapshots). */
 export function folderSources(dir: string): FileSource[] {
   if (!fs.existsSync(dir)) throw new MissingFile(`Model folder not found: ${dir}`);
   if (!fs.statSync(dir).isDirectory()) throw new MissingFile(`${dir} is not a folder; give the model's folder (with config.json).`);
   return fs
     .readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isFile())
+    .filter((d) => d.isFile() || (d.isSymbolicLink() && fs.statSync(path.join(dir, d.name), { throwIfNoEntry: false })?.isFile()))
     .map((d) => pathSource(path.join(dir, d.name), d.name));
 }
 

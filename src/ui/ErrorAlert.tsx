@@ -13,6 +13,8 @@ const TITLES: Record<string, string> = {
   GpuError: 'GPU error',
   NumericalError: 'Numerical error',
   StorageError: 'Browser storage',
+  HubError: 'Hugging Face Hub',
+  NetworkError: 'No connection',
   Cancelled: 'Cancelled',
 };
 
