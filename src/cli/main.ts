@@ -41,7 +41,10 @@ Usage:
       The WebGPU adapter the engine finds (GPU, or software SwiftShader).
 
 Options:
-  --model DIR         Hugging Face model folder (config.json, *.safetensors, tokenizer files)
+  --model DIR         Hugging Face model folder (config.json, *.safetensors, tokenizer files), or
+  --model hf:ORG/NAME[@REVISION]
+                      a model on the Hugging Face Hub, downloaded into (or read from) the Hugging
+                      Face cache: HF_HOME / HF_HUB_CACHE, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE=1
   --text FILE         UTF-8 evaluation text
   --seqlen N          tokens per window (default 256)
   --max-windows N     use only the first N windows
