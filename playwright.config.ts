@@ -7,6 +7,9 @@ const PORT = Number(process.env.E2E_PORT || 4173);
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 // E2E_OUTDIR: build into another folder than dist/ (two e2e runs side by side, with E2E_PORT).
 const OUTDIR = process.env.E2E_OUTDIR || 'dist';
+/** The local server with the Hub's layout that e2e/hub.spec.ts starts (its hub and CDN origins). */
+export const MOCK_HUB_PORT = Number(process.env.E2E_HUB_PORT || PORT + 17);
+export const MOCK_HUB = { hub: `http://localhost:${MOCK_HUB_PORT}`, cdn: `http://127.0.0.1:${MOCK_HUB_PORT + 1}` };
 
 export const WEBGPU_ARGS = [
   // The flag that matters: without it headless Chromium has navigator.gpu but no adapter.
@@ -47,5 +50,7 @@ export default defineConfig({
     timeout: 180_000,
     stdout: 'ignore',
     stderr: 'pipe',
+    // The built page's CSP lets it download from the Hub's origins; the tests' local Hub is added.
+    env: { HUB_ORIGINS: `${MOCK_HUB.hub} ${MOCK_HUB.cdn}` },
   },
 });

@@ -14,18 +14,29 @@ import { VitePWA } from 'vite-plugin-pwa';
 const base = process.env.BASE_PATH || './';
 
 /**
- * The built site's Content Security Policy: nothing but this origin. Scripts, workers, fetches
- * (the demo model, sample texts), styles and images come from 'self'; blob: and data: serve the
+ * Where models can be downloaded from: the Hugging Face Hub and its CDNs (huggingface.co, and
+ * cdn-lfs*.hf.co / cas-bridge.xethub.hf.co / *.cdn.hf.co, which resolve URLs redirect to).
+ * `HUB_ORIGINS` adds space-separated origins at build time (a mirror set as HF_ENDPOINT, or the
+ * e2e tests' local Hub).
+ */
+export const HUB_ORIGINS = ['https://huggingface.co', 'https://*.huggingface.co', 'https://*.hf.co', ...(process.env.HUB_ORIGINS ?? '').split(/\s+/).filter(Boolean)];
+
+/**
+ * The built site's Content Security Policy: this origin, plus the Hub's origins for fetches
+ * (model downloads) and nothing else. Scripts, workers, styles and images come from 'self';
+ * fetches from 'self' (the demo model, sample texts) and the Hub; blob: and data: serve the
  * page's own exports and chart images; WebAssembly compilation is allowed for libraries that
- * need it. No other origin can be contacted, so a model can never be sent anywhere. Styles
- * allow inline attributes (React and recharts set style="…"). Only in builds: the dev server
- * injects inline scripts for hot reload. frame-ancestors cannot be set from a meta tag.
+ * need it. No script from elsewhere can run, and no other host can be contacted. The Hub's
+ * origins only ever receive GET requests for model files (and the access token, when the user
+ * gives one): nothing of the user's is sent. Styles allow inline attributes (React and recharts
+ * set style="…"). Only in builds: the dev server injects inline scripts for hot reload.
+ * frame-ancestors cannot be set from a meta tag.
  */
 export const CSP = [
   "default-src 'self'",
   "script-src 'self' 'wasm-unsafe-eval'",
   "worker-src 'self' blob:",
-  "connect-src 'self' blob: data:",
+  `connect-src 'self' blob: data: ${HUB_ORIGINS.join(' ')}`,
   "img-src 'self' blob: data:",
   "style-src 'self' 'unsafe-inline'",
   "font-src 'self'",

@@ -1,5 +1,6 @@
 // Plain-data summaries that cross the worker boundary and appear in the UI and CLI JSON.
 // No tensors here: only numbers and strings.
+import type { DownloadProgress } from './hub/download';
 import type { RopeParams } from './model/config';
 
 export interface AdapterSummary {
@@ -85,6 +86,8 @@ export interface Progress {
   /** Sweeps: the point being measured (1-based) and the number of points. */
   point?: number;
   points?: number;
+  /** Downloads (phase "download", done/total in bytes): the file, its bytes and the rate. */
+  download?: DownloadProgress;
 }
 
 export type ProgressFn = (p: Progress) => void;

@@ -19,43 +19,14 @@ import { loadedModelSource, loadModelFiles } from './actions';
 import { toShownError, type ShownError } from './errors';
 import { modelIdentity } from './history';
 import { useModel } from './model';
+import {
+  KEPT_ROOT, MANIFEST_NAME, keptFolderName, safeSegments, validManifest, type DirHandleLike, type FileHandleLike, type KeptManifest,
+} from '../core/io/kept-format';
 
-export const KEPT_ROOT = 'prune-studio-models';
-export const MANIFEST_NAME = 'prune-studio-kept.json';
+export { KEPT_ROOT, MANIFEST_NAME, keptFolderName, validManifest, type DirHandleLike, type FileHandleLike, type KeptManifest };
+
 /** Files of these kinds are copied besides the weight files (config, tokenizer, generation). */
 const SMALL_FILE = /\.(json|txt)$/i;
-
-// ---------------------------------------------------------------------------------------------
-// Minimal handle types (the parts of FileSystemDirectoryHandle / FileSystemFileHandle used here)
-
-export interface FileHandleLike {
-  readonly kind: 'file';
-  readonly name: string;
-  getFile(): Promise<File>;
-  /** Missing in browsers that only write OPFS files from workers. */
-  createWritable?: () => Promise<WritableStream<Uint8Array>>;
-}
-
-export interface DirHandleLike {
-  readonly kind: 'directory';
-  readonly name: string;
-  getDirectoryHandle(name: string, options?: { create?: boolean }): Promise<DirHandleLike>;
-  getFileHandle(name: string, options?: { create?: boolean }): Promise<FileHandleLike>;
-  removeEntry(name: string, options?: { recursive?: boolean }): Promise<void>;
-  values(): AsyncIterable<DirHandleLike | FileHandleLike>;
-}
-
-export interface KeptManifest {
-  v: 1;
-  /** The model's name (its folder name), used as the folder prefix when reopening. */
-  name: string;
-  /** Paths relative to the model folder, with their sizes. */
-  files: { path: string; bytes: number }[];
-  bytes: number;
-  keptAt: number;
-  /** modelIdentity().fingerprint of the model when it was kept. */
-  fingerprint: string;
-}
 
 export interface KeptModel {
   /** The folder's name under prune-studio-models/. */
@@ -99,11 +70,6 @@ function formatSize(n: number): string {
   return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
-/** A path's segments when it is safe to recreate (no empty, ".", ".." or backslash parts). */
-function safeSegments(rel: string): string[] | null {
-  const parts = rel.split('/');
-  return parts.every((p) => p !== '' && p !== '.' && p !== '..' && !p.includes('\\')) ? parts : null;
-}
 
 /**
  * The files of a loaded folder worth keeping, at paths relative to the model folder: the weight
@@ -127,28 +93,7 @@ export function planKeep(files: readonly ModelFile[], weightFiles: readonly stri
   return out;
 }
 
-/** A folder name for a kept model: the model's name made safe, unique among `taken`. */
-export function keptFolderName(name: string, taken: ReadonlySet<string>): string {
-  const base = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 80) || 'model';
-  let id = base;
-  for (let i = 2; taken.has(id); i++) id = `${base}-${i}`;
-  return id;
-}
 
-export function validManifest(x: unknown): KeptManifest | null {
-  if (typeof x !== 'object' || x === null) return null;
-  const o = x as Record<string, unknown>;
-  if (o.v !== 1 || typeof o.name !== 'string' || !o.name || /[/\\]/.test(o.name) || typeof o.fingerprint !== 'string') return null;
-  if (typeof o.keptAt !== 'number' || !Array.isArray(o.files)) return null;
-  const files: KeptManifest['files'] = [];
-  for (const f of o.files as unknown[]) {
-    const e = f as Record<string, unknown> | null;
-    if (!e || typeof e.path !== 'string' || !safeSegments(e.path) || typeof e.bytes !== 'number' || !(e.bytes >= 0)) return null;
-    files.push({ path: e.path, bytes: e.bytes });
-  }
-  if (!files.length) return null;
-  return { v: 1, name: o.name, files, bytes: files.reduce((s, f) => s + f.bytes, 0), keptAt: o.keptAt, fingerprint: o.fingerprint };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Directory operations (on any DirHandleLike: the real OPFS root or a test fake)

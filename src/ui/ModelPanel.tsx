@@ -4,7 +4,9 @@ import { useEngine } from '../store/engine';
 import { useModel } from '../store/model';
 import { collectDroppedFiles, filesFromInput, labelFor, snapshotDataTransfer } from './drop';
 import { ErrorAlert } from './ErrorAlert';
+import { HubPanel } from './HubPanel';
 import { KeptModels } from './KeptModels';
+import { formatBytes, formatSeconds } from './format';
 import { ModelCard } from './ModelCard';
 
 function hasFiles(e: DragEvent): boolean {
@@ -98,6 +100,14 @@ function DropZone({ disabled }: { disabled: boolean }) {
   );
 }
 
+/** "model.safetensors: 12.0 MiB of 1.2 GiB (1 %), 8.4 MiB/s, about 2 min 24 s left" */
+function downloadLine(d: NonNullable<ReturnType<typeof useModel.getState>['progress']>['download']): string {
+  if (!d) return '';
+  const pct = d.total > 0 ? Math.floor((100 * d.done) / d.total) : 0;
+  const rate = d.bytesPerSecond > 0 ? `, ${formatBytes(d.bytesPerSecond)}/s, about ${formatSeconds((d.total - d.done) / d.bytesPerSecond)} left` : '';
+  return `downloading ${d.file} (file ${Math.min(d.files + 1, d.fileCount)} of ${d.fileCount}): ${formatBytes(d.done)} of ${formatBytes(d.total)} (${pct} %)${rate}`;
+}
+
 function LoadProgress() {
   const { status, progress, loadingLabel } = useModel();
   if (status !== 'loading') return null;
@@ -105,9 +115,13 @@ function LoadProgress() {
   return (
     <div className="progress-block" data-testid="model-progress">
       <label>
-        <span>
+        <span data-testid="model-progress-text">
           Loading {loadingLabel}
-          {progress ? ` — ${progress.phase}${progress.detail ? `: ${progress.detail}` : ` ${progress.done}/${progress.total}`}` : '…'}
+          {progress?.download
+            ? ` — ${downloadLine(progress.download)}`
+            : progress
+              ? ` — ${progress.phase}${progress.detail ? `: ${progress.detail}` : ` ${progress.done}/${progress.total}`}`
+              : '…'}
         </span>
         <progress max={1} value={pct} />
       </label>
@@ -130,6 +144,7 @@ export function ModelPanel() {
       <h2 id="model-heading">Model</h2>
       <DropZone disabled={engineStatus !== 'ready'} />
       {noGpu ? <p className="muted">Loading a model needs WebGPU (see above).</p> : null}
+      <HubPanel disabled={engineStatus !== 'ready'} />
       <LoadProgress />
       <ErrorAlert area="model" testId="model-error" />
       {/* Next to the drop zone: a kept model is another way to load one. */}

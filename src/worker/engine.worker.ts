@@ -22,6 +22,7 @@ import {
   type WorkerEvent,
 } from './protocol';
 import { loadShader, shaderNames } from './shaders';
+import { hubList, openFromHub } from './hub';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -125,7 +126,7 @@ async function demoSources(id: number, signal: AbortSignal): Promise<FileSource[
   return out;
 }
 
-async function sourcesOf(source: ModelSource, id: number, signal: AbortSignal): Promise<FileSource[]> {
+async function sourcesOf(source: Exclude<ModelSource, { kind: 'hub' }>, id: number, signal: AbortSignal): Promise<FileSource[]> {
   if (source.kind === 'demo') return demoSources(id, signal);
   return source.files.map((f) => blobSource(f.file, f.path));
 }
@@ -136,9 +137,21 @@ async function handle(req: AnyRequest, signal: AbortSignal): Promise<ResponseRes
       return init(req);
     case 'loadModel': {
       const e = requireEngine();
+      if (req.source.kind === 'hub') {
+        const report = progressFor(req.id);
+        const opened = await openFromHub(req.source, signal, (d) =>
+          report({ phase: 'download', done: d.done, total: d.total, detail: d.file, download: d }),
+        );
+        const summary = await e.loadModel(opened.files, progressFor(req.id), signal);
+        summary.notes.unshift(...opened.notes);
+        await opened.keep(summary);
+        return summary;
+      }
       const files = await sourcesOf(req.source, req.id, signal);
       return e.loadModel(files, progressFor(req.id), signal);
     }
+    case 'hubList':
+      return hubList(req.spec, signal);
     case 'perplexity': {
       const e = requireEngine();
       const opts = req.maxWindows === undefined ? { seqlen: req.seqlen } : { seqlen: req.seqlen, maxWindows: req.maxWindows };
@@ -252,6 +265,8 @@ function schedule(req: AnyRequest, signal: AbortSignal): Promise<ResponseResults
     case 'countTokens':
     case 'getState':
       return modelReady.then(run);
+    case 'hubList':
+      return run();
     case 'cancel':
     case 'loseDevice':
       return handle(req, signal);

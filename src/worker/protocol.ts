@@ -15,6 +15,7 @@ import type { GenerateOptions, GenerateResult } from '../core/eval/generate';
 import type { AdapterSummary, ModelSummary, PerplexityResult, Progress } from '../core/types';
 import type { ContextualEvaluation, ContextualJobResult, ContextualRunOptions } from '../core/prune/contextual-run';
 import type { ParamCounts } from '../core/prune/contextual';
+import type { HubListSummary, HubSourceSpec } from './hub';
 
 /** One file of a model folder: a File/Blob plus its path relative to the dropped folder. */
 export interface ModelFile {
@@ -27,13 +28,17 @@ export type ModelSource =
   /** The bundled demo model (public/models/stories260K), fetched by the worker. */
   | { kind: 'demo' }
   /** Files the user dropped or picked. */
-  | { kind: 'files'; files: ModelFile[]; label?: string };
+  | { kind: 'files'; files: ModelFile[]; label?: string }
+  /** A model on the Hugging Face Hub, downloaded into (and resumed from) the browser's private storage. */
+  | ({ kind: 'hub' } & HubSourceSpec);
 
 /** Request bodies by type (without the id). */
 export interface RequestBodies {
   /** Create the Engine. `baseUrl` is the page's absolute base URL, for fetching the demo model. */
   init: { type: 'init'; baseUrl: string };
   loadModel: { type: 'loadModel'; source: ModelSource };
+  /** A Hub repository's commit and files, and which of them a load would download (no download). */
+  hubList: { type: 'hubList'; spec: HubSourceSpec };
   perplexity: { type: 'perplexity'; text: string; seqlen: number; maxWindows?: number };
   countTokens: { type: 'countTokens'; text: string };
   /** Current engine state (after a failed load the previous model may still be loaded). */
@@ -107,6 +112,7 @@ export interface ExportedFile {
 export interface ResponseResults {
   init: { adapter: AdapterSummary; shaders: string[] };
   loadModel: ModelSummary;
+  hubList: HubListSummary;
   perplexity: PerplexityResult;
   countTokens: { tokens: number };
   getState: { adapter: AdapterSummary | null; model: ModelSummary | null; pruned: WeightsState | null };

@@ -63,7 +63,11 @@ function cors(res: http.ServerResponse) {
   res.setHeader('Access-Control-Expose-Headers', EXPOSE);
 }
 
-export async function startMockHub(opts: { hubPort?: number; cdnPort?: number; host?: string; cdnHost?: string; pageSize?: number } = {}): Promise<MockHub> {
+/**
+ * Both servers listen on 127.0.0.1; `hubName` / `cdnName` are the host names in their URLs (the
+ * e2e page reaches the hub as localhost and the CDN as 127.0.0.1: two origins, as on the Hub).
+ */
+export async function startMockHub(opts: { hubPort?: number; cdnPort?: number; hubName?: string; cdnName?: string; pageSize?: number } = {}): Promise<MockHub> {
   const log: string[] = [];
   const faults: MockHub['faults'] = { cutNextCdnAfter: null, down: false, downAfterCut: false, chunkDelayMs: 0 };
   const repos = new Map<string, MockRepo & { sha: string }>();
@@ -239,10 +243,8 @@ export async function startMockHub(opts: { hubPort?: number; cdnPort?: number; h
       s.once('error', fail);
       s.listen(port, host, () => ok((s.address() as AddressInfo).port));
     });
-  const host = opts.host ?? '127.0.0.1';
-  const cdnHost = opts.cdnHost ?? host;
-  hubUrl = `http://${host}:${await listen(hub, opts.hubPort ?? 0, host)}`;
-  cdnUrl = `http://${cdnHost}:${await listen(cdn, opts.cdnPort ?? 0, cdnHost)}`;
+  hubUrl = `http://${opts.hubName ?? '127.0.0.1'}:${await listen(hub, opts.hubPort ?? 0, '127.0.0.1')}`;
+  cdnUrl = `http://${opts.cdnName ?? '127.0.0.1'}:${await listen(cdn, opts.cdnPort ?? 0, '127.0.0.1')}`;
   return {
     hubUrl,
     cdnUrl,
