@@ -111,7 +111,18 @@ test('results CSV / JSON, chart SVG / PNG, recipe YAML and the compressed model 
   expect(r.args).toMatchObject({ num_calibration_samples: SMALL.calibSamples, max_seq_length: SMALL.seqlen });
   expect(yamlText).toContain(`num_calibration_samples=${SMALL.calibSamples},`);
 
-  // The compressed model: one download per file, bitmask tensors for the 35 pruned weights.
+  // GGUF for llama.cpp: one file, version 3, llama architecture, F16 tensors.
+  const gguf = await downloadOne(page, testInfo, 'export-gguf-f16');
+  expect(gguf.name).toMatch(/^stories260K-wanda-50pct.*-f16\.gguf$/);
+  expect(gguf.bytes.subarray(0, 4).toString('latin1')).toBe('GGUF');
+  expect(gguf.bytes.readUInt32LE(4)).toBe(3);
+  expect(gguf.bytes.includes(Buffer.from('general.architecture'))).toBe(true);
+  expect(gguf.bytes.byteLength).toBeGreaterThan(500_000); // 260K parameters, mostly F16
+
+  // The compressed model (legacy, behind its own heading): one download per file, bitmask tensors for the 35 pruned weights.
+  await expect(page.getByTestId('sparse-bitmask-legacy')).toBeHidden();
+  await page.getByText('Legacy: compressed-tensors sparse-bitmask').click();
+  await expect(page.getByTestId('sparse-bitmask-legacy')).toContainText('compressed-tensors 0.14 or older');
   const { downloads, settled } = collectDownloads(page, testInfo, 'downloads');
   await page.getByTestId('export-compressed').click();
   const status = page.getByTestId('export-status');

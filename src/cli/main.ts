@@ -13,6 +13,7 @@ import { createNodeEngine } from '../node/engine';
 import { loadModelForCli } from './load';
 import { MissingFile } from '../core/errors';
 import { runContextualCli } from './contextual';
+import { runExportCli } from './export';
 
 const USAGE = `Prune Studio CLI
 
@@ -35,6 +36,9 @@ Usage:
       Contextual (structured) pruning on a domain text: removes the MLP neurons and attention heads the
       domain uses least (mean |activation|, or a Wanda-style score); perplexity on the domain (--eval) and
       a general text (--eval-general); --out writes the smaller model (smaller intermediate_size / heads).
+  npm run cli -- export --model DIR --format gguf|hf [--dtype f32|f16] --out PATH [--json]
+      The model as it is (e.g. a pruned folder) for other tools: gguf = one file for llama.cpp /
+      Ollama (llama, qwen2, gpt2, gpt_neox, phi; F32 or F16), hf = a Hugging Face folder.
   npm run cli -- info --model DIR [--json]
       Model card: architecture, sizes, dtype, tensors, and the GPU adapter.
   npm run cli -- adapter [--json]
@@ -142,6 +146,9 @@ async function main(argv: string[]): Promise<number> {
       gqa: { type: 'string' },
       'zero-unused-tokens': { type: 'boolean', default: false },
       'eval-general': { type: 'string' },
+      // export (src/cli/export.ts)
+      format: { type: 'string' },
+      dtype: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -266,6 +273,8 @@ async function main(argv: string[]): Promise<number> {
         engine.dispose();
       }
     }
+    case 'export':
+      return runExportCli(values, { need, writeFolder, print });
     default:
       process.stderr.write(`Unknown command "${cmd}".\n\n${USAGE}`);
       return 2;

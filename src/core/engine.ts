@@ -11,11 +11,13 @@ import type { ModelFolder } from './model/folder';
 import { readTensorF32 } from './model/safetensors';
 import { GpuModel } from './nn/model';
 import { sumNll } from './eval/perplexity';
-import type { TextTokenizer } from './tokenizer/tokenizer';
+import { readTokenizerFiles, type TextTokenizer } from './tokenizer/tokenizer';
+import { ggufModel, type GgufModel } from './export/gguf';
+import type { GgufType } from './export/gguf-writer';
 import { calibrationWindows } from './calib/windows';
 import { type DenseBackup, pruneModel } from './prune/driver';
 import { type PruneOptions, type PruneReport, checkTarget } from './prune/types';
-import { type ExportFile, exportHF } from './model/export';
+import { type ExportFile, exportHF, readCanonical } from './model/export';
 import { BadOption } from './errors';
 import { currentValues } from './model/export';
 import { type CompressedExport, exportCompressed } from './model/export-compressed';
@@ -347,6 +349,16 @@ export class Engine {
    * run pruned stored as shape / compressed / bitmask / row_offsets, the rest dense, and config.json
    * with the sparsity_config (model/export-compressed.ts). Refused while the weights are dense.
    */
+  /**
+   * The current weights (dense, or pruned with their zeros) as llama.cpp's GGUF, F32 or F16: the
+   * metadata and the tensors, read from the GPU one at a time as a writer asks for them.
+   */
+  async gguf(fileType: GgufType): Promise<GgufModel> {
+    const cur = this.requireModel();
+    const tokenizer = await readTokenizerFiles(cur.folder.files);
+    return ggufModel({ spec: cur.folder.spec, name: cur.summary.name, tokenizer, read: (n) => this.guard(() => readCanonical(cur.model, n)) }, fileType);
+  }
+
   async exportCompressed(): Promise<CompressedExport> {
     const cur = this.requireModel();
     const pruned = cur.pruned;

@@ -21,7 +21,7 @@ import { runOptions } from './run-options';
 
 export { APP_VERSION };
 
-export type FileExportKind = 'csv' | 'json' | 'svg' | 'png' | 'recipe';
+export type FileExportKind = 'csv' | 'json' | 'svg' | 'png' | 'recipe' | 'gguf';
 
 export interface FileExportStatus {
   kind: FileExportKind;
@@ -34,9 +34,11 @@ interface FileExportsState {
   busy: FileExportKind | null;
   /** The last finished one (a cancelled dialog leaves it as it was). */
   last: FileExportStatus | null;
+  /** What the last GGUF export said about the file (how llama.cpp will differ, if at all). */
+  notes: string[];
 }
 
-export const useFileExports = create<FileExportsState>()(() => ({ busy: null, last: null }));
+export const useFileExports = create<FileExportsState>()(() => ({ busy: null, last: null, notes: [] }));
 
 function modelName(): string {
   return useModel.getState().summary?.name ?? 'model';
@@ -219,4 +221,27 @@ export function saveModelFolder(): Promise<void> {
 /** The current pruned weights in compressed-tensors' sparse-bitmask format. */
 export function saveCompressedModel(): Promise<void> {
   return runModelExport('compressed');
+}
+
+/**
+ * The current weights (dense, or pruned with the zeros kept) as one GGUF file for llama.cpp and
+ * Ollama, F32 or F16. Allowed while dense too: a model opened from the Hub can be converted as it is.
+ */
+export function saveGguf(fileType: 'F32' | 'F16'): Promise<void> {
+  const weights = usePrune.getState().weights;
+  const name = `${safeName(exportFolderName(modelName(), weights))}-${fileType.toLowerCase()}.gguf`;
+  return runFileExport(
+    'gguf',
+    { name, type: 'application/octet-stream', description: 'GGUF model (llama.cpp)', extensions: ['.gguf'] },
+    async () => {
+      const r = await getClient().call({ type: 'exportGguf', fileType });
+      if (r.notes.length) useFileExports.setState({ notes: r.notes });
+      return r.file.bytes;
+    },
+    () => {
+      useFileExports.setState({ notes: [] });
+      if (usePrune.getState().job) throw new BadOption('Wait for the running job, then export.');
+      if (contextualRunning()) throw new BadOption('Contextual pruning is running; wait for it or cancel it first.');
+    },
+  );
 }

@@ -23,6 +23,7 @@ import {
 } from './protocol';
 import { loadShader, shaderNames } from './shaders';
 import { hubList, openFromHub } from './hub';
+import { ggufBytes } from '../core/export/gguf-writer';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -55,6 +56,7 @@ function postResult(req: AnyRequest, result: ResponseResults[RequestType]): void
   if (req.type === 'exportSmaller') {
     for (const f of (result as ResponseResults['exportSmaller']).files) if (!transfer.includes(f.bytes.buffer)) transfer.push(f.bytes.buffer);
   }
+  if (req.type === 'exportGguf') transfer.push((result as ResponseResults['exportGguf']).file.bytes.buffer);
   // The compressed export's files move the same way.
   if (req.type === 'exportCompressed') {
     for (const f of (result as ResponseResults['exportCompressed']).files) if (!transfer.includes(f.bytes.buffer)) transfer.push(f.bytes.buffer);
@@ -188,6 +190,11 @@ async function handle(req: AnyRequest, signal: AbortSignal): Promise<ResponseRes
       const files: ExportedFile[] = r.files.map((f) => ({ name: f.name, bytes: ownBuffer(f.bytes) }));
       return { files, pruned: weightsState(e), stats: r.stats };
     }
+    case 'exportGguf': {
+      const g = await requireEngine().gguf(req.fileType);
+      const name = `${requireEngine().model!.name}-${req.fileType.toLowerCase()}.gguf`;
+      return { file: { name, bytes: ownBuffer(await ggufBytes(g.meta, g.tensors)) }, architecture: g.architecture, notes: g.notes };
+    }
     case 'pruneContextual': {
       const e = requireEngine();
       const r = await runContextualJob(e, req.calibText, req.options, req.evaluate, progressFor(req.id), signal);
@@ -255,6 +262,7 @@ function schedule(req: AnyRequest, signal: AbortSignal): Promise<ResponseResults
     case 'generate':
     case 'restoreDense':
     case 'exportCompressed':
+    case 'exportGguf':
     case 'pruneContextual':
     case 'exportSmaller':
     case 'export': {

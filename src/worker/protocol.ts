@@ -83,6 +83,8 @@ export interface RequestBodies {
    * failure or cancellation before the prune finished the weights are dense.
    */
   pruneContextual: { type: 'pruneContextual'; calibText: string; options: ContextualRunOptions; evaluate: ContextualEvaluation | null };
+  /** The current weights (dense or pruned, zeros kept) as one llama.cpp GGUF file, F32 or F16. */
+  exportGguf: { type: 'exportGguf'; fileType: 'F32' | 'F16' };
   /** The contextual-pruned model as a smaller Hugging Face folder (zeros where it cannot be smaller). */
   exportSmaller: { type: 'exportSmaller' };
   /** Abort the request with id `target` (it then answers with a Cancelled error). */
@@ -125,6 +127,8 @@ export interface ResponseResults {
   /** The folder, plus the bytes of its tensor data dense vs compressed. */
   exportCompressed: { files: ExportedFile[]; pruned: WeightsState | null; stats: CompressedExportStats };
   generate: GenerateResult;
+  /** The file, llama.cpp's architecture name, and what to know about it. */
+  exportGguf: { file: ExportedFile; architecture: string; notes: string[] };
   /** The run's report (with Hugging Face names), the perplexities, and the weights state after it. */
   pruneContextual: ContextualJobResult & { weights: WeightsState | null };
   /** The folder, its config's sizes, parameter counts and bytes, and what stayed zeros. */

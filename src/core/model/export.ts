@@ -16,7 +16,8 @@ export interface ExportFile {
 /** Files copied from the source folder besides the weights. */
 const COPIED = /^(config\.json|generation_config\.json|tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|vocab\.json|merges\.txt|tokenizer\.model|added_tokens\.json)$/;
 
-async function readCanonical(model: GpuModel, name: string): Promise<Float32Array> {
+/** A canonical tensor's values from the GPU (every chunk of a paged tensor). */
+export async function readCanonical(model: GpuModel, name: string): Promise<Float32Array> {
   const t = model.weights.get(name);
   if (!t) throw new Error(`internal: ${name} is not loaded`);
   const parts = await Promise.all(t.chunks.map((c) => model.ctx.read(c.buffer)));

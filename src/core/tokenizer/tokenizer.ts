@@ -45,8 +45,11 @@ export function byteLevelTokenizerJson(
     if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
     return null;
   };
+  // Without a tokenizer_config.json, transformers' GPT2Tokenizer(Fast) takes "<|endoftext|>" as its
+  // BOS, EOS and UNK (its defaults), so that text in the input is the special token, not characters.
+  const gpt2Default = (k: string) => (k === 'pad_token' || Object.keys(config).length > 0 ? null : '<|endoftext|>');
   const specials = ['bos_token', 'eos_token', 'unk_token', 'pad_token']
-    .map(tokenName)
+    .map((k) => tokenName(k) ?? gpt2Default(k))
     .filter((t): t is string => t !== null && Object.hasOwn(vocab, t));
   const added = [...new Set(specials)].map((content) => ({
     id: vocab[content], content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
@@ -107,30 +110,34 @@ function wrap<T>(what: string, fn: () => T): T {
   }
 }
 
-/** Load the tokenizer of a model folder (files indexed by base name). */
-export async function loadTokenizer(files: Map<string, FileSource>): Promise<TextTokenizer> {
+/**
+ * The tokenizer files of a model folder (indexed by base name): tokenizer.json, or the equivalent
+ * built from vocab.json + merges.txt, and tokenizer_config.json ({} when absent).
+ */
+export async function readTokenizerFiles(files: Map<string, FileSource>): Promise<{ json: Record<string, unknown>; config: Record<string, unknown>; kind: TextTokenizer['kind'] }> {
   const cfgFile = files.get('tokenizer_config.json');
   const config = cfgFile ? await parseJson(cfgFile) : {};
-  let json: Record<string, unknown>;
-  let kind: TextTokenizer['kind'];
   const tj = files.get('tokenizer.json');
   if (tj) {
-    json = await parseJson(tj);
-    kind = 'tokenizer.json';
+    const json = await parseJson(tj);
     if (typeof json.model !== 'object' || json.model === null) throw new BadTokenizer('tokenizer.json has no "model" section.');
-  } else {
-    const v = files.get('vocab.json');
-    const m = files.get('merges.txt');
-    if (!v || !m) {
-      throw new MissingFile(
-        'No tokenizer found: the model folder needs tokenizer.json (with tokenizer_config.json), or vocab.json and merges.txt for a GPT-2-style tokenizer.',
-      );
-    }
-    const vocab = await parseJson(v);
-    if (!Object.values(vocab).every((x) => Number.isSafeInteger(x) && (x as number) >= 0)) throw new BadTokenizer('vocab.json must map tokens to non-negative integer ids.');
-    json = byteLevelTokenizerJson(vocab as Record<string, number>, await readText(m), config);
-    kind = 'vocab.json+merges.txt';
+    return { json, config, kind: 'tokenizer.json' };
   }
+  const v = files.get('vocab.json');
+  const m = files.get('merges.txt');
+  if (!v || !m) {
+    throw new MissingFile(
+      'No tokenizer found: the model folder needs tokenizer.json (with tokenizer_config.json), or vocab.json and merges.txt for a GPT-2-style tokenizer.',
+    );
+  }
+  const vocab = await parseJson(v);
+  if (!Object.values(vocab).every((x) => Number.isSafeInteger(x) && (x as number) >= 0)) throw new BadTokenizer('vocab.json must map tokens to non-negative integer ids.');
+  return { json: byteLevelTokenizerJson(vocab as Record<string, number>, await readText(m), config), config, kind: 'vocab.json+merges.txt' };
+}
+
+/** Load the tokenizer of a model folder (files indexed by base name). */
+export async function loadTokenizer(files: Map<string, FileSource>): Promise<TextTokenizer> {
+  const { json, config, kind } = await readTokenizerFiles(files);
   const size = idSpace(json);
   let tok: Tokenizer;
   let probe: number[];

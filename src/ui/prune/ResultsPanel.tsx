@@ -6,7 +6,7 @@ import { LayerChart } from './LayerChart';
 import { useDeferredValue } from 'react';
 import { weightsLabel } from '../../store/eval-settings';
 import { selectRun } from '../../store/prune-actions';
-import { saveCompressedModel, saveModelFolder, saveRecipe, saveResultsCsv, saveResultsJson, useFileExports } from '../../store/export-actions';
+import { saveCompressedModel, saveGguf, saveModelFolder, saveRecipe, saveResultsCsv, saveResultsJson, useFileExports } from '../../store/export-actions';
 import { METHOD_LABELS, selectedRun, usePrune, type RunRecord } from '../../store/prune';
 import { targetLabel } from '../../core/prune/types';
 import { ErrorAlert } from '../ErrorAlert';
@@ -251,25 +251,52 @@ function ExportSection() {
   const hasRuns = usePrune((s) => s.runs.length > 0);
   const fileBusy = useFileExports((s) => s.busy);
   const fileStatus = useFileExports((s) => s.last);
+  const ggufNotes = useFileExports((s) => s.notes);
   const exporting = status.status === 'exporting';
   const reason = busy ? 'Wait for the running job.' : weights === null ? 'The weights are dense: prune first.' : null;
   return (
     <div className="export">
       <h3>Export</h3>
       <p className="muted">
-        The current weights ({weightsLabel(weights)}) as a Hugging Face folder: config and tokenizer files, model.safetensors with the zeros in
-        place, and prune_studio.json describing the run. Or in compressed-tensors&apos; sparse-bitmask format (only the nonzero weights and a
-        bitmask, for transformers and vLLM with the compressed-tensors package).
+        The current weights ({weightsLabel(weights)}) as a Hugging Face folder (transformers, vLLM): config and tokenizer files,
+        model.safetensors with the zeros in place, and prune_studio.json describing the run. This is the format to use.
       </p>
       <div className="button-row">
         <button type="button" className="primary" data-testid="export-model" disabled={reason !== null || exporting} onClick={() => void saveModelFolder()}>
           {exporting ? 'Exporting…' : 'Export pruned model'}
         </button>
-        <button type="button" data-testid="export-compressed" disabled={reason !== null || exporting} onClick={() => void saveCompressedModel()}>
-          Export compressed (sparse-bitmask)
-        </button>
         {reason ? <span className="muted">{reason}</span> : null}
       </div>
+      <p className="muted">
+        For llama.cpp and Ollama: the current weights (dense or pruned, zeros kept) as one GGUF file. llama, qwen2, gpt2, gpt_neox and
+        phi models; OPT has no llama.cpp architecture.
+      </p>
+      <div className="button-row">
+        <button type="button" data-testid="export-gguf-f32" disabled={busy || fileBusy !== null} onClick={() => void saveGguf('F32')}>
+          {fileBusy === 'gguf' ? 'Writing GGUF…' : 'GGUF (F32)'}
+        </button>
+        <button type="button" data-testid="export-gguf-f16" disabled={busy || fileBusy !== null} onClick={() => void saveGguf('F16')}>
+          GGUF (F16)
+        </button>
+      </div>
+      {ggufNotes.length ? (
+        <ul className="muted small" data-testid="gguf-notes">
+          {ggufNotes.map((n) => (
+            <li key={n}>{n}</li>
+          ))}
+        </ul>
+      ) : null}
+      <details className="legacy-export">
+        <summary>Legacy: compressed-tensors sparse-bitmask</summary>
+        <p className="muted" data-testid="sparse-bitmask-legacy">
+          Only the nonzero weights and a bitmask. compressed-tensors removed its sparse-bitmask compressor in 2026 and vLLM its 2:4 sparse
+          kernels, and no 2026 transformers loads this format: it loads with compressed-tensors 0.14 or older (and the transformers and vLLM
+          releases of that time). Prefer the Hugging Face folder above.
+        </p>
+        <button type="button" data-testid="export-compressed" disabled={reason !== null || exporting} onClick={() => void saveCompressedModel()}>
+          Export compressed (sparse-bitmask, legacy)
+        </button>
+      </details>
       {status.status === 'done' ? (
         <p role="status" data-testid="export-status" data-files={status.files.join(',')}>
           {status.message}
