@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { GpuContext } from '../src/core/gpu/context';
 import {
   type FormatName, type ValueType, encode, estimateBytes, formatBytes,
-} from '../src/core/sparse/formats';
+} from '../src/core/model/sparse-formats';
 import { type GpuSparse, destroySparse, uploadSparse } from '../src/core/sparse/gpu';
 import { type LinearOptions, gemvLanes, hasSubgroups, spmm, spmv } from '../src/core/sparse/kernels';
 import { acquireDevice } from '../src/core/gpu/device';

@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tokenizer } from '@huggingface/tokenizers';
 import type { DType } from '../src/core/model/dtypes.ts';
-import { writeSafetensors, writeShardedSafetensors, type TensorToWrite } from '../src/core/model/safetensors-write.ts';
+import { writeSafetensors, writeShardedSafetensors, type TensorToWrite } from '../src/core/export/safetensors-write.ts';
 import { referenceForward, type HfConfig, type RefTensor } from '../src/core/reference/hf-model.ts';
 import { logSoftmaxNllRef } from '../src/core/reference/kernels.ts';
 import { parseSafetensorsRef } from '../src/core/reference/safetensors-ref.ts';

@@ -11,9 +11,9 @@
 // --out DIR writes the smaller model (Engine.exportSmaller): a Hugging Face folder with the
 // smaller intermediate_size (and heads, for llama/qwen2) where every layer removes alike.
 import { BadOption } from '../core/errors';
-import type { ExportFile } from '../core/model/export';
+import type { ExportFile } from '../core/export/hf';
 import type { ContextualScoring, GqaMode } from '../core/prune/contextual';
-import { type ContextualRunOptions, runContextualJob } from '../core/prune/contextual-run';
+import { type ContextualRunOptions, runContextualJob } from '../core/jobs/contextual';
 import { createNodeEngine } from '../node/engine';
 import { loadModelForCli } from './load';
 

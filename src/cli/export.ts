@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BadOption } from '../core/errors';
 import { ggufChunks, ggufSize } from '../core/export/gguf-writer';
-import type { ExportFile } from '../core/model/export';
+import type { ExportFile } from '../core/export/hf';
 import { createNodeEngine } from '../node/engine';
 import { loadModelForCli } from './load';
 

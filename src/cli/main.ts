@@ -3,8 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ExportFile } from '../core/model/export';
-import { runSweep, sweepPoints } from '../core/prune/sweep';
+import type { ExportFile } from '../core/export/hf';
+import { runSweep, sweepPoints } from '../core/jobs/sweep';
 import type { SparseLlmOptions } from '../core/prune/sparsellm';
 import { METHODS, type PruneMethod, type SublayerReport, parseOverrides, parseTarget, targetLabel } from '../core/prune/types';
 import { BadOption, PruneStudioError } from '../core/errors';

@@ -17,19 +17,20 @@ import type { GgufType } from './export/gguf-writer';
 import { calibrationWindows } from './calib/windows';
 import { type DenseBackup, pruneModel } from './prune/driver';
 import { type PruneOptions, type PruneReport, checkTarget } from './prune/types';
-import { type ExportFile, exportHF, readCanonical } from './model/export';
+import { type ExportFile, exportHF } from './export/hf';
 import { BadOption } from './errors';
-import { currentValues } from './model/export';
-import { type CompressedExport, exportCompressed } from './model/export-compressed';
-import { type ChoiceCache, type SparseChoice, type SparseMode, applySparse, clearSparse } from './sparse/select';
+import { currentValues } from './export/hf';
+import { type CompressedExport, exportCompressed } from './export/compressed';
+import { type ChoiceCache, type SparseChoice, type SparseMode, applySparse, clearSparse, hasSparse } from './sparse/select';
 import { type SpeedReport, speedReport } from './sparse/speed';
 import { type GenerateOptions, type GenerateResult, type GenerateUpdate, checkContext, checkGenerateOptions, checkWeightsAvailable, continuationText, generate, stableText } from './eval/generate';
 import type { AdapterSummary, ModelSummary, PerplexityOptions, PerplexityResult, ProgressFn } from './types';
 import {
-  type ContextualScores, type ContextualSelection, type StructuredExport, applyContextual, exportStructured, paramCounts, restoreContextual,
-  scoreContextual, selectContextual, specialTokenIds, sublayerSparsity,
+  type ContextualScores, type ContextualSelection, applyContextual, restoreContextual, scoreContextual, selectContextual, specialTokenIds,
+  sublayerSparsity,
 } from './prune/contextual';
-import { type ContextualReport, type ContextualRunOptions, contextualReport, emptyScores, selectionOptions } from './prune/contextual-run';
+import { type StructuredExport, exportStructured, paramCounts } from './export/structured';
+import { type ContextualReport, type ContextualRunOptions, contextualReport, emptyScores, selectionOptions } from './prune/contextual-report';
 
 export type { ShaderLoader } from './gpu/context';
 
@@ -356,7 +357,7 @@ export class Engine {
   async gguf(fileType: GgufType): Promise<GgufModel> {
     const cur = this.requireModel();
     const tokenizer = await readTokenizerFiles(cur.folder.files);
-    return ggufModel({ spec: cur.folder.spec, name: cur.summary.name, tokenizer, read: (n) => this.guard(() => readCanonical(cur.model, n)) }, fileType);
+    return ggufModel({ spec: cur.folder.spec, name: cur.summary.name, tokenizer, read: (n) => this.guard(() => cur.model.read(n)) }, fileType);
   }
 
   async exportCompressed(): Promise<CompressedExport> {
@@ -422,7 +423,7 @@ export class Engine {
       });
     const dense = opts.weights === 'dense' && cur.pruned !== null;
     const r = await this.guard(() => (dense ? this.withDenseWeights(run) : run()));
-    const sparseKernels = !dense && (model.sparse.decode.size > 0 || model.sparse.prefill.size > 0);
+    const sparseKernels = !dense && hasSparse(model);
     return {
       weights: opts.weights,
       text: continuationText(decode, promptIds, promptText, newIds),
@@ -449,7 +450,7 @@ export class Engine {
     const { model, backup } = this.requireModel();
     // name → [the pruned tensor, its dense stand-in]
     const swaps: Array<[string, GpuTensor, GpuTensor]> = [];
-    const sparse = { decode: new Map(model.sparse.decode), prefill: new Map(model.sparse.prefill) };
+    const kernels = new Map(model.linearKernels);
     try {
       await this.ctx.checked('uploading the dense weights for generation', () => {
         for (const [name, data] of backup) {
@@ -457,14 +458,12 @@ export class Engine {
           if (t) swaps.push([name, t, uploadTensor(this.ctx, data, t.shape, `${name}.dense`)]);
         }
       });
-      model.sparse.decode.clear();
-      model.sparse.prefill.clear();
+      model.linearKernels.clear();
       for (const [name, , d] of swaps) model.weights.set(name, d);
       return await fn();
     } finally {
       for (const [name, t] of swaps) model.weights.set(name, t);
-      for (const [k, v] of sparse.decode) model.sparse.decode.set(k, v);
-      for (const [k, v] of sparse.prefill) model.sparse.prefill.set(k, v);
+      for (const [k, v] of kernels) model.linearKernels.set(k, v);
       // Work recorded with the temporary tensors must reach the GPU before they are destroyed.
       try {
         await this.ctx.finish();

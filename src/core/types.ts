@@ -1,7 +1,5 @@
 // Plain-data summaries that cross the worker boundary and appear in the UI and CLI JSON.
 // No tensors here: only numbers and strings.
-import type { DownloadProgress } from './hub/download';
-import type { RopeParams } from './model/config';
 
 export interface AdapterSummary {
   /** Human-readable adapter name, e.g. "NVIDIA H100 (vulkan)" or "SwiftShader (software)". */
@@ -91,3 +89,35 @@ export interface Progress {
 }
 
 export type ProgressFn = (p: Progress) => void;
+
+export type RopeType = 'default' | 'linear' | 'llama3';
+
+/** The rotary settings after both config forms are merged (transformers 5's rope_parameters). */
+export interface RopeParams {
+  type: RopeType;
+  theta: number;
+  /** Share of each head that rotates. */
+  partial: number;
+  /** linear and llama3 */
+  factor?: number;
+  /** llama3 */
+  lowFreqFactor?: number;
+  highFreqFactor?: number;
+  originalMaxPositions?: number;
+}
+
+/** A download's progress (phase "download"): bytes of all files, the current file, the rate. */
+export interface DownloadProgress {
+  /** Bytes held of all the files to download (complete files and parts of partial ones). */
+  done: number;
+  total: number;
+  /** The file being downloaded, with its bytes. */
+  file: string;
+  fileDone: number;
+  fileTotal: number;
+  /** Download rate over the last seconds (bytes/s); 0 until measured. */
+  bytesPerSecond: number;
+  /** Files finished, of all. */
+  files: number;
+  fileCount: number;
+}

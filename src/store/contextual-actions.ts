@@ -6,7 +6,7 @@
 //   general text = the built-in sample-eval.txt, with the same settings;
 //   calibration  = the Data area's calibration text, the Method area's calibration samples/seed.
 import { BadOption, BadText, Cancelled, MissingFile } from '../core/errors';
-import type { ContextualEvaluation, ContextualRunOptions } from '../core/prune/contextual-run';
+import type { ContextualEvaluation, ContextualRunOptions } from '../core/jobs/contextual';
 import type { PendingCall } from '../worker/client';
 import type { WeightsState } from '../worker/protocol';
 import { saveFolder } from '../ui/save';

@@ -7,7 +7,7 @@
 // No tensors: the weights stay on the GPU in the worker.
 import { create } from 'zustand';
 import type { ContextualScoring } from '../core/prune/contextual';
-import type { ContextualReport } from '../core/prune/contextual-run';
+import type { ContextualReport } from '../core/jobs/contextual';
 import type { Progress } from '../core/types';
 import { useModel } from './model';
 

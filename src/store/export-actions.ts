@@ -6,7 +6,7 @@
 import { create } from 'zustand';
 import { version as APP_VERSION } from '../../package.json';
 import { BadOption } from '../core/errors';
-import { llmCompressorRecipe } from '../core/prune/recipe';
+import { llmCompressorRecipe } from '../core/export/recipe';
 import { targetLabel } from '../core/prune/types';
 import { saveFile, saveFolder, type SaveFileOptions, type SaveResult } from '../ui/save';
 import type { ExportedFile } from '../worker/protocol';

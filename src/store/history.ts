@@ -23,7 +23,7 @@ import { modelFingerprint } from '../core/model/identity';
 import type { ModelSummary } from '../core/types';
 import { useModel } from './model';
 import { DEFAULT_SEQLEN, usePerplexity } from './perplexity';
-import type { SweepSpec } from '../core/prune/sweep';
+import type { SweepSpec } from '../core/jobs/sweep';
 import { DEFAULT_SETTINGS, DEFAULT_SWEEP, usePrune, type MethodSettings, type RunRecord, type SweepSettings } from './prune';
 import { useTexts, type FileText, type TextKind, type TextSlot, type TextSlotName } from './texts';
 

@@ -2,7 +2,7 @@
 // points, restoring the dense weights, and exporting the current weights as a Hugging Face folder.
 // The weights never leave the worker except as the exported files, which go straight to disk.
 import { BadOption, BadText, Cancelled, DeviceLost } from '../core/errors';
-import type { SweepPointResult, SweepSpec } from '../core/prune/sweep';
+import type { SweepPointResult, SweepSpec } from '../core/jobs/sweep';
 import { targetLabel, type PruneOptions } from '../core/prune/types';
 import type { Progress } from '../core/types';
 import type { PendingCall } from '../worker/client';

@@ -3,7 +3,7 @@
 // build the request, and the unit tests to check them.
 import { BadOption } from '../core/errors';
 import { METHODS, checkTarget, parseOverrides, parseTarget, targetLabel, type PruneMethod, type PruneOptions, type Target } from '../core/prune/types';
-import { sweepPoints, type SweepPoint } from '../core/prune/sweep';
+import { sweepPoints, type SweepPoint } from '../core/jobs/sweep';
 import type { MethodSettings, SweepSettings } from './prune';
 
 export const MAX_SPARSITY_PCT = 95;

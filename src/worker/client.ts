@@ -7,7 +7,7 @@
 // A sweep also reports its points: client.call({ type: 'sweep', ... }, onProgress, (point) => ...).
 // Generation streams its text: client.call({ type: 'generate', ... }, undefined, undefined, (t) => ...).
 import { DeviceLost, errorFromWire } from '../core/errors';
-import type { SweepPointResult } from '../core/prune/sweep';
+import type { SweepPointResult } from '../core/jobs/sweep';
 import type { Progress } from '../core/types';
 import type { AnyRequest, RequestBody, RequestType, ResponseResults, WorkerEvent } from './protocol';
 

@@ -5,8 +5,8 @@
 import { Engine } from '../core/engine';
 import { Cancelled, MissingFile, NoWebGPU, errorToWire, throwIfCancelled } from '../core/errors';
 import { blobSource, type FileSource } from '../core/io/file-source';
-import { runSweep, type SweepPointResult } from '../core/prune/sweep';
-import { runContextualJob } from '../core/prune/contextual-run';
+import { runSweep, type SweepPointResult } from '../core/jobs/sweep';
+import { runContextualJob } from '../core/jobs/contextual';
 import type { Progress } from '../core/types';
 import {
   DEMO_MODEL_DIR,

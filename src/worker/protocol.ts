@@ -8,13 +8,13 @@
 // the whole engine.
 import type { WireError } from '../core/errors';
 import type { PruneOptions, PruneReport, Target } from '../core/prune/types';
-import type { SweepPointResult, SweepSpec } from '../core/prune/sweep';
+import type { SweepPointResult, SweepSpec } from '../core/jobs/sweep';
 import type { SpeedReport } from '../core/sparse/speed';
-import type { CompressedExportStats } from '../core/model/export-compressed';
+import type { CompressedExportStats } from '../core/export/compressed';
 import type { GenerateOptions, GenerateResult } from '../core/eval/generate';
 import type { AdapterSummary, ModelSummary, PerplexityResult, Progress } from '../core/types';
-import type { ContextualEvaluation, ContextualJobResult, ContextualRunOptions } from '../core/prune/contextual-run';
-import type { ParamCounts } from '../core/prune/contextual';
+import type { ContextualEvaluation, ContextualJobResult, ContextualRunOptions } from '../core/jobs/contextual';
+import type { ParamCounts } from '../core/export/structured';
 import type { HubListSummary, HubSourceSpec } from './hub';
 
 /** One file of a model folder: a File/Blob plus its path relative to the dropped folder. */

@@ -5,7 +5,7 @@
 // while it runs, and the smaller export refused unless the weights are contextual-pruned.
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { BadOption, Cancelled, errorToWire } from '../../src/core/errors';
-import type { ContextualReport } from '../../src/core/prune/contextual-run';
+import type { ContextualReport } from '../../src/core/jobs/contextual';
 import type { ModelSummary, PerplexityResult } from '../../src/core/types';
 import type { ResponseResults, WeightsState } from '../../src/worker/protocol';
 import { fakeEngine, tick } from '../helpers/fake-worker';

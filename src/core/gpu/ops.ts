@@ -22,6 +22,29 @@ export function uploadTensor(ctx: GpuContext, data: Float32Array, shape: number[
   return { shape, chunks };
 }
 
+/** A tensor's values, every chunk, row-major in its shape (read back from the GPU). */
+export async function readTensor(ctx: GpuContext, t: GpuTensor): Promise<Float32Array<ArrayBuffer>> {
+  const n = t.shape.reduce((a, b) => a * b, 1);
+  const rowLen = t.shape.length > 1 ? n / t.shape[0] : n;
+  const out = new Float32Array(n);
+  for (const c of t.chunks) {
+    const len = Math.min(c.rows * rowLen, n - c.row0 * rowLen);
+    out.set(await ctx.read(c.buffer, 0, len * 4), c.row0 * rowLen);
+  }
+  return out;
+}
+
+/** Write a tensor's values, every chunk (row-major in its shape); recorded on the queue. */
+export function writeTensor(ctx: GpuContext, t: GpuTensor, data: Float32Array<ArrayBuffer>, label = 'tensor'): void {
+  const n = t.shape.reduce((a, b) => a * b, 1);
+  if (data.length !== n) throw new Error(`internal: ${label} holds ${n} values, ${data.length} given`);
+  const rowLen = t.shape.length > 1 ? n / t.shape[0] : n;
+  for (const c of t.chunks) {
+    const len = Math.min(c.rows * rowLen, n - c.row0 * rowLen);
+    ctx.device.queue.writeBuffer(c.buffer, 0, data, c.row0 * rowLen, len);
+  }
+}
+
 export function destroyTensor(ctx: GpuContext, t: GpuTensor | undefined): void {
   if (t) for (const c of t.chunks) ctx.destroy(c.buffer);
 }

@@ -8,6 +8,7 @@
 // weights, each from `sink.have()` bytes on, with byte-range requests. A connection that drops
 // mid-file is retried (up to `retries` times in a row without progress, with back-off).
 import { Cancelled, HubError, MissingFile, NetworkError, throwIfCancelled } from '../errors';
+import type { DownloadProgress } from '../types';
 import { hubFileBlob, type HubFile, type HubListing, type HubOptions } from './client';
 
 /** Files read besides the weights, when the repository has them. */
@@ -41,20 +42,7 @@ export interface DownloadSink {
   readText(file: HubFile): Promise<string>;
 }
 
-export interface DownloadProgress {
-  /** Bytes held of all the files to download (complete files and parts of partial ones). */
-  done: number;
-  total: number;
-  /** The file being downloaded, with its bytes. */
-  file: string;
-  fileDone: number;
-  fileTotal: number;
-  /** Download rate over the last seconds (bytes/s); 0 until measured. */
-  bytesPerSecond: number;
-  /** Files finished, of all. */
-  files: number;
-  fileCount: number;
-}
+export type { DownloadProgress } from '../types';
 
 export interface DownloadOptions extends HubOptions {
   onProgress?: (p: DownloadProgress) => void;

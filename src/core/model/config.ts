@@ -10,6 +10,7 @@
 // A field that transformers' config class for the family does not define is ignored by
 // transformers too; it is reported as a note on the model card, never dropped silently.
 import { BadModelFile, UnsupportedArchitecture } from '../errors';
+import type { RopeParams, RopeType } from '../types';
 
 export type HFConfig = Record<string, unknown>;
 
@@ -125,21 +126,7 @@ export class ConfigFields {
 // ---------------------------------------------------------------------------------------------
 // Rotary position embeddings
 
-export type RopeType = 'default' | 'linear' | 'llama3';
-
-/** The rotary settings after both config forms are merged (transformers 5's rope_parameters). */
-export interface RopeParams {
-  type: RopeType;
-  theta: number;
-  /** Share of each head that rotates. */
-  partial: number;
-  /** linear and llama3 */
-  factor?: number;
-  /** llama3 */
-  lowFreqFactor?: number;
-  highFreqFactor?: number;
-  originalMaxPositions?: number;
-}
+export type { RopeParams, RopeType } from '../types';
 
 const ROPE_KEYS: Record<RopeType, string[]> = {
   default: [],

@@ -7,8 +7,6 @@ import type { GpuContext } from '../gpu/context';
 import * as op from '../gpu/ops';
 import type { GpuTensor } from '../gpu/ops';
 import type { ModelSpec } from '../model/spec';
-import type { GpuSparse } from '../sparse/gpu';
-import { GEMV_MAX_T, sparseLinear } from '../sparse/kernels';
 
 /** cos/sin table (T, rot/2, 2) for positions pos0..pos0+T-1, computed in float64. */
 export function ropeTable(invFreq: number[], pos0: number, T: number): Float32Array<ArrayBuffer> {
@@ -73,6 +71,12 @@ export function capturePointOf(sublayer: string): CapturePoint {
   return 'mlp_in';
 }
 
+/**
+ * A linear layer's kernel other than the dense GEMM: y (+)= x·Wᵀ + b for T tokens; false leaves
+ * this T to the dense GEMM. x: (T, in), y: (T, out).
+ */
+export type LinearKernel = (x: GPUBuffer, bias: GpuTensor | undefined, y: GPUBuffer, T: number, accumulate: boolean) => boolean;
+
 export class GpuModel {
   constructor(
     readonly ctx: GpuContext,
@@ -83,10 +87,21 @@ export class GpuModel {
   ) {}
 
   /**
-   * Sparse copies of pruned weights, by canonical weight name, for decode (T <= GEMV_MAX_T) and
-   * prefill; a linear layer uses the sparse kernels when its weight is here (src/core/sparse).
+   * Other kernels for linear layers, by canonical weight name: sparse/select.ts installs the sparse
+   * kernels of pruned weights here. A layer without one, or whose kernel declines T, runs the
+   * dense GEMM.
    */
-  readonly sparse = { decode: new Map<string, GpuSparse>(), prefill: new Map<string, GpuSparse>() };
+  readonly linearKernels = new Map<string, LinearKernel>();
+
+  /** A canonical tensor's current values, every chunk (read back from the GPU). */
+  read(name: string): Promise<Float32Array<ArrayBuffer>> {
+    return op.readTensor(this.ctx, this.w(name));
+  }
+
+  /** Replace a canonical tensor's values, every chunk. */
+  write(name: string, data: Float32Array<ArrayBuffer>): void {
+    op.writeTensor(this.ctx, this.w(name), data, name);
+  }
 
   private w(name: string): GpuTensor {
     const t = this.weights.get(name);
@@ -176,9 +191,9 @@ export class GpuModel {
   }
 
   private linear(name: string, x: GPUBuffer, y: GPUBuffer, T: number, accumulate = false): void {
-    const sp = (T <= GEMV_MAX_T ? this.sparse.decode : this.sparse.prefill).get(`${name}.weight`);
-    if (sp) sparseLinear(this.ctx, x, sp, this.b(`${name}.bias`), y, T, { accumulate });
-    else op.matmul(this.ctx, x, this.w(`${name}.weight`), this.b(`${name}.bias`), y, T, { accumulate });
+    const kernel = this.linearKernels.get(`${name}.weight`);
+    if (kernel?.(x, this.b(`${name}.bias`), y, T, accumulate)) return;
+    op.matmul(this.ctx, x, this.w(`${name}.weight`), this.b(`${name}.bias`), y, T, { accumulate });
   }
 
   /**

@@ -23,7 +23,7 @@
 // Norms, rotary, softmax and biases are O(d) per token and left out, as Kaplan does. Whether the
 // sparse count turns into speed depends on the kernels and the GPU: the measured tokens/s say.
 import { BadOption } from '../errors';
-import { estimateBytes } from '../sparse/formats';
+import { estimateBytes } from '../model/sparse-formats';
 import type { ModelSummary } from '../types';
 import { requirePositive } from './chinchilla';
 

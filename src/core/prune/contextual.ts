@@ -81,15 +81,14 @@
 import { BadOption, NumericalError, throwIfCancelled } from '../errors';
 import { colAbsStats } from '../gpu/ops-contextual';
 import {
-  type LayerRemoval, type StructuredRemoval, checkRemovalFits, cutTensor, cutsOf, readTensor, structureOf, zeroedStored,
-} from '../model/export-structured';
+  type LayerRemoval, type StructuredRemoval, checkRemovalFits, cutTensor, cutsOf, structureOf, zeroedStored,
+} from '../model/structure';
 import type { ModelFolder } from '../model/folder';
 import { linearNames, linearShape, type ModelSpec } from '../model/spec';
 import type { GpuModel } from '../nn/model';
 import type { ProgressFn } from '../types';
 import type { DenseBackup } from './driver';
 
-export { exportStructured, paramCounts, readTensor, type ParamCounts, type StructuredExport } from '../model/export-structured';
 
 export type ContextualScoring = 'mean-abs' | 'wanda';
 /** GQA head units: whole KV groups (default) or query heads within groups. */
@@ -167,21 +166,10 @@ const now = () => (typeof performance !== 'undefined' ? performance.now() : Date
 // Whole canonical tensors on the GPU (paged weights included)
 
 /** Write a whole canonical tensor back into its chunks. */
-export function writeTensor(model: GpuModel, name: string, data: Float32Array<ArrayBuffer>): void {
-  const t = model.weights.get(name);
-  if (!t) throw new Error(`internal: ${name} is not loaded`);
-  const n = t.shape.reduce((a, b) => a * b, 1);
-  if (data.length !== n) throw new Error(`internal: ${name} holds ${n} values, ${data.length} given`);
-  const rowLen = t.shape.length > 1 ? n / t.shape[0] : n;
-  for (const c of t.chunks) {
-    const len = Math.min(c.rows * rowLen, n - c.row0 * rowLen);
-    model.ctx.device.queue.writeBuffer(c.buffer, 0, data, c.row0 * rowLen, len);
-  }
-}
 
 /** Put every backed-up tensor back (the model becomes dense again); handles paged tensors. */
 export function restoreContextual(model: GpuModel, backup: DenseBackup): void {
-  for (const [name, data] of backup) if (model.weights.has(name)) writeTensor(model, name, data);
+  for (const [name, data] of backup) if (model.weights.has(name)) model.write(name, data);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -244,8 +232,8 @@ export async function scoreContextual(
         throw new NumericalError(`The activations of layer ${i} overflow on this text (NaN or Inf in the contextual statistics).`);
       }
       // Column norms² of the weights the units own: W_down (H, F) columns, W_o (H, Q) columns.
-      const wd = colSq(await readTensor(model, `layers.${i}.mlp.down.weight`), spec.hidden, F);
-      const wo = colSq(await readTensor(model, `layers.${i}.attn.o.weight`), spec.hidden, Q);
+      const wd = colSq(await model.read(`layers.${i}.mlp.down.weight`), spec.hidden, F);
+      const wo = colSq(await model.read(`layers.${i}.attn.o.weight`), spec.hidden, Q);
       const ls: LayerScores = {
         neuronMeanAbs: new Float64Array(F),
         neuronWanda: new Float64Array(F),
@@ -404,11 +392,11 @@ export async function applyContextual(model: GpuModel, sel: ContextualSelection,
     for (const [name, cut] of cutsOf(model.spec, sel, { mlp: false, heads: false })) {
       const t = model.weights.get(name);
       if (!t) continue; // a bias the checkpoint does not have, or the head of a tied model
-      const dense = backup.get(name) ?? (await readTensor(model, name));
+      const dense = backup.get(name) ?? (await model.read(name));
       backup.set(name, dense);
       const x = dense.slice();
       cutTensor(x, t.shape, cut);
-      writeTensor(model, name, x);
+      model.write(name, x);
       changed.push(name);
     }
     await model.ctx.finish();

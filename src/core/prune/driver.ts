@@ -36,10 +36,7 @@ export type DenseBackup = Map<string, Float32Array<ArrayBuffer>>;
 
 /** Put every backed-up weight back (the model becomes fully dense again). */
 export function restoreDense(model: GpuModel, backup: DenseBackup): void {
-  for (const [name, data] of backup) {
-    const t = model.weights.get(name);
-    if (t) model.ctx.device.queue.writeBuffer(t.chunks[0].buffer, 0, data);
-  }
+  for (const [name, data] of backup) if (model.weights.has(name)) model.write(name, data);
 }
 
 function targetFor(name: string, opts: PruneOptions): Target {
@@ -199,8 +196,7 @@ export async function pruneModel(
           // Dense copies of the MLP weights first: a failure restores them like any other run.
           for (const sub of spec.gatedMlp ? (['gate', 'up', 'down'] as const) : (['up', 'down'] as const)) {
             const nm = `layers.${layer}.mlp.${sub}`;
-            const [R, C] = linearShape(spec, nm);
-            if (!backup.has(`${nm}.weight`)) backup.set(`${nm}.weight`, await ctx.read((model.weights.get(`${nm}.weight`) as GpuTensor).chunks[0].buffer, 0, R * C * 4));
+            if (!backup.has(`${nm}.weight`)) backup.set(`${nm}.weight`, await model.read(`${nm}.weight`));
           }
           try {
             return await sparsellmMlp({
@@ -222,7 +218,7 @@ export async function pruneModel(
           const point = capturePointOf(name);
           const g = groups.get(point)!;
           const stats: SublayerStats = { h: g.h, hCpu: hCpu.get(point)!, C };
-          const dense = backup.get(`${name}.weight`) ?? (await ctx.read(wt.chunks[0].buffer, 0, R * C * 4));
+          const dense = backup.get(`${name}.weight`) ?? (await model.read(`${name}.weight`));
           backup.set(`${name}.weight`, dense);
           const target = targetFor(name, opts);
           t = now();
@@ -237,13 +233,13 @@ export async function pruneModel(
               throw e instanceof NumericalError ? new NumericalError(`${name}: ${e.message}`) : e;
             });
           }
-          const pruned = await ctx.read(wt.chunks[0].buffer, 0, R * C * 4);
+          const pruned = await model.read(`${name}.weight`);
           const dtype = model.dtypes.get(`${name}.weight`);
           if (dtype === 'F16' || dtype === 'BF16') {
             // As SparseGPT does (W.to(layer dtype)): updated weights are rounded to the storage
             // dtype, so the exported model computes exactly what was measured here.
             roundTo(pruned, dtype);
-            ctx.device.queue.writeBuffer(wt.chunks[0].buffer, 0, pruned);
+            model.write(`${name}.weight`, pruned);
           }
           times.factorisation += res.factorisation ?? 0;
           times.sweep += res.sweep ?? (now() - t) / 1000;

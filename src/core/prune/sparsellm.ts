@@ -88,7 +88,7 @@ import type { ModelSpec } from '../model/spec';
 import { choleskyLower, invertLower } from './cholesky';
 import type { MethodResult } from './method';
 import { sparsegpt } from './sparsegpt';
-import type { Target } from './types';
+import type { Target } from '../options';
 
 /** The two MLP forms SparseLLM has closed-form auxiliary updates for. */
 export type MlpKind = 'relu' | 'silu-gated';

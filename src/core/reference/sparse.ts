@@ -4,7 +4,7 @@
 // dense matrix first, so a test against linearRef(decode(m)) also checks the format itself.
 // Shapes: x (T, K), W (N, K), bias (N), y (T, N); f16 values are decoded exactly.
 import { f16ToF32 } from '../model/dtypes';
-import { SELL_C, type SparseMatrix, type Values, sellPad } from '../sparse/formats';
+import { SELL_C, type SparseMatrix, type Values, sellPad } from '../model/sparse-formats';
 import type { Vec } from './kernels';
 
 const at = (v: Values, i: number): number => (v instanceof Float32Array ? v[i] : f16ToF32(v[i]));

@@ -23,7 +23,7 @@ import type { GpuContext } from '../gpu/context';
 import {
   type BitmaskMatrix, type CsrMatrix, type DenseMatrix, type FormatName, type SellMatrix, type Sparse24Matrix,
   type SparseMatrix, type ValueType, type Values, SELL_C, groups24, wordsPerRow,
-} from './formats';
+} from '../model/sparse-formats';
 
 export interface GpuSparseBlock {
   row0: number;

@@ -12,7 +12,7 @@
 //   formatBytes(m);                                        // { disk, gpu } for the UI
 //   destroySparse(ctx, g);
 // Float64 references: src/core/reference/sparse.ts. Benchmark: bench/spmm.ts.
-export * from './formats';
+export * from '../model/sparse-formats';
 export * from './gpu';
 export * from './kernels';
 export { prune24, pruneRandom, randomDense, sparsityOf } from './synth';

@@ -34,7 +34,7 @@
 import type { Binding, GpuContext } from '../gpu/context';
 import { params } from '../gpu/context';
 import type { GpuTensor } from '../gpu/ops';
-import { type FormatName, wordsPerRow } from './formats';
+import { type FormatName, wordsPerRow } from '../model/sparse-formats';
 import { type GpuSparse, denseRowWords } from './gpu';
 
 export interface LinearOptions {

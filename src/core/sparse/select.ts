@@ -5,9 +5,9 @@
 import type { GpuContext } from '../gpu/context';
 import * as op from '../gpu/ops';
 import type { GpuModel } from '../nn/model';
-import { type FormatName, FORMATS, countNonzeros, encode, formatBytes, is24 } from './formats';
+import { type FormatName, FORMATS, countNonzeros, encode, formatBytes, is24 } from '../model/sparse-formats';
 import { type GpuSparse, destroySparse, uploadSparse } from './gpu';
-import { sparseLinear } from './kernels';
+import { GEMV_MAX_T, sparseLinear } from './kernels';
 
 export type SparseMode = 'dense' | 'auto' | Exclude<FormatName, 'dense'>;
 
@@ -38,9 +38,29 @@ export async function timeCall(ctx: GpuContext, f: () => void, reps = 3): Promis
 /** Remembered auto choices, by device-independent key (the cache lives with the engine's device). */
 export type ChoiceCache = Map<string, { decode: FormatName; prefill: FormatName; timings: Record<string, [number, number]> }>;
 
+/** The sparse copies installed in each model, for decode (T <= GEMV_MAX_T) and prefill, by weight name. */
+const installed = new WeakMap<GpuModel, { decode: Map<string, GpuSparse>; prefill: Map<string, GpuSparse> }>();
+
+function copiesOf(model: GpuModel) {
+  let c = installed.get(model);
+  if (!c) installed.set(model, (c = { decode: new Map(), prefill: new Map() }));
+  return c;
+}
+
+/** The sparse copies in use (decode and prefill, by weight name); empty maps when none. */
+export function sparseCopies(model: GpuModel): { decode: ReadonlyMap<string, GpuSparse>; prefill: ReadonlyMap<string, GpuSparse> } {
+  return copiesOf(model);
+}
+
+/** The model runs some linear layers with sparse kernels. */
+export function hasSparse(model: GpuModel): boolean {
+  const c = installed.get(model);
+  return !!c && (c.decode.size > 0 || c.prefill.size > 0);
+}
+
 /**
- * Encode the model's pruned weights for `mode` and install them (model.sparse); returns the
- * choices. `names`: canonical weight names to consider (the pruned ones).
+ * Encode the model's pruned weights for `mode` and install them as the model's linear kernels;
+ * returns the choices. `names`: canonical weight names to consider (the pruned ones).
  */
 export async function applySparse(model: GpuModel, names: string[], mode: SparseMode, cache: ChoiceCache): Promise<SparseChoice[]> {
   const ctx = model.ctx;
@@ -51,7 +71,7 @@ export async function applySparse(model: GpuModel, names: string[], mode: Sparse
     const t = model.weights.get(name);
     if (!t || t.chunks.length !== 1 || t.shape.length !== 2) continue;
     const [N, K] = t.shape;
-    const W = await ctx.read(t.chunks[0].buffer, 0, N * K * 4);
+    const W = await model.read(name);
     const sparsity = 1 - countNonzeros(W) / W.length;
     const candidates = FORMATS.filter((f) => f !== 'dense' && (f !== '2:4' || is24(W, N, K)));
     const bytes: SparseChoice['bytes'] = {};
@@ -76,8 +96,17 @@ export async function applySparse(model: GpuModel, names: string[], mode: Sparse
       ({ decode, prefill, timings } = hit);
     }
     for (const [f, g] of encoded) if (f !== decode && f !== prefill) destroySparse(ctx, g);
-    if (decode !== 'dense') model.sparse.decode.set(name, encoded.get(decode)!);
-    if (prefill !== 'dense') model.sparse.prefill.set(name, encoded.get(prefill)!);
+    const copies = copiesOf(model);
+    if (decode !== 'dense') copies.decode.set(name, encoded.get(decode)!);
+    if (prefill !== 'dense') copies.prefill.set(name, encoded.get(prefill)!);
+    if (decode !== 'dense' || prefill !== 'dense') {
+      model.linearKernels.set(name, (x, bias, y, T, accumulate) => {
+        const sp = (T <= GEMV_MAX_T ? copies.decode : copies.prefill).get(name);
+        if (!sp) return false;
+        sparseLinear(ctx, x, sp, bias, y, T, { accumulate });
+        return true;
+      });
+    }
     choices.push({ name, N, K, sparsity, decode, prefill, timings, bytes });
   }
   return choices;
@@ -106,9 +135,16 @@ async function measure(ctx: GpuContext, dense: op.GpuTensor, encoded: Map<Format
 
 /** Drop the sparse copies (after restoring dense or pruning again). */
 export function clearSparse(model: GpuModel): void {
+  const c = installed.get(model);
+  if (!c) return;
   const seen = new Set<GpuSparse>();
-  for (const m of [model.sparse.decode, model.sparse.prefill]) for (const g of m.values()) seen.add(g);
+  for (const m of [c.decode, c.prefill]) {
+    for (const [name, g] of m) {
+      seen.add(g);
+      model.linearKernels.delete(name);
+    }
+  }
   for (const g of seen) destroySparse(model.ctx, g);
-  model.sparse.decode.clear();
-  model.sparse.prefill.clear();
+  c.decode.clear();
+  c.prefill.clear();
 }

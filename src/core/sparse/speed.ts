@@ -8,10 +8,10 @@ import { generateGreedy } from '../eval/generate';
 import * as op from '../gpu/ops';
 import type { GpuModel } from '../nn/model';
 import type { ProgressFn } from '../types';
-import { type FormatName, FORMATS, countNonzeros, encode, formatBytes, is24 } from './formats';
+import { type FormatName, FORMATS, countNonzeros, encode, formatBytes, is24 } from '../model/sparse-formats';
 import { destroySparse, uploadSparse } from './gpu';
 import { sparseLinear } from './kernels';
-import { type ChoiceCache, applySparse, clearSparse, timeCall } from './select';
+import { type ChoiceCache, applySparse, clearSparse, hasSparse, timeCall } from './select';
 
 export interface SpeedRow {
   shape: string;
@@ -62,7 +62,7 @@ export async function speedReport(
     throwIfCancelled(signal);
     const t = model.weights.get(names[0])!;
     const [N, K] = t.shape;
-    const W = await ctx.read(t.chunks[0].buffer, 0, N * K * 4);
+    const W = await model.read(names[0]);
     const sparsity = 1 - countNonzeros(W) / W.length;
     const x = ctx.storage(T_PREFILL * K * 4, 'speed.x');
     const y = ctx.storage(T_PREFILL * N * 4, 'speed.y');
@@ -100,7 +100,7 @@ export async function speedReport(
   // End to end: greedy decode from BOS-like token 0 with the KV cache, dense vs auto.
   const n = opts.decodeTokens ?? 16;
   const start = [model.spec.bosTokenId ?? 0];
-  const wasSparse = model.sparse.decode.size > 0 || model.sparse.prefill.size > 0;
+  const wasSparse = hasSparse(model);
   clearSparse(model);
   await generateGreedy(model, start, 2, null, signal);
   let t0 = performance.now();

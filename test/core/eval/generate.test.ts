@@ -13,6 +13,7 @@ import { referenceLogits } from '../../../src/core/reference/hf-model';
 import { parseSafetensorsRef } from '../../../src/core/reference/safetensors-ref';
 import { createNodeEngine, loadNodeModel } from '../../../src/node/engine';
 import { DEMO_MODEL, FIXTURE_MODELS, ROOT, json } from '../../helpers/fixtures';
+import { sparseCopies } from '../../../src/core/sparse/select';
 
 const ref = json(path.join(ROOT, 'test/fixtures/stories260K/reference_outputs.json'));
 const calib = fs.readFileSync(path.join(ROOT, 'public/data/sample-calib.txt'), 'utf8');
@@ -44,7 +45,7 @@ async function pruneSnapshot(e: Engine) {
     const t = m.weights.get(name)!;
     weights[name] = new Uint32Array((await e.ctx.read(t.chunks[0].buffer)).buffer);
   }
-  return { weights, tensors: new Map(m.weights), decode: new Map(m.sparse.decode), prefill: new Map(m.sparse.prefill), state: e.pruneState };
+  return { weights, tensors: new Map(m.weights), decode: new Map(sparseCopies(m).decode), prefill: new Map(sparseCopies(m).prefill), state: e.pruneState };
 }
 
 describe('stories260K, dense', () => {

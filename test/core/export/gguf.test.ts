@@ -11,7 +11,6 @@ import type { Engine } from '../../../src/core/engine';
 import { permuteRotary } from '../../../src/core/export/gguf';
 import { ggufBytes } from '../../../src/core/export/gguf-writer';
 import { byteLevelPre } from '../../../src/core/export/gguf-tokenizer';
-import { readCanonical } from '../../../src/core/model/export';
 import { createNodeEngine, loadNodeModel } from '../../../src/node/engine';
 import { DEMO_MODEL, FIXTURE_MODELS, ROOT } from '../../helpers/fixtures';
 
@@ -100,10 +99,10 @@ describe.each(CASES)('%s', (_name, dir, arch) => {
     const byName = new Map(parsed.tensorInfos.map((t) => [t.name, t]));
     const get = (n: string) => tensorData(bytes, Number(parsed.tensorDataOffset), byName.get(n)! as never);
     expect(byName.get('token_embd.weight')!.shape.map(Number)).toEqual([s.embedDim, s.vocabSize]); // ggml order
-    expect([...get('token_embd.weight')]).toEqual([...(await readCanonical(model(), 'embed.tokens'))]);
-    const q = await readCanonical(model(), 'layers.0.attn.q.weight');
-    const k = await readCanonical(model(), 'layers.0.attn.k.weight');
-    const v = await readCanonical(model(), 'layers.0.attn.v.weight');
+    expect([...get('token_embd.weight')]).toEqual([...(await model().read('embed.tokens'))]);
+    const q = await model().read('layers.0.attn.q.weight');
+    const k = await model().read('layers.0.attn.k.weight');
+    const v = await model().read('layers.0.attn.v.weight');
     if (arch === 'llama') {
       expect([...get('blk.0.attn_q.weight')]).toEqual([...permuteRotary(q, s.nHeads, s.hidden)]);
       expect([...get('blk.0.attn_k.weight')]).toEqual([...permuteRotary(k, s.nKvHeads, s.hidden)]);
@@ -112,7 +111,7 @@ describe.each(CASES)('%s', (_name, dir, arch) => {
     } else {
       expect([...get('blk.0.attn_q.weight')]).toEqual([...q]);
     }
-    expect([...get(`blk.${s.nLayers - 1}.ffn_down.weight`)]).toEqual([...(await readCanonical(model(), `layers.${s.nLayers - 1}.mlp.down.weight`))]);
+    expect([...get(`blk.${s.nLayers - 1}.ffn_down.weight`)]).toEqual([...(await model().read(`layers.${s.nLayers - 1}.mlp.down.weight`))]);
     if (s.rope?.type === 'llama3') expect(byName.has('rope_freqs.weight')).toBe(true);
   });
 

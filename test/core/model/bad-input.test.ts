@@ -9,7 +9,7 @@ import { decodeTextFile } from '../../../src/core/eval/text';
 import { bytesSource, type FileSource } from '../../../src/core/io/file-source';
 import { openModelFolder } from '../../../src/core/model/folder';
 import { readSafetensorsHeader, readTensorF32 } from '../../../src/core/model/safetensors';
-import { writeSafetensors } from '../../../src/core/model/safetensors-write';
+import { writeSafetensors } from '../../../src/core/export/safetensors-write';
 import { loadTokenizer } from '../../../src/core/tokenizer/tokenizer';
 import { DEMO_MODEL } from '../../helpers/fixtures';
 

@@ -8,8 +8,10 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Engine } from '../../../src/core/engine';
 import { BadOption, Cancelled } from '../../../src/core/errors';
 import { bytesSource } from '../../../src/core/io/file-source';
-import { runContextualJob, type ContextualRunOptions } from '../../../src/core/prune/contextual-run';
-import { readTensor } from '../../../src/core/prune/contextual';
+import { runContextualJob, type ContextualRunOptions } from '../../../src/core/jobs/contextual';
+import type { GpuModel } from '../../../src/core/nn/model';
+
+const readTensor = (model: GpuModel, name: string) => model.read(name);
 import { createNodeEngine, loadNodeModel } from '../../../src/node/engine';
 import { DEMO_MODEL, ROOT } from '../../helpers/fixtures';
 

@@ -13,15 +13,19 @@ import { colAbsStats } from '../../../src/core/gpu/ops-contextual';
 import { bytesSource } from '../../../src/core/io/file-source';
 import { openModelFolder, type ModelFolder } from '../../../src/core/model/folder';
 import {
-  type ContextualScores, type ContextualSelection, applyContextual, exportStructured, paramCounts, readTensor, restoreContextual,
+  type ContextualScores, type ContextualSelection, applyContextual, restoreContextual,
   scoreContextual, selectContextual, specialTokenIds, sublayerSparsity,
 } from '../../../src/core/prune/contextual';
 import type { DenseBackup } from '../../../src/core/prune/driver';
+import { exportStructured, paramCounts } from '../../../src/core/export/structured';
+import type { GpuModel } from '../../../src/core/nn/model';
 import { referenceContextualScores, referenceSelectFraction, referenceZeroed } from '../../../src/core/reference/contextual';
 import { type RefTensors, referenceLogits } from '../../../src/core/reference/hf-model';
 import { parseSafetensorsRef } from '../../../src/core/reference/safetensors-ref';
 import { createNodeEngine, loadNodeModel } from '../../../src/node/engine';
 import { folderSources } from '../../../src/node/files';
+
+const readTensor = (model: GpuModel, name: string) => model.read(name);
 import { DEMO_MODEL, FIXTURE_MODELS, ROOT, json } from '../../helpers/fixtures';
 import { randn, testContext } from '../../helpers/gpu';
 

@@ -7,7 +7,7 @@ import { BadOption, BadText, Cancelled, NumericalError } from '../../../src/core
 import { bytesSource } from '../../../src/core/io/file-source';
 import { sparsegpt } from '../../../src/core/prune/sparsegpt';
 import type { PruneOptions } from '../../../src/core/prune/types';
-import { runSweep, sweepPoints } from '../../../src/core/prune/sweep';
+import { runSweep, sweepPoints } from '../../../src/core/jobs/sweep';
 import { createNodeEngine, loadNodeModel } from '../../../src/node/engine';
 import { DEMO_MODEL, ROOT } from '../../helpers/fixtures';
 import path from 'node:path';

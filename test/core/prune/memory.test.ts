@@ -8,7 +8,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Engine } from '../../../src/core/engine';
-import { runSweep, sweepPoints } from '../../../src/core/prune/sweep';
+import { runSweep, sweepPoints } from '../../../src/core/jobs/sweep';
 import { createNodeEngine, loadNodeModel } from '../../../src/node/engine';
 import { DEMO_MODEL, ROOT } from '../../helpers/fixtures';
 

@@ -7,7 +7,7 @@ import { sparseLinearRef } from '../../../src/core/reference/sparse';
 import {
   ALL_FORMATS, FORMATS, type FormatName, SELL_C, type ValueType, decode, encode, encode24, encodeBitmask, estimateBytes,
   formatBytes, is24, roundTo,
-} from '../../../src/core/sparse/formats';
+} from '../../../src/core/model/sparse-formats';
 import { gpuArrays, maskWords, rowBlocks, sliceRows } from '../../../src/core/sparse/gpu';
 import { prune24, pruneRandom, randomDense, sparsityOf } from '../../../src/core/sparse/synth';
 import { maxRelErr, randn } from '../../helpers/gpu';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { GpuContext } from '../../../src/core/gpu/context';
 import { linearRef } from '../../../src/core/reference/kernels';
 import { sparseLinearRef } from '../../../src/core/reference/sparse';
-import { ALL_FORMATS, type FormatName, type ValueType, decode, encode } from '../../../src/core/sparse/formats';
+import { ALL_FORMATS, type FormatName, type ValueType, decode, encode } from '../../../src/core/model/sparse-formats';
 import { type GpuSparse, destroySparse, uploadSparse } from '../../../src/core/sparse/gpu';
 import { type LinearOptions, hasSubgroups, sparseLinear, spmm, spmv } from '../../../src/core/sparse/kernels';
 import { acquireDevice } from '../../../src/core/gpu/device';

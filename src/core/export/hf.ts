@@ -2,9 +2,9 @@
 // were, model.safetensors with the original tensor names, order and dtypes, pruned weights with
 // their zeros in place (dense layout), and prune_studio.json describing what was done. Tensors
 // the engine did not change are copied value for value from the source file.
-import { isSupportedDType, type DType } from './dtypes';
-import type { ModelFolder } from './folder';
-import { readTensorF32, type TensorInfo } from './safetensors';
+import { isSupportedDType, type DType } from '../model/dtypes';
+import type { ModelFolder } from '../model/folder';
+import { readTensorF32, type TensorInfo } from '../model/safetensors';
 import { writeSafetensors, type TensorToWrite } from './safetensors-write';
 import type { GpuModel } from '../nn/model';
 
@@ -15,22 +15,6 @@ export interface ExportFile {
 
 /** Files copied from the source folder besides the weights. */
 const COPIED = /^(config\.json|generation_config\.json|tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|vocab\.json|merges\.txt|tokenizer\.model|added_tokens\.json)$/;
-
-/** A canonical tensor's values from the GPU (every chunk of a paged tensor). */
-export async function readCanonical(model: GpuModel, name: string): Promise<Float32Array> {
-  const t = model.weights.get(name);
-  if (!t) throw new Error(`internal: ${name} is not loaded`);
-  const parts = await Promise.all(t.chunks.map((c) => model.ctx.read(c.buffer)));
-  const n = t.shape.reduce((a, b) => a * b, 1);
-  const out = new Float32Array(n);
-  let o = 0;
-  for (const p of parts) {
-    const take = Math.min(p.length, n - o);
-    out.set(p.subarray(0, take), o);
-    o += take;
-  }
-  return out;
-}
 
 /** The config, generation config and tokenizer files of the source folder, byte for byte. */
 export async function copiedFiles(folder: ModelFolder): Promise<ExportFile[]> {
@@ -51,7 +35,7 @@ export function currentValues(folder: ModelFolder, model: GpuModel, changed: Rea
   return async (t) => {
     const plan = planOf.get(t.name);
     if (plan && plan.outputs.some((o) => changed.has(o.name))) {
-      return plan.merge(await Promise.all(plan.outputs.map((o) => readCanonical(model, o.name))));
+      return plan.merge(await Promise.all(plan.outputs.map((o) => model.read(o.name))));
     }
     return readTensorF32(t);
   };

@@ -23,8 +23,8 @@
 // Strings are single-quoted: PyYAML (YAML 1.1) would read a plain 2:4 as the base-60 integer 124.
 import { stringify } from 'yaml';
 import { BadOption } from '../errors';
-import { modulePathName } from '../model/export-compressed';
-import type { PruneMethod, Target } from './types';
+import { modulePathName } from './compressed';
+import type { PruneMethod, Target } from '../options';
 
 export interface RecipeInput {
   method: PruneMethod;

@@ -47,7 +47,7 @@
 // K = 768 the bitmask file is 56.8% of the dense f16 bytes, 2:4 is 56.3%, CSR (u16 indices) 100%:
 // row formats only pay off well past 50% sparsity.
 import { BadOption } from '../errors';
-import { f16ToF32, f32ToF16 } from '../model/dtypes';
+import { f16ToF32, f32ToF16 } from './dtypes';
 
 export type ValueType = 'f32' | 'f16';
 export type FormatName = 'dense' | 'bitmask' | '2:4' | 'csr' | 'sell';

@@ -2,9 +2,9 @@
 // evaluated, reported as soon as it is measured (the live sparsity-vs-perplexity chart).
 import type { Engine } from '../engine';
 import type { ProgressFn } from '../types';
-import type { SparseLlmOptions } from './sparsellm';
-import { checkPruneOptions } from './driver';
-import { type PruneMethod, type PruneOptions, type SublayerReport, type Target, checkTarget, targetLabel } from './types';
+import type { SparseLlmOptions } from '../prune/sparsellm';
+import { checkPruneOptions } from '../prune/driver';
+import { type PruneMethod, type PruneOptions, type SublayerReport, type Target, checkTarget, targetLabel } from '../prune/types';
 
 export interface SweepPoint {
   method: PruneMethod;

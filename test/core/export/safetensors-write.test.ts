@@ -6,7 +6,7 @@ import {
   writeSafetensors,
   writeShardedSafetensors,
   type TensorToWrite,
-} from '../../../src/core/model/safetensors-write.ts';
+} from '../../../src/core/export/safetensors-write.ts';
 
 interface Entry {
   dtype: string;

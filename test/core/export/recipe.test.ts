@@ -5,7 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { BadOption } from '../../../src/core/errors';
-import { llmCompressorRecipe, type RecipeInput } from '../../../src/core/prune/recipe';
+import { llmCompressorRecipe, type RecipeInput } from '../../../src/core/export/recipe';
 
 const LLAMA_MODULES = [0, 1, 2, 3].flatMap((i) =>
   ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj'].map((m) => `model.layers.${i}.${m}`),

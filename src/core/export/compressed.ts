@@ -25,11 +25,11 @@
 // model's own module paths: GPT-2 and OPT checkpoints stored without the base-model prefix
 // ("h.0…", "decoder.…", as the Hub's gpt2 is) get "transformer." / "model." added.
 import { BadOption } from '../errors';
-import { countNonzeros, encodeBitmask } from '../sparse/formats';
-import { decodeToF32, encodeFromF32, isSupportedDType, type DType } from './dtypes';
-import { copiedFiles, type ExportFile } from './export';
-import type { ModelFolder } from './folder';
-import type { TensorInfo } from './safetensors';
+import { countNonzeros, encodeBitmask } from '../model/sparse-formats';
+import { decodeToF32, encodeFromF32, isSupportedDType, type DType } from '../model/dtypes';
+import { copiedFiles, type ExportFile } from './hf';
+import type { ModelFolder } from '../model/folder';
+import type { TensorInfo } from '../model/safetensors';
 import { writeSafetensors, RAW_DTYPE_BYTES, type RawTensorToWrite } from './safetensors-write';
 
 export interface CompressedExportOptions {

@@ -10,7 +10,7 @@
 // their little-endian bytes.
 
 import { BadOption } from '../errors.ts';
-import { DTYPE_BYTES, encodeFromF32, type DType } from './dtypes.ts';
+import { DTYPE_BYTES, encodeFromF32, type DType } from '../model/dtypes.ts';
 
 export interface TensorToWrite {
   name: string;

@@ -1,0 +1,138 @@
+// Every user option the CLI and the page share, written once: its name on the command line, its
+// label in the page, its range and its default, and one parser that gives the same message in
+// both ("Dampening: --percdamp must be above 0 and at most 10 …; got "0"."). Core functions take
+// parsed values and check their own preconditions once, at their entry, with the same specs.
+//
+// Also the pruning vocabulary every layer speaks: the methods, a target (a sparsity or N:M), its
+// label, and per-sublayer overrides.
+import { BadOption } from './errors';
+
+export interface NumberOption {
+  /** The CLI flag, without "--". */
+  flag: string;
+  /** The page's label. */
+  label: string;
+  integer: boolean;
+  min: number;
+  /** min itself is not allowed (a positive real). */
+  minExclusive?: boolean;
+  max: number;
+  /** The value when the option is not given (undefined: the option is optional and has none). */
+  default?: number;
+  /** What the number means, added to the message. */
+  hint?: string;
+}
+
+export const OPTIONS = {
+  /** Tokens per window, for calibration and evaluation alike. */
+  seqlen: { flag: 'seqlen', label: 'Sequence length', integer: true, min: 2, max: 1 << 20, default: 256 },
+  /** Keep only the first N evaluation windows. */
+  maxWindows: { flag: 'max-windows', label: 'Max windows', integer: true, min: 1, max: 1e9 },
+  /** Calibration windows (SparseGPT's nsamples). */
+  calibSamples: { flag: 'calib-samples', label: 'Calibration samples', integer: true, min: 1, max: 100_000, default: 32 },
+  /** Random calibration windows with this seed (default: the first windows of the text). */
+  seed: { flag: 'seed', label: 'Seed', integer: true, min: 0, max: 2 ** 32 - 1 },
+  /** SparseGPT's percdamp: λ = percdamp · mean(diag H). */
+  percdamp: { flag: 'percdamp', label: 'Dampening', integer: false, min: 0, minExclusive: true, max: 10, default: 0.01, hint: 'a fraction of the mean Hessian diagonal, usually 0.01' },
+  /** SparseGPT's block size (columns per lazy update). */
+  blocksize: { flag: 'blocksize', label: 'Block size', integer: true, min: 1, max: 65_536, default: 128 },
+  /** SparseLLM alternations (the authors' 4). */
+  sparsellmIterations: { flag: 'sparsellm-iterations', label: 'SparseLLM alternations', integer: true, min: 1, max: 50, default: 4 },
+} as const satisfies Record<string, NumberOption>;
+
+function rangeText(o: NumberOption): string {
+  if (o.integer) return o.min >= 1 ? `a positive integer ${o.min === 1 ? 'up to' : `from ${o.min} to`} ${o.max}` : `a whole number from ${o.min} to ${o.max}`;
+  return `${o.minExclusive ? 'above' : 'at least'} ${o.min} and at most ${o.max}`;
+}
+
+/** The named error for a value outside an option's range. */
+export function optionError(o: NumberOption, raw: unknown): BadOption {
+  const shown = typeof raw === 'string' ? `"${raw.slice(0, 40)}"` : String(raw);
+  return new BadOption(`${o.label}: --${o.flag} must be ${rangeText(o)}${o.hint ? ` (${o.hint})` : ''}; got ${shown}.`);
+}
+
+/** Check a number against an option's range (the core's entry checks). */
+export function checkOption(o: NumberOption, v: number): number {
+  const ok = Number.isFinite(v) && (!o.integer || Number.isInteger(v)) && (o.minExclusive ? v > o.min : v >= o.min) && v <= o.max;
+  if (!ok) throw optionError(o, v);
+  return v;
+}
+
+/**
+ * Parse an option from text (a CLI value or a page field): empty or absent gives the default
+ * (undefined when it has none); anything else must be a number in range.
+ */
+export function parseOption<O extends NumberOption>(o: O, raw: string | undefined): O extends { default: number } ? number : number | undefined;
+export function parseOption(o: NumberOption, raw: string | undefined): number | undefined {
+  const s = (raw ?? '').trim();
+  if (s === '') return o.default;
+  if (o.integer ? !/^\d+$/.test(s) : !/^[+]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(s)) throw optionError(o, raw);
+  return checkOption(o, Number(s));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pruning vocabulary
+
+export const METHODS = ['magnitude', 'wanda', 'sparsegpt', 'sparsellm'] as const;
+export type PruneMethod = (typeof METHODS)[number];
+
+/** Unstructured sparsity (fraction of weights removed) or N:M (N of every M consecutive inputs). */
+export type Target = { kind: 'unstructured'; sparsity: number } | { kind: 'nm'; n: number; m: number };
+
+export function parseMethod(m: string): PruneMethod {
+  if (!(METHODS as readonly string[]).includes(m)) throw new BadOption(`Unknown method "${m.slice(0, 40)}"; choose one of ${METHODS.join(', ')}.`);
+  return m as PruneMethod;
+}
+
+/** Parse "0.5" / "2:4" style targets and check their ranges. */
+export function parseTarget(s: { sparsity?: number | string; pattern?: string }): Target {
+  if (s.pattern !== undefined && s.sparsity !== undefined) throw new BadOption('Give either a sparsity or an N:M pattern, not both.');
+  if (s.pattern !== undefined) {
+    const m = /^(\d+):(\d+)$/.exec(s.pattern.trim());
+    if (!m) throw new BadOption(`The pattern must look like N:M (e.g. 2:4); got "${s.pattern}".`);
+    return checkTarget({ kind: 'nm', n: Number(m[1]), m: Number(m[2]) });
+  }
+  if (s.sparsity === undefined) throw new BadOption('Give a sparsity (e.g. 0.5) or an N:M pattern (e.g. 2:4).');
+  return checkTarget({ kind: 'unstructured', sparsity: Number(s.sparsity) });
+}
+
+export function checkTarget(t: Target): Target {
+  if (t.kind === 'unstructured') {
+    if (!(t.sparsity >= 0 && t.sparsity < 1)) throw new BadOption(`Sparsity must be in [0, 1); got ${t.sparsity}.`);
+  } else {
+    if (!Number.isInteger(t.n) || !Number.isInteger(t.m) || t.n < 1 || t.m < 2) throw new BadOption(`N:M needs integers N ≥ 1 and M ≥ 2; got ${t.n}:${t.m}.`);
+    if (t.n >= t.m) throw new BadOption(`N:M needs N < M (N of every M weights are pruned); got ${t.n}:${t.m}.`);
+    if (t.m > 32) throw new BadOption(`M of an N:M pattern can be at most 32; got ${t.m}.`);
+  }
+  return t;
+}
+
+export function targetLabel(t: Target): string {
+  return t.kind === 'nm' ? `${t.n}:${t.m}` : `${Math.round(t.sparsity * 1000) / 10}%`;
+}
+
+/**
+ * "mlp.down=30%, layers.0.attn.q=2:4" → per-sublayer targets. Keys are canonical sublayer names
+ * ("layers.3.mlp.down") or their layer-free suffix ("mlp.down", every layer); values a percent,
+ * a fraction below 1, or an N:M pattern.
+ */
+export function parseOverrides(raw: string): Record<string, Target> {
+  const out: Record<string, Target> = {};
+  for (const part of raw.split(/[,;\n]+/).map((x) => x.trim()).filter(Boolean)) {
+    const m = /^([\w.]+)\s*=\s*(\S+)$/.exec(part);
+    if (!m) throw new BadOption(`Per-layer override "${part}" should look like "mlp.down=30%" or "layers.0.attn.q=2:4".`);
+    const [, name, v] = m;
+    let t: Target;
+    if (/^\d+:\d+$/.test(v)) t = parseTarget({ pattern: v });
+    else {
+      const pct = v.endsWith('%');
+      const x = Number(pct ? v.slice(0, -1) : v);
+      if (!Number.isFinite(x)) throw new BadOption(`Per-layer override "${part}": "${v}" is not a sparsity (30%, 0.3) or an N:M pattern (2:4).`);
+      if (!pct && x >= 1) throw new BadOption(`Per-layer override "${part}": sparsities are fractions below 1 (0.3) or percents (30%).`);
+      t = checkTarget({ kind: 'unstructured', sparsity: pct ? x / 100 : x });
+    }
+    if (name in out) throw new BadOption(`Per-layer override for ${name} is given twice.`);
+    out[name] = t;
+  }
+  return out;
+}
