@@ -78,8 +78,8 @@
 //          ppl, ppl_general, warnings }.
 //   Worker/store/UI: the same calls behind one message; show ppl (domain) and ppl (general) side
 //     by side and counts.before/after (params, bytes), plus the warnings next to Export.
-import { BadOption, NumericalError, throwIfCancelled } from '../errors';
-import { colAbsStats } from '../gpu/ops-contextual';
+import { BadOption } from '../errors';
+import { collectColumnStats } from '../calib/columns';
 import {
   type LayerRemoval, type StructuredRemoval, checkRemovalFits, cutTensor, cutsOf, structureOf, zeroedStored,
 } from '../model/structure';
@@ -187,94 +187,58 @@ export async function scoreContextual(
   onProgress?: ProgressFn,
   signal?: AbortSignal,
 ): Promise<ContextualScores> {
-  const { ctx, spec } = model;
-  if (windows.length === 0) throw new BadOption('Contextual pruning needs at least one calibration window of domain text.');
-  const T = windows[0].length;
-  if (T < 1 || windows.some((w) => w.length !== T)) throw new BadOption('Calibration windows must all have the same, non-zero length.');
+  const { spec } = model;
   const V = spec.vocabSize;
-  for (const w of windows) for (const id of w) if (!(Number.isInteger(id) && id >= 0 && id < V)) throw new BadOption(`Token id ${id} is outside the model's vocabulary (0..${V - 1}).`);
   const F = spec.ffn, D = spec.headDim, nH = spec.nHeads, Q = nH * D, L = spec.nLayers;
   const start = now();
-  const ws = model.allocate(T);
-  const down: GPUBuffer[] = [];
-  const att: GPUBuffer[] = [];
-  try {
-    // (2, F) and (2, Q) per layer; WebGPU zero-initialises new buffers.
-    await ctx.checked('allocating contextual statistics', () => {
-      for (let i = 0; i < L; i++) {
-        down.push(ctx.storage(2 * F * 4, `ctx.down.${i}`));
-        att.push(ctx.storage(2 * Q * 4, `ctx.o.${i}`));
-      }
-    });
-    for (let s = 0; s < windows.length; s++) {
-      throwIfCancelled(signal);
-      model.embed(ws, windows[s]);
-      ctx.submit();
-      for (let i = 0; i < L; i++) {
-        model.layer(ws, i, {
-          capture: (point, input, C) => {
-            if (point === 'down_in') colAbsStats(ctx, input, down[i], T, C);
-            else if (point === 'o_in') colAbsStats(ctx, input, att[i], T, C);
-          },
-        });
-        ctx.submit();
-      }
-      await ctx.finish();
-      const el = (now() - start) / 1000;
-      onProgress?.({ phase: 'prune', done: s + 1, total: windows.length, detail: `scoring · window ${s + 1}/${windows.length} · ${el.toFixed(1)} s` });
-    }
-    const N = windows.length * T;
-    const layers: LayerScores[] = [];
-    for (let i = 0; i < L; i++) {
-      const sd = await ctx.read(down[i], 0, 2 * F * 4);
-      const so = await ctx.read(att[i], 0, 2 * Q * 4);
-      if (!sd.every(Number.isFinite) || !so.every(Number.isFinite)) {
-        throw new NumericalError(`The activations of layer ${i} overflow on this text (NaN or Inf in the contextual statistics).`);
-      }
-      // Column norms² of the weights the units own: W_down (H, F) columns, W_o (H, Q) columns.
-      const wd = colSq(await model.read(`layers.${i}.mlp.down.weight`), spec.hidden, F);
-      const wo = colSq(await model.read(`layers.${i}.attn.o.weight`), spec.hidden, Q);
-      const ls: LayerScores = {
-        neuronMeanAbs: new Float64Array(F),
-        neuronWanda: new Float64Array(F),
-        headMeanAbs: new Float64Array(nH),
-        headWanda: new Float64Array(nH),
-      };
-      for (let j = 0; j < F; j++) {
-        ls.neuronMeanAbs[j] = sd[j] / N;
-        ls.neuronWanda[j] = Math.sqrt(wd[j] * (sd[F + j] / N));
-      }
-      for (let h = 0; h < nH; h++) {
-        let a = 0, w = 0;
-        for (let d = h * D; d < (h + 1) * D; d++) {
-          a += so[d];
-          w += wo[d] * (so[Q + d] / N);
-        }
-        ls.headMeanAbs[h] = a / (N * D);
-        ls.headWanda[h] = Math.sqrt(w);
-      }
-      layers.push(ls);
-    }
-    const tokenCounts = new Uint32Array(V);
-    const count = (id: number) => {
-      if (Number.isInteger(id) && id >= 0 && id < V) tokenCounts[id]++;
+  const stats = await collectColumnStats(model, windows, (s) => {
+    const el = (now() - start) / 1000;
+    onProgress?.({ phase: 'prune', done: s + 1, total: windows.length, detail: `scoring · window ${s + 1}/${windows.length} · ${el.toFixed(1)} s` });
+  }, signal);
+  const N = stats.tokens;
+  const layers: LayerScores[] = [];
+  for (let i = 0; i < L; i++) {
+    const sd = stats.down[i];
+    const so = stats.attn[i];
+    // Column norms² of the weights the units own: W_down (H, F) columns, W_o (H, Q) columns.
+    const wd = colSq(await model.read(`layers.${i}.mlp.down.weight`), spec.hidden, F);
+    const wo = colSq(await model.read(`layers.${i}.attn.o.weight`), spec.hidden, Q);
+    const ls: LayerScores = {
+      neuronMeanAbs: new Float64Array(F),
+      neuronWanda: new Float64Array(F),
+      headMeanAbs: new Float64Array(nH),
+      headWanda: new Float64Array(nH),
     };
-    if (opts.countIds) for (let k = 0; k < opts.countIds.length; k++) count(opts.countIds[k]);
-    else for (const w of windows) w.forEach(count);
-    const specialIds = [spec.bosTokenId, spec.eosTokenId].filter((x): x is number => x !== null);
-    return {
-      dims: { nLayers: L, ffn: F, nHeads: nH, nKvHeads: spec.nKvHeads, headDim: D, vocabSize: V },
-      specialIds,
-      windows: windows.length,
-      tokens: N,
-      layers,
-      tokenCounts,
-    };
-  } finally {
-    down.forEach((b) => ctx.destroy(b));
-    att.forEach((b) => ctx.destroy(b));
-    model.release(ws);
+    for (let j = 0; j < F; j++) {
+      ls.neuronMeanAbs[j] = sd[j] / N;
+      ls.neuronWanda[j] = Math.sqrt(wd[j] * (sd[F + j] / N));
+    }
+    for (let h = 0; h < nH; h++) {
+      let a = 0, w = 0;
+      for (let d = h * D; d < (h + 1) * D; d++) {
+        a += so[d];
+        w += wo[d] * (so[Q + d] / N);
+      }
+      ls.headMeanAbs[h] = a / (N * D);
+      ls.headWanda[h] = Math.sqrt(w);
+    }
+    layers.push(ls);
   }
+  const tokenCounts = new Uint32Array(V);
+  const count = (id: number) => {
+    if (Number.isInteger(id) && id >= 0 && id < V) tokenCounts[id]++;
+  };
+  if (opts.countIds) for (let k = 0; k < opts.countIds.length; k++) count(opts.countIds[k]);
+  else for (const w of windows) w.forEach(count);
+  const specialIds = [spec.bosTokenId, spec.eosTokenId].filter((x): x is number => x !== null);
+  return {
+    dims: { nLayers: L, ffn: F, nHeads: nH, nKvHeads: spec.nKvHeads, headDim: D, vocabSize: V },
+    specialIds,
+    windows: windows.length,
+    tokens: N,
+    layers,
+    tokenCounts,
+  };
 }
 
 /** Σ_r W[r, c]² per column c of W: (R, C), in float64. */
