@@ -9,7 +9,7 @@
 // report says so); an identity matrix is never substituted.
 import { NumericalError } from '../errors';
 import * as op from '../gpu/ops';
-import { inverseCholeskyUpper } from './cholesky';
+import { inverseCholeskyUpper } from './linalg';
 import type { MethodInput, MethodResult } from './method';
 import { thresholdMask } from './select';
 

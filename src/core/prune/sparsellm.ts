@@ -85,7 +85,7 @@ import * as op from '../gpu/ops';
 import type { GpuTensor } from '../gpu/ops';
 import * as sop from '../gpu/ops-sparsellm';
 import type { ModelSpec } from '../model/spec';
-import { choleskyLower, invertLower } from './cholesky';
+import { solveLstsq, spdInverse } from './linalg';
 import type { MethodResult } from './method';
 import { sparsegpt } from './sparsegpt';
 import type { Target } from '../options';
@@ -212,133 +212,318 @@ export interface SparseLlmMlpResult {
 
 const now = () => performance.now();
 
-/** Largest relative eigenvalue a least-squares fallback treats as zero (the Gram matrices are f32 sums). */
-const FALLBACK_RCOND = 1e-6;
-
-/** Symmetric eigendecomposition by cyclic Jacobi rotations (only for a singular Gram matrix). */
-function jacobiEigen(Ain: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
-  const A = Float64Array.from(Ain);
-  const V = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) V[i * n + i] = 1;
-  const rot = (M: Float64Array, i: number, j: number, c: number, s: number, stride: number, cols: boolean) => {
-    for (let k = 0; k < n; k++) {
-      const a = cols ? k * stride + i : i * stride + k;
-      const b = cols ? k * stride + j : j * stride + k;
-      const x = M[a];
-      const y = M[b];
-      M[a] = c * x - s * y;
-      M[b] = s * x + c * y;
-    }
-  };
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    let diag = 0;
-    for (let i = 0; i < n; i++) {
-      diag += A[i * n + i] ** 2;
-      for (let j = i + 1; j < n; j++) off += A[i * n + j] ** 2;
-    }
-    if (off === 0 || off <= 1e-30 * diag) break;
-    for (let i = 0; i < n; i++) {
-      for (let j = i + 1; j < n; j++) {
-        const aij = A[i * n + j];
-        if (aij === 0) continue;
-        const theta = (A[j * n + j] - A[i * n + i]) / (2 * aij);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        rot(A, i, j, c, s, n, true);
-        rot(A, i, j, c, s, n, false);
-        rot(V, i, j, c, s, n, true);
-      }
-    }
+/** Shape and kind checks of the input (refused before any GPU work). */
+function checkMlpInput(input: SparseLlmMlpInput): void {
+  const { kind, C, F, up, down, xs } = input;
+  const gated = kind === 'silu-gated';
+  if (gated && !input.gate) throw new BadOption('SparseLLM on a SiLU-gated MLP needs its gate weights.');
+  if (!gated && input.gate) throw new BadOption('SparseLLM on a ReLU MLP takes no gate weights.');
+  if (xs.length === 0) throw new BadOption('SparseLLM needs at least one calibration window.');
+  for (const [name, l, R, K] of [['up', up, F, C], ['gate', input.gate, F, C], ['down', down, C, F]] as const) {
+    if (!l) continue;
+    if (l.w.shape[0] !== R || l.w.shape[1] !== K || l.dense.length !== R * K) throw new Error(`sparsellmMlp: ${name} weight is [${l.w.shape}], expected [${R}, ${K}]`);
+    if (l.w.chunks.length !== 1) throw new Error(`sparsellmMlp: ${name} weight must be one GPU chunk`);
   }
-  const values = new Float64Array(n);
-  for (let i = 0; i < n; i++) values[i] = A[i * n + i];
-  return { values, vectors: V };
 }
+
+const w2s = (s: number) => [s / (s + 1), 2 / (s + 1)] as const; // SparseGPT's running mean
 
 /**
- * W (M, K) = B G⁺ for a Gram matrix G (K, K) (any positive multiple of AᵀA) and B (M, K) (the
- * same multiple of TargetᵀA): the minimum-norm least-squares weights, i.e. the authors'
- * Target·pinv(A). Inputs with G_ii = 0 get zero weights (as the pseudo-inverse gives); the rest
- * is solved by Cholesky in float64, or, if that part of G is singular, by its eigendecomposition.
+ * One MLP's SparseLLM state on the GPU: the dense auxiliaries of every window (z, s, p and the
+ * target output Y), their statistics, and the scratch buffers; the stages of an alternation are
+ * its methods. release() frees everything it allocated.
  */
-export function solveLstsq(B: ArrayLike<number>, G: ArrayLike<number>, M: number, K: number): { W: Float64Array; note?: string } {
-  const live: number[] = [];
-  for (let i = 0; i < K; i++) if (G[i * K + i] !== 0) live.push(i);
-  const k = live.length;
-  const W = new Float64Array(M * K);
-  if (k === 0) return { W, note: 'all inputs are zero' };
-  const g = new Float64Array(k * k);
-  for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) g[a * k + b] = G[live[a] * K + live[b]];
-  let note: string | undefined;
-  // Ginv_rows(b) solves g x = b for one right-hand side.
-  let solve: (rhs: Float64Array, out: Float64Array) => void;
-  try {
-    const L = Float64Array.from(g);
-    choleskyLower(L, k);
-    solve = (rhs, out) => {
-      for (let i = 0; i < k; i++) {
-        let s = rhs[i];
-        for (let j = 0; j < i; j++) s -= L[i * k + j] * out[j];
-        out[i] = s / L[i * k + i];
-      }
-      for (let i = k - 1; i >= 0; i--) {
-        let s = out[i];
-        for (let j = i + 1; j < k; j++) s -= L[j * k + i] * out[j];
-        out[i] = s / L[i * k + i];
-      }
-    };
-  } catch (e) {
-    if (!(e instanceof NumericalError)) throw e;
-    const { values, vectors } = jacobiEigen(g, k);
-    let max = 0;
-    for (const v of values) max = Math.max(max, Math.abs(v));
-    const pinv = new Float64Array(k * k);
-    let rank = 0;
-    for (let c = 0; c < k; c++) {
-      if (!(values[c] > FALLBACK_RCOND * max)) continue;
-      rank++;
-      const inv = 1 / values[c];
-      for (let i = 0; i < k; i++) {
-        const a = vectors[i * k + c] * inv;
-        for (let j = 0; j < k; j++) pinv[i * k + j] += a * vectors[j * k + c];
-      }
-    }
-    note = `least squares on a rank-deficient Gram matrix (rank ${rank} of ${k}): pseudo-inverse by eigendecomposition`;
-    solve = (rhs, out) => {
-      for (let i = 0; i < k; i++) {
-        let s = 0;
-        for (let j = 0; j < k; j++) s += pinv[i * k + j] * rhs[j];
-        out[i] = s;
-      }
-    };
-  }
-  const rhs = new Float64Array(k);
-  const x = new Float64Array(k);
-  for (let r = 0; r < M; r++) {
-    for (let a = 0; a < k; a++) rhs[a] = B[r * K + live[a]];
-    solve(rhs, x);
-    for (let a = 0; a < k; a++) W[r * K + live[a]] = x[a];
-  }
-  return { W, note };
-}
+class MlpAlternation {
+  readonly gated: boolean;
+  readonly gate?: MlpSublayer;
+  readonly n: number;
+  private readonly TF: number;
+  private readonly TC: number;
+  private readonly owned: GPUBuffer[] = [];
+  private readonly temps: GpuTensor[] = [];
+  // Dense auxiliaries per window: z (T, F), s (T, F), p = act (T, F), Y (T, C).
+  readonly Z: GPUBuffer[];
+  readonly S: GPUBuffer[];
+  readonly P: GPUBuffer[];
+  readonly Y: GPUBuffer[];
+  private readonly tmp: { a: GPUBuffer; b: GPUBuffer; c: GPUBuffer; d: GPUBuffer };
+  readonly hX: GPUBuffer;
+  readonly hP: GPUBuffer;
+  private readonly gFC: GPUBuffer;
+  private readonly gCF: GPUBuffer;
+  private readonly ones: GPUBuffer;
+  private readonly sumC: GPUBuffer;
+  private readonly sumF: GPUBuffer;
+  // Read back by prepare().
+  hXCpu = new Float32Array(0);
+  hPCpu = new Float32Array(0);
+  /** up/gate prune with H_X; each keeps its own copy because fasterprune dampens it in place. */
+  hUp = new Float32Array(0);
+  hGate = new Float32Array(0);
+  yCpu = new Float32Array(0);
+  yNorm = 0;
+  /** Σ_t x_t (2/n-weighted, as H_X), for the biases of up/gate in the refits. */
+  xSum: Float32Array | null = null;
+  bUp: Float32Array | null = null;
+  bGate: Float32Array | null = null;
+  bDown: Float32Array | null = null;
 
-/** A⁻¹ of a symmetric positive definite A (n, n) in float64: L⁻ᵀ L⁻¹ with A = L Lᵀ. */
-export function spdInverse(A: Float64Array, n: number): Float64Array {
-  const L = Float64Array.from(A);
-  choleskyLower(L, n);
-  invertLower(L, n); // L ← L⁻¹ (lower)
-  const out = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = 0;
-      for (let k = i; k < n; k++) s += L[k * n + i] * L[k * n + j];
-      out[i * n + j] = s;
-      out[j * n + i] = s;
+  constructor(private readonly input: SparseLlmMlpInput, private readonly o: SparseLlmOptions) {
+    const { ctx, T, C, F, xs } = input;
+    this.gated = input.kind === 'silu-gated';
+    this.gate = this.gated ? input.gate : undefined;
+    this.n = xs.length;
+    this.TF = T * F * 4;
+    this.TC = T * C * 4;
+    const buf = (bytes: number, label: string) => {
+      const b = ctx.storage(bytes, label);
+      this.owned.push(b);
+      return b;
+    };
+    this.Z = xs.map((_, s) => buf(this.TF, `sparsellm.z.${s}`));
+    this.S = this.gated ? xs.map((_, s) => buf(this.TF, `sparsellm.s.${s}`)) : [];
+    this.P = xs.map((_, s) => buf(this.TF, `sparsellm.p.${s}`));
+    this.Y = xs.map((_, s) => buf(this.TC, `sparsellm.y.${s}`));
+    this.tmp = { a: buf(this.TF, 'sparsellm.tmpA'), b: buf(this.TF, 'sparsellm.tmpB'), c: buf(this.TC, 'sparsellm.tmpC'), d: buf(this.TF, 'sparsellm.tmpD') };
+    this.hX = buf(C * C * 4, 'sparsellm.hX');
+    this.hP = buf(F * F * 4, 'sparsellm.hP');
+    this.gFC = buf(F * C * 4, 'sparsellm.crossFC');
+    this.gCF = buf(C * F * 4, 'sparsellm.crossCF');
+    this.ones = buf(T * 4, 'sparsellm.ones');
+    ctx.device.queue.writeBuffer(this.ones, 0, new Float32Array(T).fill(1));
+    this.sumC = buf(C * 4, 'sparsellm.sumC');
+    this.sumF = buf(F * 4, 'sparsellm.sumF');
+  }
+
+  private get ctx() {
+    return this.input.ctx;
+  }
+
+  tensor(data: Float32Array<ArrayBuffer>, shape: number[], label: string): GpuTensor {
+    const t = op.uploadTensor(this.ctx, data, shape, label);
+    this.temps.push(t);
+    return t;
+  }
+
+  dropTensors(): void {
+    while (this.temps.length) op.destroyTensor(this.ctx, this.temps.pop());
+  }
+
+  release(): void {
+    this.dropTensors();
+    this.owned.forEach((b) => this.ctx.destroy(b));
+  }
+
+  /** act(z, s) of window s into `out`. */
+  actInto(out: GPUBuffer, s: number): void {
+    const { ctx, T, F } = this.input;
+    if (this.gated) {
+      ctx.copy(this.S[s], 0, out, 0, this.TF);
+      op.activation(ctx, out, T * F, 'silu', this.Z[s]);
+    } else {
+      ctx.copy(this.Z[s], 0, out, 0, this.TF);
+      op.activation(ctx, out, T * F, 'relu');
     }
   }
-  return out;
+
+  /** The dense MLP on every window: the auxiliaries, H_X and H_p, the target Y and its norm, the biases. */
+  async prepare(): Promise<void> {
+    const { ctx, T, C, F, xs, up, down } = this.input;
+    const gate = this.gate;
+    for (let s = 0; s < this.n; s++) {
+      op.matmul(ctx, xs[s], up.w, up.bias, this.Z[s], T);
+      if (gate) op.matmul(ctx, xs[s], gate.w, gate.bias, this.S[s], T);
+      this.actInto(this.P[s], s);
+      op.matmul(ctx, this.P[s], down.w, down.bias, this.Y[s], T);
+      const [a, b] = w2s(s);
+      op.hessian(ctx, xs[s], this.hX, T, C, a, b);
+      op.hessian(ctx, this.P[s], this.hP, T, F, a, b);
+      ctx.submit();
+    }
+    this.hXCpu = await ctx.read(this.hX, 0, C * C * 4);
+    this.hPCpu = await ctx.read(this.hP, 0, F * F * 4);
+    if (!this.hXCpu.every(Number.isFinite) || !this.hPCpu.every(Number.isFinite)) {
+      throw new NumericalError('SparseLLM: the MLP calibration statistics contain NaN or Inf.');
+    }
+    this.hUp = Float32Array.from(this.hXCpu);
+    this.hGate = Float32Array.from(this.hXCpu);
+    this.yCpu = new Float32Array(this.n * T * C);
+    for (let s = 0; s < this.n; s++) {
+      const y = await ctx.read(this.Y[s], 0, this.TC);
+      this.yCpu.set(y, s * T * C);
+      for (const v of y) this.yNorm += v * v;
+    }
+    if (up.bias || gate?.bias) {
+      xs.forEach((x, s) => {
+        sop.crossGram(ctx, this.ones, x, this.sumC, T, 1, C, ...w2s(s));
+        ctx.submit();
+      });
+      this.xSum = await ctx.read(this.sumC, 0, C * 4);
+    }
+    const readBias = async (t: GpuTensor | undefined, len: number) => (t ? ctx.read(t.chunks[0].buffer, 0, len * 4) : null);
+    this.bUp = await readBias(up.bias, F);
+    this.bGate = await readBias(gate?.bias, F);
+    this.bDown = await readBias(down.bias, C);
+  }
+
+  /** 2/n Σ Aᵀ B over windows, minus bias ⊗ sumB when the target has a bias. */
+  private async cross(as: GPUBuffer[], bs: GPUBuffer[], M: number, K: number, out: GPUBuffer, bias: Float32Array | null, sumB: Float32Array | null): Promise<Float64Array> {
+    const { ctx, T } = this.input;
+    as.forEach((a, s) => {
+      sop.crossGram(ctx, a, bs[s], out, T, M, K, ...w2s(s));
+      ctx.submit();
+    });
+    const g = Float64Array.from(await ctx.read(out, 0, M * K * 4));
+    if (bias && sumB) for (let i = 0; i < M; i++) for (let j = 0; j < K; j++) g[i * K + j] -= bias[i] * sumB[j];
+    return g;
+  }
+
+  /**
+   * 1. Least-squares refits of up/gate on the auxiliaries z/s, and of down on p (or the authors'
+   * gradient steps): cross-covariances on the GPU, solves on the CPU. Updates H_p (down's H).
+   */
+  async refit(k: number, wDown: Float32Array<ArrayBuffer>, notes: string[]): Promise<{ up: Float32Array<ArrayBuffer>; gate?: Float32Array<ArrayBuffer>; down: Float32Array<ArrayBuffer> }> {
+    const { ctx, T, C, F, xs } = this.input;
+    const o = this.o;
+    const fit = (B: Float64Array, G: ArrayLike<number>, M: number, K: number, what: string) => {
+      const r = solveLstsq(B, G, M, K);
+      if (r.note) notes.push(`${what} (alternation ${k + 1}): ${r.note}`);
+      return Float32Array.from(r.W);
+    };
+    const up = fit(await this.cross(this.Z, xs, F, C, this.gFC, this.bUp, this.xSum), this.hXCpu, F, C, 'up');
+    const gate = this.gate ? fit(await this.cross(this.S, xs, F, C, this.gFC, this.bGate, this.xSum), this.hXCpu, F, C, 'gate') : undefined;
+    // H_p of the current p (also SparseGPT's H for down), and Σ p for down's bias.
+    this.P.forEach((p, s) => {
+      op.hessian(ctx, p, this.hP, T, F, ...w2s(s));
+      ctx.submit();
+    });
+    this.hPCpu = await ctx.read(this.hP, 0, F * F * 4);
+    let pSum: Float32Array | null = null;
+    if (this.bDown) {
+      this.P.forEach((p, s) => {
+        sop.crossGram(ctx, this.ones, p, this.sumF, T, 1, F, ...w2s(s));
+        ctx.submit();
+      });
+      pSum = await ctx.read(this.sumF, 0, F * 4);
+    }
+    const cyp = await this.cross(this.Y, this.P, C, F, this.gCF, this.bDown, pSum); // 2/n Σ (Y − b2)ᵀ p: (C, F)
+    if (o.downUpdate === 'lstsq') return { up, gate, down: fit(cyp, this.hPCpu, C, F, 'down') };
+    // Gradient of mean((W2p + b2 − Y)²) over the C × nT entries: (W2 H_p − cyp) / (C·T).
+    const Wd = Float64Array.from(wDown);
+    const g = new Float64Array(C * F);
+    for (let it = 0; it < o.downGdSteps; it++) {
+      for (let i = 0; i < C; i++) {
+        for (let j = 0; j < F; j++) {
+          let v = -cyp[i * F + j];
+          for (let l = 0; l < F; l++) v += Wd[i * F + l] * this.hPCpu[l * F + j];
+          g[i * F + j] = v / (C * T);
+        }
+      }
+      for (let i = 0; i < Wd.length; i++) Wd[i] -= o.downGdLr * g[i];
+    }
+    return { up, gate, down: Float32Array.from(Wd) };
+  }
+
+  /** 2. SparseGPT of one MLP weight, from W (written to the GPU first). */
+  async prune(k: number, name: string, l: MlpSublayer, W: Float32Array<ArrayBuffer>, R: number, K: number, h: GPUBuffer, hCpu: Float32Array, compound: boolean, notes: string[]): Promise<MethodResult> {
+    const { ctx } = this.input;
+    const w = l.w.chunks[0].buffer;
+    ctx.device.queue.writeBuffer(w, 0, W);
+    const res = await sparsegpt({ ctx, w, R, C: K, dense: W, stats: { h, hCpu, C: K }, target: l.target, percdamp: this.input.percdamp, blocksize: this.input.blocksize });
+    if (compound && this.o.compoundDamp && res.damp !== undefined) {
+      for (let i = 0; i < K; i++) {
+        if (hCpu[i * K + i] === 0) hCpu[i * K + i] = 1;
+        hCpu[i * K + i] += res.damp;
+      }
+    }
+    if (res.note) notes.push(`${name} (alternation ${k + 1}): ${res.note}`);
+    return res;
+  }
+
+  /**
+   * The closed-form p update's matrices for the pruned down weight: p = M1 (y − b2) + M2 act,
+   * M2 = γ(βW2ᵀW2 + γI)⁻¹ (F, F), M1 = β(βW2ᵀW2 + γI)⁻¹W2ᵀ (F, C), and BP = −M1 b2.
+   */
+  pUpdate(wDown: Float32Array): { M1: GpuTensor; M2: GpuTensor; BP?: GpuTensor } {
+    const { C, F } = this.input;
+    const o = this.o;
+    const A = new Float64Array(F * F);
+    for (let c = 0; c < C; c++) {
+      const r = c * F;
+      for (let i = 0; i < F; i++) {
+        const a = wDown[r + i];
+        if (a === 0) continue;
+        for (let j = 0; j <= i; j++) A[i * F + j] += a * wDown[r + j];
+      }
+    }
+    for (let i = 0; i < F; i++) {
+      for (let j = 0; j <= i; j++) {
+        const v = o.beta * A[i * F + j] + (i === j ? o.gamma : 0);
+        A[i * F + j] = v;
+        A[j * F + i] = v;
+      }
+    }
+    const Ainv = spdInverse(A, F);
+    const m1 = new Float32Array(F * C);
+    const m2 = new Float32Array(F * F);
+    for (let i = 0; i < F; i++) {
+      for (let c = 0; c < C; c++) {
+        let v = 0;
+        for (let j = 0; j < F; j++) v += Ainv[i * F + j] * wDown[c * F + j];
+        m1[i * C + c] = o.beta * v;
+      }
+      for (let j = 0; j < F; j++) m2[i * F + j] = o.gamma * Ainv[i * F + j];
+    }
+    const out: { M1: GpuTensor; M2: GpuTensor; BP?: GpuTensor } = { M1: this.tensor(m1, [F, C], 'sparsellm.m1'), M2: this.tensor(m2, [F, F], 'sparsellm.m2') };
+    if (this.bDown) {
+      const bp = new Float32Array(F);
+      for (let i = 0; i < F; i++) {
+        let v = 0;
+        for (let c = 0; c < C; c++) v += m1[i * C + c] * this.bDown[c];
+        bp[i] = -v;
+      }
+      out.BP = this.tensor(bp, [F], 'sparsellm.bp');
+    }
+    return out;
+  }
+
+  /**
+   * 3–5 and the error, in one pass over the windows: mu = WupX (+b), mg = WgX (+b) with the
+   * pruned weights serve both Ŷ = down(act(mg, mu)) and the z/s updates (skipped with `update`
+   * null, the last alternation). Returns ‖Y − Ŷ‖².
+   */
+  async pass(update: { M1: GpuTensor; M2: GpuTensor; BP?: GpuTensor } | null): Promise<number> {
+    const { ctx, T, C, F, xs, up, down } = this.input;
+    const o = this.o;
+    const gate = this.gate;
+    const { a: tmpA, b: tmpB, c: tmpC, d: tmpD } = this.tmp;
+    let e = 0;
+    for (let s = 0; s < this.n; s++) {
+      op.matmul(ctx, xs[s], up.w, up.bias, tmpA, T); // mu (ReLU: m)
+      if (gate) {
+        op.matmul(ctx, xs[s], gate.w, gate.bias, tmpB, T); // mg
+        ctx.copy(tmpB, 0, tmpD, 0, this.TF);
+        op.activation(ctx, tmpD, T * F, 'silu', tmpA);
+      } else {
+        ctx.copy(tmpA, 0, tmpD, 0, this.TF);
+        op.activation(ctx, tmpD, T * F, 'relu');
+      }
+      op.matmul(ctx, tmpD, down.w, down.bias, tmpC, T);
+      const yh = await ctx.read(tmpC, 0, this.TC);
+      const o0 = s * T * C;
+      for (let i = 0; i < yh.length; i++) e += (yh[i] - this.yCpu[o0 + i]) ** 2;
+      if (!update) continue;
+      this.actInto(tmpD, s); // act(z, s) of the auxiliaries
+      op.matmul(ctx, this.Y[s], update.M1, update.BP, this.P[s], T);
+      op.matmul(ctx, tmpD, update.M2, undefined, this.P[s], T, { accumulate: true });
+      if (gate) sop.zsUpdateGated(ctx, this.Z[s], this.S[s], tmpA, tmpB, this.P[s], T * F, o.alpha, o.gamma, o.sLr, o.sSteps);
+      else sop.zUpdateRelu(ctx, this.Z[s], tmpA, this.P[s], T * F, o.alpha, o.gamma);
+      ctx.submit();
+    }
+    await ctx.finish();
+    this.dropTensors();
+    return e;
+  }
 }
 
 /**
@@ -347,118 +532,18 @@ export function spdInverse(A: Float64Array, n: number): Float64Array {
  * NumericalError when SparseGPT's factorisation fails, Cancelled through `signal`.
  */
 export async function sparsellmMlp(input: SparseLlmMlpInput): Promise<SparseLlmMlpResult> {
-  const { ctx, kind, C, F, T, xs, up, down, signal } = input;
-  const gated = kind === 'silu-gated';
-  const gate = gated ? input.gate : undefined;
-  if (gated && !gate) throw new BadOption('SparseLLM on a SiLU-gated MLP needs its gate weights.');
-  if (!gated && input.gate) throw new BadOption('SparseLLM on a ReLU MLP takes no gate weights.');
-  const o = resolveSparseLlmOptions(kind, input.options);
-  const n = xs.length;
-  if (n === 0) throw new BadOption('SparseLLM needs at least one calibration window.');
-  for (const [name, l, R, K] of [['up', up, F, C], ['gate', gate, F, C], ['down', down, C, F]] as const) {
-    if (!l) continue;
-    if (l.w.shape[0] !== R || l.w.shape[1] !== K || l.dense.length !== R * K) throw new Error(`sparsellmMlp: ${name} weight is [${l.w.shape}], expected [${R}, ${K}]`);
-    if (l.w.chunks.length !== 1) throw new Error(`sparsellmMlp: ${name} weight must be one GPU chunk`);
-  }
+  const { ctx, C, F, up, down, signal } = input;
+  checkMlpInput(input);
+  const o = resolveSparseLlmOptions(input.kind, input.options);
   const notes: string[] = [];
   const phases = { prepare: 0, refit: 0, prune: 0, update: 0 };
-  const TF = T * F * 4;
-  const TC = T * C * 4;
-  const owned: GPUBuffer[] = [];
-  const buf = (bytes: number, label: string) => {
-    const b = ctx.storage(bytes, label);
-    owned.push(b);
-    return b;
-  };
-  const temps: GpuTensor[] = [];
-  const tensor = (data: Float32Array<ArrayBuffer>, shape: number[], label: string) => {
-    const t = op.uploadTensor(ctx, data, shape, label);
-    temps.push(t);
-    return t;
-  };
+  const m = new MlpAlternation(input, o);
+  const gate = m.gate;
   const wbuf = (l: MlpSublayer) => l.w.chunks[0].buffer;
-  const w2s = (s: number) => [s / (s + 1), 2 / (s + 1)] as const; // SparseGPT's running mean
-
   try {
     let t0 = now();
-    // Dense auxiliaries per window: z (T, F), s (T, F), p = act (T, F), Y (T, C).
-    const Z = xs.map((_, s) => buf(TF, `sparsellm.z.${s}`));
-    const S = gated ? xs.map((_, s) => buf(TF, `sparsellm.s.${s}`)) : [];
-    const P = xs.map((_, s) => buf(TF, `sparsellm.p.${s}`));
-    const Y = xs.map((_, s) => buf(TC, `sparsellm.y.${s}`));
-    const tmpA = buf(TF, 'sparsellm.tmpA');
-    const tmpB = buf(TF, 'sparsellm.tmpB');
-    const tmpC = buf(TC, 'sparsellm.tmpC');
-    const tmpD = buf(TF, 'sparsellm.tmpD');
-    const hX = buf(C * C * 4, 'sparsellm.hX');
-    const hP = buf(F * F * 4, 'sparsellm.hP');
-    const gFC = buf(F * C * 4, 'sparsellm.crossFC');
-    const gCF = buf(C * F * 4, 'sparsellm.crossCF');
-    const ones = buf(T * 4, 'sparsellm.ones');
-    ctx.device.queue.writeBuffer(ones, 0, new Float32Array(T).fill(1));
-    const sumC = buf(C * 4, 'sparsellm.sumC');
-    const sumF = buf(F * 4, 'sparsellm.sumF');
-
-    /** act(z, s) of window s into `out`. */
-    const actInto = (out: GPUBuffer, s: number) => {
-      if (gated) {
-        ctx.copy(S[s], 0, out, 0, TF);
-        op.activation(ctx, out, T * F, 'silu', Z[s]);
-      } else {
-        ctx.copy(Z[s], 0, out, 0, TF);
-        op.activation(ctx, out, T * F, 'relu');
-      }
-    };
-    for (let s = 0; s < n; s++) {
-      op.matmul(ctx, xs[s], up.w, up.bias, Z[s], T);
-      if (gate) op.matmul(ctx, xs[s], gate.w, gate.bias, S[s], T);
-      actInto(P[s], s);
-      op.matmul(ctx, P[s], down.w, down.bias, Y[s], T);
-      const [a, b] = w2s(s);
-      op.hessian(ctx, xs[s], hX, T, C, a, b);
-      op.hessian(ctx, P[s], hP, T, F, a, b);
-      ctx.submit();
-    }
-    const hXCpu = await ctx.read(hX, 0, C * C * 4);
-    let hPCpu = await ctx.read(hP, 0, F * F * 4);
-    if (!hXCpu.every(Number.isFinite) || !hPCpu.every(Number.isFinite)) {
-      throw new NumericalError('SparseLLM: the MLP calibration statistics contain NaN or Inf.');
-    }
-    // up/gate prune with H_X; each keeps its own copy because fasterprune dampens it in place.
-    const hUp = Float32Array.from(hXCpu);
-    const hGate = Float32Array.from(hXCpu);
-    const yCpu = new Float32Array(n * T * C);
-    let yNorm = 0;
-    for (let s = 0; s < n; s++) {
-      const y = await ctx.read(Y[s], 0, TC);
-      yCpu.set(y, s * T * C);
-      for (const v of y) yNorm += v * v;
-    }
-    // Σ_t x_t (2/n-weighted, as H_X), for the biases of up/gate in the refits.
-    let xSum: Float32Array | null = null;
-    if (up.bias || gate?.bias) {
-      xs.forEach((x, s) => {
-        sop.crossGram(ctx, ones, x, sumC, T, 1, C, ...w2s(s));
-        ctx.submit();
-      });
-      xSum = await ctx.read(sumC, 0, C * 4);
-    }
-    const readBias = async (t: GpuTensor | undefined, len: number) => (t ? ctx.read(t.chunks[0].buffer, 0, len * 4) : null);
-    const bUp = await readBias(up.bias, F);
-    const bGate = await readBias(gate?.bias, F);
-    const bDown = await readBias(down.bias, C);
+    await m.prepare();
     phases.prepare += (now() - t0) / 1000;
-
-    /** 2/n Σ Aᵀ B over windows, minus bias ⊗ sumB when the target has a bias. */
-    const cross = async (as: GPUBuffer[], bs: GPUBuffer[], M: number, K: number, out: GPUBuffer, bias: Float32Array | null, sumB: Float32Array | null) => {
-      as.forEach((a, s) => {
-        sop.crossGram(ctx, a, bs[s], out, T, M, K, ...w2s(s));
-        ctx.submit();
-      });
-      const g = Float64Array.from(await ctx.read(out, 0, M * K * 4));
-      if (bias && sumB) for (let i = 0; i < M; i++) for (let j = 0; j < K; j++) g[i * K + j] -= bias[i] * sumB[j];
-      return g;
-    };
 
     const history: SparseLlmStep[] = [];
     const results: { up?: MethodResult; gate?: MethodResult; down?: MethodResult } = {};
@@ -471,148 +556,35 @@ export async function sparsellmMlp(input: SparseLlmMlpInput): Promise<SparseLlmM
       let wUp = up.dense;
       let wGate = gate?.dense;
       if (k > 0) {
-        // 1. Least-squares refits on the auxiliaries (cross-covariances on the GPU, solves on the CPU).
+        // 1. Least-squares refits on the auxiliaries.
         input.onProgress?.(`${step} · refit`);
         t0 = now();
-        const fit = (B: Float64Array, G: ArrayLike<number>, M: number, K: number, what: string) => {
-          const r = solveLstsq(B, G, M, K);
-          if (r.note) notes.push(`${what} (alternation ${k + 1}): ${r.note}`);
-          return Float32Array.from(r.W);
-        };
-        wUp = fit(await cross(Z, xs, F, C, gFC, bUp, xSum), hXCpu, F, C, 'up');
-        if (gate) wGate = fit(await cross(S, xs, F, C, gFC, bGate, xSum), hXCpu, F, C, 'gate');
-        // H_p of the current p (also SparseGPT's H for down), and Σ p for down's bias.
-        P.forEach((p, s) => {
-          op.hessian(ctx, p, hP, T, F, ...w2s(s));
-          ctx.submit();
-        });
-        hPCpu = await ctx.read(hP, 0, F * F * 4);
-        let pSum: Float32Array | null = null;
-        if (bDown) {
-          P.forEach((p, s) => {
-            sop.crossGram(ctx, ones, p, sumF, T, 1, F, ...w2s(s));
-            ctx.submit();
-          });
-          pSum = await ctx.read(sumF, 0, F * 4);
-        }
-        const cyp = await cross(Y, P, C, F, gCF, bDown, pSum); // 2/n Σ (Y − b2)ᵀ p: (C, F)
-        if (o.downUpdate === 'lstsq') {
-          wDown = fit(cyp, hPCpu, C, F, 'down');
-        } else {
-          // Gradient of mean((W2p + b2 − Y)²) over the C × nT entries: (W2 H_p − cyp) / (C·T).
-          const Wd = Float64Array.from(wDown);
-          const g = new Float64Array(C * F);
-          for (let it = 0; it < o.downGdSteps; it++) {
-            for (let i = 0; i < C; i++) {
-              for (let j = 0; j < F; j++) {
-                let v = -cyp[i * F + j];
-                for (let l = 0; l < F; l++) v += Wd[i * F + l] * hPCpu[l * F + j];
-                g[i * F + j] = v / (C * T);
-              }
-            }
-            for (let i = 0; i < Wd.length; i++) Wd[i] -= o.downGdLr * g[i];
-          }
-          wDown = Float32Array.from(Wd);
-        }
+        const w = await m.refit(k, wDown, notes);
+        wUp = w.up;
+        wGate = w.gate;
+        wDown = w.down;
         phases.refit += (now() - t0) / 1000;
       }
       // 2. SparseGPT of every MLP weight (writes the refitted weights first).
       input.onProgress?.(`${step} · SparseGPT`);
       t0 = now();
-      const prune = async (name: string, l: MlpSublayer, W: Float32Array<ArrayBuffer>, R: number, K: number, h: GPUBuffer, hCpu: Float32Array, compound: boolean) => {
-        ctx.device.queue.writeBuffer(wbuf(l), 0, W);
-        const res = await sparsegpt({ ctx, w: wbuf(l), R, C: K, dense: W, stats: { h, hCpu, C: K }, target: l.target, percdamp: input.percdamp, blocksize: input.blocksize });
-        if (compound && o.compoundDamp && res.damp !== undefined) {
-          for (let i = 0; i < K; i++) {
-            if (hCpu[i * K + i] === 0) hCpu[i * K + i] = 1;
-            hCpu[i * K + i] += res.damp;
-          }
-        }
-        if (res.note) notes.push(`${name} (alternation ${k + 1}): ${res.note}`);
-        return res;
-      };
-      results.up = await prune('up', up, wUp, F, C, hX, hUp, true);
-      if (gate) results.gate = await prune('gate', gate, wGate!, F, C, hX, hGate, true);
-      results.down = await prune('down', down, wDown, C, F, hP, hPCpu, false);
+      results.up = await m.prune(k, 'up', up, wUp, F, C, m.hX, m.hUp, true, notes);
+      if (gate) results.gate = await m.prune(k, 'gate', gate, wGate!, F, C, m.hX, m.hGate, true, notes);
+      results.down = await m.prune(k, 'down', down, wDown, C, F, m.hP, m.hPCpu, false, notes);
       phases.prune += (now() - t0) / 1000;
 
-      // 3–5 and the error, in one pass over the windows: mu = WupX (+b), mg = WgX (+b) with the
-      // pruned weights serve both Ŷ = down(act(mg, mu)) and the z/s updates.
+      // 3–5 and the error.
       const last = k === o.iterations - 1;
       input.onProgress?.(`${step} · ${last ? 'error' : 'auxiliaries'}`);
       t0 = now();
-      let M1: GpuTensor | undefined;
-      let M2: GpuTensor | undefined;
-      let BP: GpuTensor | undefined;
+      let update: ReturnType<MlpAlternation['pUpdate']> | null = null;
       if (!last) {
         wDown = await ctx.read(wbuf(down), 0, C * F * 4);
-        // p = M1 (y − b2) + M2 act with M2 = γ(βW2ᵀW2 + γI)⁻¹ (F, F), M1 = β(βW2ᵀW2 + γI)⁻¹W2ᵀ (F, C).
-        const A = new Float64Array(F * F);
-        for (let c = 0; c < C; c++) {
-          const r = c * F;
-          for (let i = 0; i < F; i++) {
-            const a = wDown[r + i];
-            if (a === 0) continue;
-            for (let j = 0; j <= i; j++) A[i * F + j] += a * wDown[r + j];
-          }
-        }
-        for (let i = 0; i < F; i++) {
-          for (let j = 0; j <= i; j++) {
-            const v = o.beta * A[i * F + j] + (i === j ? o.gamma : 0);
-            A[i * F + j] = v;
-            A[j * F + i] = v;
-          }
-        }
-        const Ainv = spdInverse(A, F);
-        const m1 = new Float32Array(F * C);
-        const m2 = new Float32Array(F * F);
-        for (let i = 0; i < F; i++) {
-          for (let c = 0; c < C; c++) {
-            let v = 0;
-            for (let j = 0; j < F; j++) v += Ainv[i * F + j] * wDown[c * F + j];
-            m1[i * C + c] = o.beta * v;
-          }
-          for (let j = 0; j < F; j++) m2[i * F + j] = o.gamma * Ainv[i * F + j];
-        }
-        M1 = tensor(m1, [F, C], 'sparsellm.m1');
-        M2 = tensor(m2, [F, F], 'sparsellm.m2');
-        if (bDown) {
-          const bp = new Float32Array(F);
-          for (let i = 0; i < F; i++) {
-            let v = 0;
-            for (let c = 0; c < C; c++) v += m1[i * C + c] * bDown[c];
-            bp[i] = -v;
-          }
-          BP = tensor(bp, [F], 'sparsellm.bp');
-        }
+        update = m.pUpdate(wDown);
       }
-      let e = 0;
-      for (let s = 0; s < n; s++) {
-        op.matmul(ctx, xs[s], up.w, up.bias, tmpA, T); // mu (ReLU: m)
-        if (gate) {
-          op.matmul(ctx, xs[s], gate.w, gate.bias, tmpB, T); // mg
-          ctx.copy(tmpB, 0, tmpD, 0, TF);
-          op.activation(ctx, tmpD, T * F, 'silu', tmpA);
-        } else {
-          ctx.copy(tmpA, 0, tmpD, 0, TF);
-          op.activation(ctx, tmpD, T * F, 'relu');
-        }
-        op.matmul(ctx, tmpD, down.w, down.bias, tmpC, T);
-        const yh = await ctx.read(tmpC, 0, TC);
-        const o0 = s * T * C;
-        for (let i = 0; i < yh.length; i++) e += (yh[i] - yCpu[o0 + i]) ** 2;
-        if (last) continue;
-        actInto(tmpD, s); // act(z, s) of the auxiliaries
-        op.matmul(ctx, Y[s], M1!, BP, P[s], T);
-        op.matmul(ctx, tmpD, M2!, undefined, P[s], T, { accumulate: true });
-        if (gate) sop.zsUpdateGated(ctx, Z[s], S[s], tmpA, tmpB, P[s], T * F, o.alpha, o.gamma, o.sLr, o.sSteps);
-        else sop.zUpdateRelu(ctx, Z[s], tmpA, P[s], T * F, o.alpha, o.gamma);
-        ctx.submit();
-      }
-      await ctx.finish();
-      while (temps.length) op.destroyTensor(ctx, temps.pop());
+      const e = await m.pass(update);
       phases.update += (now() - t0) / 1000;
-      const err = yNorm > 0 ? e / yNorm : 0;
+      const err = m.yNorm > 0 ? e / m.yNorm : 0;
       history.push({ relError: err });
       if (!Number.isFinite(err)) throw new NumericalError(`SparseLLM: the MLP output became NaN/Inf at alternation ${k + 1}.`);
       if (o.keep === 'best' && (!best || err < best.err)) {
@@ -637,7 +609,6 @@ export async function sparsellmMlp(input: SparseLlmMlpInput): Promise<SparseLlmM
     await ctx.finish();
     return { up: results.up!, gate: results.gate, down: results.down!, history, kept, options: o, notes, phases };
   } finally {
-    while (temps.length) op.destroyTensor(ctx, temps.pop());
-    owned.forEach((b) => ctx.destroy(b));
+    m.release();
   }
 }

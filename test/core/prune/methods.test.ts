@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { GpuContext } from '../../../src/core/gpu/context';
 import * as op from '../../../src/core/gpu/ops';
-import { inverseCholeskyUpper } from '../../../src/core/prune/cholesky';
+import { inverseCholeskyUpper } from '../../../src/core/prune/linalg';
 import { magnitude } from '../../../src/core/prune/magnitude';
 import type { MethodInput } from '../../../src/core/prune/method';
 import { sparsegpt } from '../../../src/core/prune/sparsegpt';

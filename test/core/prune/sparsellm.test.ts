@@ -8,8 +8,9 @@ import type { GpuContext } from '../../../src/core/gpu/context';
 import * as op from '../../../src/core/gpu/ops';
 import * as sop from '../../../src/core/gpu/ops-sparsellm';
 import {
-  type MlpKind, SPARSELLM_DEFAULTS, type SparseLlmOptions, mlpKind, resolveSparseLlmOptions, solveLstsq, sparsellmMlp,
+  type MlpKind, SPARSELLM_DEFAULTS, type SparseLlmOptions, mlpKind, resolveSparseLlmOptions, sparsellmMlp,
 } from '../../../src/core/prune/sparsellm';
+import { solveLstsq } from '../../../src/core/prune/linalg';
 import type { Target } from '../../../src/core/prune/types';
 import { BadOption } from '../../../src/core/errors';
 import { relu, silu } from '../../../src/core/reference/kernels';
