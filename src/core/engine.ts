@@ -88,7 +88,7 @@ export class Engine {
     return this.current?.summary ?? null;
   }
 
-  /** The loaded GPU model (for tests, benchmarks and later the pruning driver). */
+  /** The loaded GPU model (tests, benchmarks). */
   get gpuModel(): GpuModel | null {
     return this.current?.model ?? null;
   }

@@ -3,7 +3,6 @@
 // cross the worker boundary as { name, message } and are rebuilt with `errorFromWire`.
 
 export abstract class PruneStudioError extends Error {
-  abstract readonly code: string;
   // Each subclass sets `name` to a string literal: minifiers rename classes, and the name is
   // what crosses the worker boundary (errorFromWire) and what the UI shows.
   constructor(message: string) {
@@ -14,67 +13,56 @@ export abstract class PruneStudioError extends Error {
 /** A model file (safetensors, index, config) is malformed, truncated or hostile. */
 export class BadModelFile extends PruneStudioError {
   override readonly name = 'BadModelFile';
-  readonly code = 'bad-model-file';
 }
 
 /** A required file is missing from the model folder (config.json, weights, tokenizer). */
 export class MissingFile extends PruneStudioError {
   override readonly name = 'MissingFile';
-  readonly code = 'missing-file';
 }
 
 /** config.json names an architecture (or a variant of one) that the engine does not implement. */
 export class UnsupportedArchitecture extends PruneStudioError {
   override readonly name = 'UnsupportedArchitecture';
-  readonly code = 'unsupported-architecture';
 }
 
 /** Tokenizer files are missing or cannot be parsed. */
 export class BadTokenizer extends PruneStudioError {
   override readonly name = 'BadTokenizer';
-  readonly code = 'bad-tokenizer';
 }
 
 /** Evaluation or calibration text is unusable (binary, too short for one window). */
 export class BadText extends PruneStudioError {
   override readonly name = 'BadText';
-  readonly code = 'bad-text';
 }
 
 /** A user option is out of range (seqlen, sparsity, ...). */
 export class BadOption extends PruneStudioError {
   override readonly name = 'BadOption';
-  readonly code = 'bad-option';
 }
 
 /** Something needs more GPU memory or a larger binding than the adapter offers. */
 export class TooLargeForDevice extends PruneStudioError {
   override readonly name = 'TooLargeForDevice';
-  readonly code = 'too-large-for-device';
 }
 
 /** No WebGPU, or no adapter could be found. */
 export class NoWebGPU extends PruneStudioError {
   override readonly name = 'NoWebGPU';
-  readonly code = 'no-webgpu';
 }
 
 /** The GPU device was lost (driver reset, tab backgrounded too long, destroy()). */
 export class DeviceLost extends PruneStudioError {
   override readonly name = 'DeviceLost';
-  readonly code = 'device-lost';
 }
 
 /** A GPU validation or out-of-memory error surfaced through an error scope. */
 export class GpuError extends PruneStudioError {
   override readonly name = 'GpuError';
-  readonly code = 'gpu-error';
 }
 
 /** The user cancelled a run. */
 export class Cancelled extends PruneStudioError {
   override readonly name = 'Cancelled';
-  readonly code = 'cancelled';
   constructor(message = 'Cancelled by the user.') {
     super(message);
   }
@@ -83,19 +71,16 @@ export class Cancelled extends PruneStudioError {
 /** Numbers went bad (NaN/Inf) or a matrix was not positive definite. */
 export class NumericalError extends PruneStudioError {
   override readonly name = 'NumericalError';
-  readonly code = 'numerical-error';
 }
 
 /** Browser storage (IndexedDB, the Origin Private File System) is unavailable, unsupported or full. */
 export class StorageError extends PruneStudioError {
   override readonly name = 'StorageError';
-  readonly code = 'storage';
 }
 
 /** The Hugging Face Hub (or the server given as one) refused a request: not found, gated, bad token, … */
 export class HubError extends PruneStudioError {
   override readonly name = 'HubError';
-  readonly code = 'hub';
   /** A server error (5xx, 429) that may pass: a download retries it. */
   transient = false;
 }
@@ -103,7 +88,6 @@ export class HubError extends PruneStudioError {
 /** A server could not be reached at all (offline, DNS, refused connection, blocked by the page's policy). */
 export class NetworkError extends PruneStudioError {
   override readonly name = 'NetworkError';
-  readonly code = 'network';
 }
 
 const classes = {
@@ -123,8 +107,6 @@ const classes = {
   HubError,
   NetworkError,
 } as const;
-
-export type ErrorName = keyof typeof classes;
 
 export interface WireError {
   name: string;

@@ -33,6 +33,3 @@ export const useEngine = create<EngineState>()((set) => ({
   set: (patch) => set(patch),
 }));
 
-export function engineUsable(status: EngineStatus): boolean {
-  return status === 'ready';
-}

@@ -2,7 +2,7 @@
 // what to type. Pure functions: the UI uses them to show blockers before a run, the actions to
 // build the request, and the unit tests to check them.
 import { BadOption } from '../core/errors';
-import { METHODS, checkTarget, parseOverrides, parseTarget, targetLabel, type PruneMethod, type PruneOptions, type Target } from '../core/prune/types';
+import { METHODS, checkTarget, parseOverrides, parseTarget, type PruneMethod, type PruneOptions, type Target } from '../core/prune/types';
 import { sweepPoints, type SweepPoint } from '../core/jobs/sweep';
 import type { MethodSettings, SweepSettings } from './prune';
 
@@ -133,6 +133,3 @@ export function calibrationShortfall(tokens: number | null, samples: number, seq
   return null;
 }
 
-export function describeTarget(t: Target): string {
-  return t.kind === 'nm' ? `${targetLabel(t)} (N:M)` : targetLabel(t);
-}

@@ -23,8 +23,6 @@ import { ropeInvFreq } from '../model/config';
 import { ggufTokenizerMeta, type TokenizerFiles } from './gguf-tokenizer';
 import type { GgufTensor, GgufType, GgufValue } from './gguf-writer';
 
-export const GGUF_FAMILIES = ['llama', 'qwen2', 'gpt2', 'gpt_neox', 'phi'] as const;
-
 export interface GgufSource {
   spec: ModelSpec;
   /** general.name */

@@ -5,6 +5,9 @@
 // are pulled in by a line `#include "common/<name>.wgsl"` (WGSL has no preprocessor: pipeline()
 // splices the snippet's text in before compiling; recursive, each file at most once per kernel).
 import { GpuError, TooLargeForDevice } from '../errors';
+
+/** The two dense GEMM variants with one contract (see shaders/matmul*.wgsl). */
+export type MatmulVariant = 'tiled' | 'rb';
 import type { AdapterSummary } from '../types';
 
 export type ShaderLoader = (name: string) => string;
@@ -37,7 +40,7 @@ export class GpuContext {
    * Dense GEMM variant: 'rb' (register blocks, no barriers) on software adapters, where it
    * measured 2–6× faster (bench/forward.ts); 'tiled' (workgroup-memory tiles) on GPUs.
    */
-  matmulVariant: 'tiled' | 'rb';
+  matmulVariant: MatmulVariant;
 
   constructor(
     readonly device: GPUDevice,

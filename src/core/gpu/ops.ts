@@ -53,9 +53,6 @@ export function tensorBytes(t: GpuTensor): number {
   return t.chunks.reduce((s, c) => s + c.buffer.size, 0);
 }
 
-/** The two dense GEMM variants with one contract (see shaders/matmul*.wgsl). */
-export type MatmulVariant = 'tiled' | 'rb';
-
 /** Record one GEMM dispatch of the context's variant. */
 function gemmDispatch(ctx: GpuContext, words: ArrayBuffer, bindings: Array<GPUBuffer | Binding>, T: number, N: number): void {
   if (ctx.matmulVariant === 'rb') {

@@ -136,14 +136,6 @@ export function valueAt(values: Values, i: number): number {
   return values instanceof Float32Array ? values[i] : f16ToF32(values[i]);
 }
 
-/** All stored values as f32. */
-export function valuesToF32(values: Values): Float32Array {
-  if (values instanceof Float32Array) return values.slice();
-  const out = new Float32Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = f16ToF32(values[i]);
-  return out;
-}
-
 /** Round f32 values to the precision of a dtype (what decode(encode(W)) gives back). */
 export function roundTo(W: Float32Array, dtype: ValueType): Float32Array {
   if (dtype === 'f32') return W.slice();
@@ -351,11 +343,6 @@ export function decode(m: SparseMatrix): Float32Array {
     }
   }
   return W;
-}
-
-/** Stored values (2:4: the two kept slots of every group; sell: padding included). */
-export function storedValues(m: SparseMatrix): number {
-  return m.values.length;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 // The GPU forward pass over a ModelSpec: embeddings -> decoder layers -> head. The same layer
-// code serves perplexity, (later) calibration capture and generation. Activations live in a
+// code serves perplexity, calibration capture (through `capture`) and generation. Activations live in a
 // Workspace sized for T tokens; the residual stream x is updated in place (the out-projections
 // accumulate into it).
 import { TooLargeForDevice } from '../errors';

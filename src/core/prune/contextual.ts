@@ -42,42 +42,9 @@
 // them back. The statistics are f32 sums on the GPU (per window in registers, then across
 // windows), read back once and turned into float64 scores on the CPU.
 //
-// Wiring (for the lead, who adds `method: 'contextual'`; nothing here touches the engine, the
-// driver, types.ts, the worker, the stores, the UI or the CLI):
-//   Engine.pruneContextual(calibText, opts, onProgress, signal) — in this order:
-//     this.restoreDense();                        // dense model and no sparse copies: scores need it
-//     const ids = cur.tokenizer.encode(calibText);
-//     const windows = calibrationWindows(ids, opts.calibSamples, opts.seqlen, opts.seed);
-//     const scores = await this.guard(() => scoreContextual(cur.model, windows, { countIds: ids }, onProgress, signal));
-//     const sel = selectContextual(scores, { fraction | threshold, headFraction?, headThreshold?,
-//         scoring: 'mean-abs' | 'wanda', gqa: 'whole-groups' | 'within-groups', zeroUnusedTokens,
-//         keepTokens: await specialTokenIds(cur.folder) });          // BadOption on bad options
-//     await applyContextual(cur.model, sel, cur.backup);          // restores itself on failure
-//     const counts = paramCounts(cur.folder, sel);                // before/after params and bytes
-//     report: sel.summary (neurons/heads/kvHeads/tokens removed of total), sel.structure (the
-//       smaller ffn / heads or null), layers = sublayerSparsity(spec, sel) (+ hf names, rel_error
-//       0 or omitted), counts, counts.warnings; keep `scores` (re-select without rescoring) and
-//       `sel` (for the export) next to cur.pruned.
-//   Restore: Engine.restoreDense() should call restoreContextual(cur.model, cur.backup) instead
-//     of driver.restoreDense: the same for single-chunk weights, and also right for tensors paged
-//     into several chunks (a large embedding when tokens were zeroed), which driver.restoreDense
-//     writes at chunk 0 only. Sparse kernels (useSparse/speedReport use the backup's names):
-//     pass only linear weights (`${sublayerSparsity(...)[k].name}.weight`), not embed/bias names.
-//   Export: exportStructured(cur.folder, cur.model, sel, { producer, source, pruned: { method:
-//     'contextual', ... } }) → { files, config, warnings, counts }: a smaller HF folder where the
-//     removal is uniform and the family's config can say it, zeros elsewhere (warnings say which);
-//     `pruned.method` in info is what loadModel shows as prunedBy. exportHF with changed = the
-//     backup's keys still gives the dense-with-zeros layout.
-//   Two perplexities: engine.perplexity(domainEval) and engine.perplexity(generalEval) after apply.
-//   CLI: prune --method contextual (--fraction 0.3 | --threshold 0.01) [--head-fraction F |
-//        --head-threshold S] [--scoring mean-abs|wanda] [--gqa whole-groups|within-groups]
-//        [--zero-unused-tokens] --calib FILE [--calib-samples N] [--seqlen L] [--seed N]
-//        [--eval FILE] [--eval-general FILE] [--out DIR (exportStructured)] [--json] → JSON:
-//        { method, fraction | threshold, neurons, heads, kv_heads, tokens: {removed, total},
-//          params: {before, after, nonzero}, bytes: {before, after}, config: {ffn, heads, kv_heads},
-//          ppl, ppl_general, warnings }.
-//   Worker/store/UI: the same calls behind one message; show ppl (domain) and ppl (general) side
-//     by side and counts.before/after (params, bytes), plus the warnings next to Export.
+// The engine runs it (Engine.pruneContextual: score, select, apply, keep the selection for the
+// export), restores it (restoreContextual, every chunk of paged tensors) and exports the smaller
+// model (export/structured.ts); jobs/contextual.ts measures the perplexities around a run.
 import { BadOption } from '../errors';
 import { collectColumnStats } from '../calib/columns';
 import {

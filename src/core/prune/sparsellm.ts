@@ -36,49 +36,16 @@
 // Memory: per calibration window z, p (gated: and s) (T, F) and Y (T, C) on the GPU in f32, i.e.
 // 4·n·T·(2F + C) bytes (gated 4·n·T·(3F + C)): stories260K 32 × 256: 18 MiB; OPT-125M: 216 MiB;
 // plus Y on the CPU (n·T·C floats) for the error of each alternation.
-// Measured (scripts/sparsellm-stories.ts: stories260K, calibration 32 × 256 of sample-calib.txt, all
-// layers, perplexity on all 202 windows × 256 of sample-eval.txt, dense 5.7370):
-//   sparsity   SparseGPT   SparseLLM (authors: keep 'last')   SparseLLM keep 'best'
-//   70 %       142.11      139.28                             139.40
-//   80 %       286.18      271.49                             246.25
-//   90 %       673.03      679.52 (+1.0 %)                    551.88
-// At 90 % the MLP output error of most layers rises after the 2nd alternation (e.g. layer 1:
+// Measured against SparseGPT on the demo model: the README (scripts/sparsellm-stories.ts). At
+// high sparsity (90 %) the MLP output error of most layers rises after the 2nd alternation (e.g. layer 1:
 // 0.958 → 0.957 → 0.978 → 1.012): with α = β = γ fixed, the auxiliaries drift from activations the
 // pruned weights can produce, and each refit + re-pruning follows them. 'best' keeps the
 // alternation with the lowest calibration error of each layer (alternation 0 = SparseGPT).
 // Precision: the authors cast X⁺, the refitted weights and (βW2ᵀW2 + γI)⁻¹ to fp16 on fp16 models;
 // here they stay f32/f64 and only the final weights are rounded to the checkpoint dtype (driver).
 //
-// Wiring (the driver, src/core/prune/driver.ts, for method 'sparsellm'; nothing here is wired yet):
-//   • Before the layer loop: `const kind = mlpKind(spec)` (BadOption for MLPs other than ReLU or
-//     SiLU-gated: gpt2/neox/phi use GELU), and refuse N:M patterns whose M does not divide C and F
-//     exactly as now (checkTargetFits). opts.layers (a range; the paper prunes the first half) or
-//     skipLayers decide which decoder layers get SparseLLM; the others are left dense as today.
-//   • Step 1 (statistics pass over the dense layer i): in the capture callback, for point
-//     'mlp_in', besides the Hessian, copy the (T, hidden) input of every window into its own buffer:
-//       xs[s] = ctx.storage(T·C·4); ctx.copy(input, 0, xs[s], 0, T·C·4)
-//     (X of the dense layer with dense attention, as the authors' single hook pass). Y, z, s, p are
-//     computed here from xs and the dense MLP weights, so no other capture is needed.
-//   • Step 2: prune attn.q/k/v/o with sparsegpt() as now (their H from the same pass). Then, instead
-//     of the per-sublayer loop for mlp.*, back up the dense MLP weights as now (`backup`), call
-//       const r = await sparsellmMlp({ ctx, kind, C: spec.hidden, F: spec.ffn, T, xs,
-//         up:   { w: weights.get(`layers.${i}.mlp.up.weight`),   bias: weights.get(`….mlp.up.bias`),
-//                 dense: backup.get(`….mlp.up.weight`),   target: targetFor('….mlp.up') },
-//         gate: (gated only, the same for mlp.gate), down: { … mlp.down … },
-//         percdamp, blocksize, options: opts.sparsellm, signal,
-//         onProgress: (d) => onProgress?.({ phase: 'prune', done, total, detail: `layer ${i + 1} · ${d}` }) });
-//     and then for each of mlp.gate/up/down run the existing tail unchanged: read the pruned
-//     weight, round it to F16/BF16 when the checkpoint is, count zeros, rel_error with the H of the
-//     dense pass (the driver's `groups`: mlp_in for up/gate, down_in for down) and push the
-//     SublayerReport (damp/note from r.up / r.gate / r.down; r.history can go into `note` or a new
-//     report field: the MLP output error ‖Y − Ŷ‖²/‖Y‖² after each alternation). Destroy xs.
-//   • Step 3 (re-forward of layer i with the pruned weights) is unchanged: the next layer's inputs
-//     come from the pruned layer, as for SparseGPT. Nothing else needs re-running: Y and the
-//     auxiliaries are per layer and are recomputed inside sparsellmMlp from xs.
-//   • PruneOptions gets `sparsellm?: Partial<SparseLlmOptions>` (iterations, alpha, beta, gamma,
-//     downUpdate, keep) and a layer range; METHODS gets 'sparsellm'; METHOD_FNS does not (the MLP
-//     is not a per-sublayer PruneFn).
-
+// The driver (driver.ts) calls sparsellmMlp for each pruned layer's MLP with the MLP inputs of the
+// dense layer (calib/hessian.ts keeps them) and reports each sublayer as for SparseGPT.
 import { BadOption, NumericalError, throwIfCancelled } from '../errors';
 import type { GpuContext } from '../gpu/context';
 import * as op from '../gpu/ops';

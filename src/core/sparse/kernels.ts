@@ -57,9 +57,6 @@ export type Bias = GPUBuffer | GpuTensor | undefined;
 /** Largest T for which sparseLinear uses the GEMV kernels (one pass over W per token). */
 export const GEMV_MAX_T = 4;
 
-/** The row-compressed format the library uses (the header says why). */
-export const ROW_FORMAT: FormatName = 'csr';
-
 const SPMV: Record<Exclude<FormatName, 'dense'>, string> = {
   bitmask: 'spmv_bitmask', '2:4': 'spmv_24', csr: 'spmv_csr', sell: 'spmv_sell',
 };
