@@ -11,42 +11,12 @@
 // --out DIR writes the smaller model (Engine.exportSmaller): a Hugging Face folder with the
 // smaller intermediate_size (and heads, for llama/qwen2) where every layer removes alike.
 import { BadOption } from '../core/errors';
-import type { ExportFile } from '../core/export/hf';
 import type { ContextualScoring, GqaMode } from '../core/prune/contextual';
 import { type ContextualRunOptions, runContextualJob } from '../core/jobs/contextual';
+import { OPTIONS, parseOption } from '../core/options';
 import { createNodeEngine } from '../node/engine';
+import { type CliValues, evalOptions, flag, need, printer, progressLine, readTextFile, writeFolder } from './common';
 import { loadModelForCli } from './load';
-
-/** The parsed options `prune --method contextual` reads (node:util parseArgs values). */
-export interface ContextualCliValues {
-  model?: string;
-  calib?: string;
-  eval?: string;
-  'eval-general'?: string;
-  seqlen?: string;
-  'max-windows'?: string;
-  'calib-samples'?: string;
-  seed?: string;
-  fraction?: string;
-  threshold?: string;
-  'head-fraction'?: string;
-  'head-threshold'?: string;
-  scoring?: string;
-  gqa?: string;
-  'zero-unused-tokens'?: boolean;
-  out?: string;
-  json?: boolean;
-}
-
-/** main.ts's helpers (main.ts runs on import, so they are passed in rather than imported). */
-export interface CliHelpers {
-  need(v: string | undefined, name: string): string;
-  readTextFile(p: string): string;
-  int(v: string | undefined, name: string, fallback?: number): number | undefined;
-  nonNegInt(v: string, name: string): number;
-  writeFolder(dir: string, files: ExportFile[]): void;
-  print(obj: Record<string, unknown>, human: string): void;
-}
 
 /** A number option; the core checks its range (a fraction in [0, 1), a threshold ≥ 0). */
 function num(v: string | undefined, name: string): number | undefined {
@@ -70,52 +40,52 @@ function parseGqa(v: string | undefined): GqaMode | undefined {
 }
 
 /** The run's options from the command line (BadOption for malformed values). */
-export function contextualOptionsOf(values: ContextualCliValues, h: Pick<CliHelpers, 'int' | 'nonNegInt'>): ContextualRunOptions {
-  const fraction = num(values.fraction, 'fraction');
-  const threshold = num(values.threshold, 'threshold');
+function contextualOptionsOf(values: CliValues): ContextualRunOptions {
+  const fraction = num(flag(values, 'fraction'), 'fraction');
+  const threshold = num(flag(values, 'threshold'), 'threshold');
   if ((fraction === undefined) === (threshold === undefined)) {
     throw new BadOption('prune --method contextual needs either --fraction (e.g. 0.3) or --threshold (a score, e.g. 0.01), not both.');
   }
   const o: ContextualRunOptions = {
-    calibSamples: h.int(values['calib-samples'], 'calib-samples', 32)!,
-    seqlen: h.int(values.seqlen, 'seqlen', 256)!,
+    calibSamples: parseOption(OPTIONS.calibSamples, flag(values, 'calib-samples')),
+    seqlen: parseOption(OPTIONS.seqlen, flag(values, 'seqlen')),
   };
-  if (values.seed !== undefined) o.seed = h.nonNegInt(values.seed, 'seed');
+  const seed = parseOption(OPTIONS.seed, flag(values, 'seed'));
+  if (seed !== undefined) o.seed = seed;
   if (fraction !== undefined) o.fraction = fraction;
   if (threshold !== undefined) o.threshold = threshold;
-  const hf = num(values['head-fraction'], 'head-fraction');
-  const ht = num(values['head-threshold'], 'head-threshold');
+  const hf = num(flag(values, 'head-fraction'), 'head-fraction');
+  const ht = num(flag(values, 'head-threshold'), 'head-threshold');
   if (hf !== undefined) o.headFraction = hf;
   if (ht !== undefined) o.headThreshold = ht;
-  const scoring = parseScoring(values.scoring);
+  const scoring = parseScoring(flag(values, 'scoring'));
   if (scoring) o.scoring = scoring;
-  const gqa = parseGqa(values.gqa);
+  const gqa = parseGqa(flag(values, 'gqa'));
   if (gqa) o.gqa = gqa;
   if (values['zero-unused-tokens']) o.zeroUnusedTokens = true;
   return o;
 }
 
-export async function runContextualCli(values: ContextualCliValues, h: CliHelpers): Promise<number> {
-  const modelDir = h.need(values.model, 'model');
-  const calib = h.readTextFile(h.need(values.calib, 'calib'));
-  const domain = values.eval ? h.readTextFile(values.eval) : null;
-  const general = values['eval-general'] ? h.readTextFile(values['eval-general']) : null;
-  const options = contextualOptionsOf(values, h);
-  const maxWindows = h.int(values['max-windows'], 'max-windows');
+export async function runContextualCli(values: CliValues): Promise<number> {
+  const modelDir = need(values, 'model');
+  const calib = readTextFile(need(values, 'calib'));
+  const domain = flag(values, 'eval') ? readTextFile(flag(values, 'eval')!) : null;
+  const general = flag(values, 'eval-general') ? readTextFile(flag(values, 'eval-general')!) : null;
+  const options = contextualOptionsOf(values);
+  const { maxWindows } = evalOptions(values);
+  const out = flag(values, 'out');
   const engine = await createNodeEngine();
   try {
     await loadModelForCli(engine, modelDir);
-    const progress = (p: { detail?: string; done: number; total: number }) => {
-      if (!values.json && process.stderr.isTTY) process.stderr.write(`\r${p.detail ?? `${p.done}/${p.total}`}      `);
-    };
+    const progress = progressLine(values);
     const t0 = performance.now();
     const evaluate = domain || general ? { domain, general, seqlen: options.seqlen, ...(maxWindows !== undefined ? { maxWindows } : {}), dense: false } : null;
-    const { report: r, pruned } = await runContextualJob(engine, calib, options, evaluate, progress);
-    if (values.out) h.writeFolder(values.out, (await engine.exportSmaller()).files);
-    if (!values.json && process.stderr.isTTY) process.stderr.write('\n');
+    const { report: r, pruned } = await runContextualJob(engine, calib, options, evaluate, progress.update);
+    if (out) writeFolder(out, (await engine.exportSmaller()).files);
+    progress.end();
     const s = r.summary;
     const d = pruned.domain;
-    const out = {
+    const json = {
       method: 'contextual',
       ...(r.mode === 'fraction' ? { fraction: r.neuronTarget, head_fraction: r.headTarget } : { threshold: r.neuronTarget, head_threshold: r.headTarget }),
       scoring: r.scoring,
@@ -140,16 +110,16 @@ export async function runContextualCli(values: ContextualCliValues, h: CliHelper
       seconds: (performance.now() - t0) / 1000,
       layers: r.layers.map((l) => ({ name: l.hf ?? l.name, sparsity: l.sparsity })),
       warnings: r.warnings,
-      out: values.out ?? null,
+      out: out ?? null,
     };
     for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
     const target = r.mode === 'fraction' ? `fraction ${r.neuronTarget}` : `threshold ${r.neuronTarget}`;
     const ppls = [d ? `domain perplexity ${d.ppl.toFixed(4)}` : '', pruned.general ? `general perplexity ${pruned.general.ppl.toFixed(4)}` : ''].filter(Boolean).join(', ');
-    h.print(
-      out,
+    printer(values)(
+      json,
       `contextual ${target}: removed ${s.neurons.removed}/${s.neurons.total} neurons, ${s.heads.removed}/${s.heads.total} heads; ` +
         `parameters ${r.counts.before.params.toLocaleString()} → ${r.counts.after.params.toLocaleString()}, bytes ${r.counts.before.bytes.toLocaleString()} → ${r.counts.after.bytes.toLocaleString()}` +
-        `${r.uniform ? '' : ' (non-uniform: zeros in place)'}${ppls ? `; ${ppls}` : ''}${values.out ? `; smaller model exported to ${values.out}` : ''}`,
+        `${r.uniform ? '' : ' (non-uniform: zeros in place)'}${ppls ? `; ${ppls}` : ''}${out ? `; smaller model exported to ${out}` : ''}`,
     );
     return 0;
   } finally {

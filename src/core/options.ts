@@ -36,6 +36,8 @@ export const OPTIONS = {
   percdamp: { flag: 'percdamp', label: 'Dampening', integer: false, min: 0, minExclusive: true, max: 10, default: 0.01, hint: 'a fraction of the mean Hessian diagonal, usually 0.01' },
   /** SparseGPT's block size (columns per lazy update). */
   blocksize: { flag: 'blocksize', label: 'Block size', integer: true, min: 1, max: 65_536, default: 128 },
+  /** A decoder layer index (layers to skip). */
+  skipLayer: { flag: 'skip-layers', label: 'Layers to skip', integer: true, min: 0, max: 4095 },
   /** SparseLLM alternations (the authors' 4). */
   sparsellmIterations: { flag: 'sparsellm-iterations', label: 'SparseLLM alternations', integer: true, min: 1, max: 50, default: 4 },
 } as const satisfies Record<string, NumberOption>;

@@ -14,7 +14,8 @@ import { baseUrl } from './actions';
 import { getClient } from './client';
 import { type ContextualSettings, contextualRunning, useContextual } from './contextual';
 import { useErrors } from './errors';
-import { currentEvalSettings, currentSeqlen, parsePositiveInt, requireModelName, weightsLabel } from './eval-settings';
+import { currentEvalSettings, currentSeqlen, requireModelName, weightsLabel } from './eval-settings';
+import { OPTIONS, parseOption } from '../core/options';
 import { generationRunning } from './generate';
 import { useModel } from './model';
 import { usePerplexity } from './perplexity';
@@ -58,11 +59,9 @@ export function selectionOf(s: ContextualSettings): Omit<ContextualRunOptions, '
 /** Calibration samples and seed: the Method area's settings. */
 export function calibrationOf(): { calibSamples: number; seed?: number } {
   const m = usePrune.getState().settings;
-  const calibSamples = parsePositiveInt(m.calibSamples, 'Calibration samples (Method area)', 1);
-  const raw = m.seed.trim();
-  if (raw === '') return { calibSamples };
-  if (!/^\d+$/.test(raw) || Number(raw) > 2 ** 32 - 1) throw new BadOption(`The seed (Method area) must be a whole number from 0 to ${2 ** 32 - 1}; got "${m.seed}".`);
-  return { calibSamples, seed: Number(raw) };
+  const calibSamples = parseOption(OPTIONS.calibSamples, m.calibSamples);
+  const seed = parseOption(OPTIONS.seed, m.seed);
+  return seed === undefined ? { calibSamples } : { calibSamples, seed };
 }
 
 /** Why a contextual run cannot start now (another job, no model, no text), or null. */

@@ -1,21 +1,14 @@
 // Reading and checking the evaluation settings (text, sequence length, max windows), shared by the
 // Evaluate area, single prune runs (which measure the pruned model) and sweeps. The sequence length
 // is also the calibration window length: one setting, shown in the Evaluate and Method areas.
-import { BadOption, BadText, MissingFile, NoWebGPU } from '../core/errors';
+import { BadText, MissingFile, NoWebGPU } from '../core/errors';
 import { targetLabel } from '../core/prune/types';
 import type { WeightsState } from '../worker/protocol';
 import { useEngine } from './engine';
 import { useModel } from './model';
 import { usePerplexity } from './perplexity';
 import { selectedText, selectedTextLabel, useTexts } from './texts';
-
-export function parsePositiveInt(raw: string, what: string, min: number): number {
-  const s = raw.trim();
-  if (!/^\d+$/.test(s)) throw new BadOption(`${what} must be a whole number ≥ ${min}; got "${raw}".`);
-  const n = Number(s);
-  if (!Number.isSafeInteger(n) || n < min) throw new BadOption(`${what} must be a whole number ≥ ${min}; got ${raw}.`);
-  return n;
-}
+import { OPTIONS, parseOption } from '../core/options';
 
 export interface EvalSettings {
   text: string;
@@ -43,7 +36,7 @@ export function requireModelName(what: string): string {
 
 /** The sequence length (shared by calibration and evaluation). */
 export function currentSeqlen(): number {
-  return parsePositiveInt(usePerplexity.getState().seqlenInput, 'Sequence length', 2);
+  return parseOption(OPTIONS.seqlen, usePerplexity.getState().seqlenInput);
 }
 
 export function currentEvalSettings(modelName: string): EvalSettings {
@@ -52,7 +45,7 @@ export function currentEvalSettings(modelName: string): EvalSettings {
   const text = selectedText(slot);
   if (!text) throw new BadText('The selected evaluation text is empty. Choose the built-in sample, a .txt file, or paste some text.');
   const seqlen = currentSeqlen();
-  const maxWindows = ppl.maxWindowsInput.trim() === '' ? undefined : parsePositiveInt(ppl.maxWindowsInput, 'Max windows', 1);
+  const maxWindows = parseOption(OPTIONS.maxWindows, ppl.maxWindowsInput);
   const textLabel = selectedTextLabel(slot);
   return {
     text,

@@ -2,6 +2,7 @@
 // The error message of a failed run is in the errors store (area "eval").
 import { create } from 'zustand';
 import type { PerplexityResult, Progress } from '../core/types';
+import { OPTIONS } from '../core/options';
 
 export interface PerplexitySettings {
   seqlen: number;
@@ -28,7 +29,7 @@ interface PerplexityState {
   set(patch: Partial<Omit<PerplexityState, 'set'>>): void;
 }
 
-export const DEFAULT_SEQLEN = 256;
+export const DEFAULT_SEQLEN = OPTIONS.seqlen.default;
 
 export const usePerplexity = create<PerplexityState>()((set) => ({
   seqlenInput: String(DEFAULT_SEQLEN),

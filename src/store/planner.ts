@@ -24,6 +24,7 @@ import type { ModelSummary } from '../core/types';
 import type { WeightsState } from '../worker/protocol';
 import type { RunRecord } from './prune';
 import type { SpeedResult } from './speed';
+import { OPTIONS } from '../core/options';
 
 export interface PlannerSettings {
   /** Compute budget C in FLOPs, as typed ("1e21"). */
@@ -43,8 +44,8 @@ export const DEFAULT_PLANNER: PlannerSettings = {
   fitId: 'hoffmann2022',
   tokens: '',
   tokensModel: null,
-  // The studio's default evaluation sequence length (DEFAULT_SEQLEN in ./perplexity).
-  ctx: '256',
+  // The studio's default evaluation sequence length.
+  ctx: String(OPTIONS.seqlen.default),
 };
 
 interface PlannerState extends PlannerSettings {

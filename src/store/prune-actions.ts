@@ -20,6 +20,7 @@ import { resetSpeed, speedRunning } from './speed';
 import { generationRunning } from './generate';
 import { contextualRunning } from './contextual';
 import { knownTokens, selectedText, selectedTextLabel, useTexts } from './texts';
+import { OPTIONS } from '../core/options';
 
 /**
  * Starts a fresh worker and GPU device and reloads the model (actions.ts registers it: the engine
@@ -73,7 +74,7 @@ export function selectRun(id: number | null): void {
 
 /** The settings a run used, kept on its record (and in the history) for recipes and JSON. */
 function runOptionsOf(o: { calibSamples: number; seqlen: number; seed?: number; percdamp?: number; blocksize?: number; skipLayers?: number[] }): RecordedOptions {
-  const r: RecordedOptions = { calibSamples: o.calibSamples, seqlen: o.seqlen, percdamp: o.percdamp ?? 0.01, blocksize: o.blocksize ?? 128, skipLayers: o.skipLayers ?? [] };
+  const r: RecordedOptions = { calibSamples: o.calibSamples, seqlen: o.seqlen, percdamp: o.percdamp ?? OPTIONS.percdamp.default, blocksize: o.blocksize ?? OPTIONS.blocksize.default, skipLayers: o.skipLayers ?? [] };
   if (o.seed !== undefined) r.seed = o.seed;
   return r;
 }

@@ -5,6 +5,7 @@ import { BadOption } from '../core/errors';
 import { METHODS, checkTarget, parseOverrides, parseTarget, type PruneMethod, type PruneOptions, type Target } from '../core/prune/types';
 import { sweepPoints, type SweepPoint } from '../core/jobs/sweep';
 import type { MethodSettings, SweepSettings } from './prune';
+import { OPTIONS, parseOption } from '../core/options';
 
 export const MAX_SPARSITY_PCT = 95;
 
@@ -12,14 +13,6 @@ function parseNumber(raw: string, what: string): number {
   const s = raw.trim();
   const n = s === '' ? NaN : Number(s);
   if (!Number.isFinite(n)) throw new BadOption(`${what} must be a number; got "${raw}".`);
-  return n;
-}
-
-function parseInt(raw: string, what: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const s = raw.trim();
-  if (!/^\d+$/.test(s)) throw new BadOption(`${what} must be a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ' up'}; got "${raw}".`);
-  const n = Number(s);
-  if (n < min || n > max) throw new BadOption(`${what} must be a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ' up'}; got ${raw}.`);
   return n;
 }
 
@@ -63,11 +56,10 @@ export interface CommonOptions {
 
 /** The calibration and SparseGPT options shared by single runs and sweeps. */
 export function commonOptions(s: MethodSettings): CommonOptions {
-  const calibSamples = parseInt(s.calibSamples, 'Calibration samples', 1, 100_000);
-  const percdamp = parseNumber(s.percdamp, 'Dampening');
-  if (!(percdamp > 0 && percdamp <= 10)) throw new BadOption(`Dampening must be above 0 and at most 10 (a fraction of the mean Hessian diagonal, usually 0.01); got ${s.percdamp}.`);
-  const blocksize = parseInt(s.blocksize, 'Block size', 1, 65_536);
-  const seed = s.seed.trim() === '' ? undefined : parseInt(s.seed, 'Seed', 0, 2 ** 32 - 1);
+  const calibSamples = parseOption(OPTIONS.calibSamples, s.calibSamples);
+  const percdamp = parseOption(OPTIONS.percdamp, s.percdamp);
+  const blocksize = parseOption(OPTIONS.blocksize, s.blocksize);
+  const seed = parseOption(OPTIONS.seed, s.seed);
   return seed === undefined ? { calibSamples, percdamp, blocksize } : { calibSamples, percdamp, blocksize, seed };
 }
 

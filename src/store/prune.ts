@@ -7,6 +7,7 @@ import type { PruneMethod, SublayerReport, Target } from '../core/prune/types';
 import type { Progress } from '../core/types';
 import type { WeightsState } from '../worker/protocol';
 import type { SweepRecord } from './history';
+import { OPTIONS } from '../core/options';
 
 export type TargetKind = 'unstructured' | 'nm';
 export type PatternChoice = '2:4' | '4:8' | 'custom';
@@ -143,9 +144,9 @@ export const DEFAULT_SETTINGS: MethodSettings = {
   sparsityPct: '50',
   pattern: '2:4',
   customPattern: '',
-  calibSamples: '32',
-  percdamp: '0.01',
-  blocksize: '128',
+  calibSamples: String(OPTIONS.calibSamples.default),
+  percdamp: String(OPTIONS.percdamp.default),
+  blocksize: String(OPTIONS.blocksize.default),
   skipLayers: '',
   overrides: '',
   seed: '',

@@ -3,6 +3,7 @@
 // older versions fall back to what their calibration label says, with dampening and block size
 // at their defaults, marked as not recorded.
 import type { RecordedOptions, RunRecord } from './prune';
+import { OPTIONS } from '../core/options';
 
 export interface RunOptions extends RecordedOptions {
   /** false: inferred from the run's calibration label; dampening, block size and skipped layers are defaults. */
@@ -23,5 +24,5 @@ export function runOptions(run: RunRecord): RunOptions | null {
   if (run.options) return { ...run.options, recorded: true };
   const c = parseCalibLabel(run.calibLabel);
   if (!c) return null;
-  return { ...c, percdamp: 0.01, blocksize: 128, skipLayers: [], recorded: false };
+  return { ...c, percdamp: OPTIONS.percdamp.default, blocksize: OPTIONS.blocksize.default, skipLayers: [], recorded: false };
 }

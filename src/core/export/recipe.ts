@@ -7,7 +7,7 @@
 //   of recipe arguments. So: `sparsity_stage: sparsity_modifiers: SparseGPTModifier: …`.
 // - SparseGPTModifier (modifiers/pruning/sparsegpt): sparsity, mask_structure ("0:0" =
 //   unstructured, "N:M" = N pruned in every M consecutive inputs of a row, as topk(prune_n,
-//   largest=False) in sgpt_sparsify.py), block_size (128), dampening_frac (0.01, a fraction of
+//   largest=False) in sgpt_sparsify.py), block_size, dampening_frac (a fraction of
 //   mean(diag H), as the studio's percdamp), targets (["Linear"] by default: module class names,
 //   names or "re:" regexes matched with re.match), ignore. Modules are pruned per decoder layer
 //   in sequence, as the studio's driver does.
@@ -25,6 +25,7 @@ import { stringify } from 'yaml';
 import { BadOption } from '../errors';
 import { modulePathName } from './compressed';
 import type { PruneMethod, Target } from '../options';
+import { OPTIONS } from '../options';
 
 export interface RecipeInput {
   method: PruneMethod;
@@ -33,9 +34,9 @@ export interface RecipeInput {
   seqlen: number;
   /** Random calibration windows (studio) → shuffled samples (llm-compressor, its own RNG). */
   seed?: number;
-  /** SparseGPT dampening fraction (default 0.01). */
+  /** SparseGPT dampening fraction (default: OPTIONS.percdamp). */
   percdamp?: number;
-  /** SparseGPT block size (default 128). */
+  /** SparseGPT block size (default: OPTIONS.blocksize). */
   blocksize?: number;
   /** Decoder layers the run left dense. */
   skipLayers?: number[];
@@ -218,8 +219,8 @@ export function llmCompressorRecipe(input: RecipeInput): string {
   } else {
     const fields: Record<string, unknown> = { sparsity, mask_structure: maskStructure(input.target) };
     if (input.method === 'sparsegpt' || input.method === 'sparsellm') {
-      fields.block_size = input.blocksize ?? 128;
-      fields.dampening_frac = input.percdamp ?? 0.01;
+      fields.block_size = input.blocksize ?? OPTIONS.blocksize.default;
+      fields.dampening_frac = input.percdamp ?? OPTIONS.percdamp.default;
       lines.push('', 'The studio retries a failed Cholesky factorisation with 10x dampening; llm-compressor does not.');
     }
     if (input.method === 'sparsellm') {

@@ -56,6 +56,7 @@ import { solveLstsq, spdInverse } from './linalg';
 import type { MethodResult } from './method';
 import { sparsegpt } from './sparsegpt';
 import type { Target } from '../options';
+import { OPTIONS, checkOption } from '../options';
 
 /** The two MLP forms SparseLLM has closed-form auxiliary updates for. */
 export type MlpKind = 'relu' | 'silu-gated';
@@ -92,10 +93,10 @@ export interface SparseLlmOptions {
  */
 export const SPARSELLM_DEFAULTS: Readonly<Record<MlpKind, Readonly<SparseLlmOptions>>> = {
   relu: {
-    iterations: 4, alpha: 0.1, beta: 0.1, gamma: 0.1, downUpdate: 'gd', downGdSteps: 10, downGdLr: 0.01, sSteps: 0, sLr: 0, compoundDamp: true, keep: 'last',
+    iterations: OPTIONS.sparsellmIterations.default, alpha: 0.1, beta: 0.1, gamma: 0.1, downUpdate: 'gd', downGdSteps: 10, downGdLr: 0.01, sSteps: 0, sLr: 0, compoundDamp: true, keep: 'last',
   },
   'silu-gated': {
-    iterations: 4, alpha: 5, beta: 5, gamma: 5, downUpdate: 'lstsq', downGdSteps: 0, downGdLr: 0, sSteps: 2, sLr: 0.01, compoundDamp: true, keep: 'last',
+    iterations: OPTIONS.sparsellmIterations.default, alpha: 5, beta: 5, gamma: 5, downUpdate: 'lstsq', downGdSteps: 0, downGdLr: 0, sSteps: 2, sLr: 0.01, compoundDamp: true, keep: 'last',
   },
 };
 
@@ -110,7 +111,7 @@ export function mlpKind(spec: Pick<ModelSpec, 'gatedMlp' | 'act' | 'family'>): M
 
 export function resolveSparseLlmOptions(kind: MlpKind, o: Partial<SparseLlmOptions> = {}): SparseLlmOptions {
   const r: SparseLlmOptions = { ...SPARSELLM_DEFAULTS[kind], ...o };
-  if (!Number.isInteger(r.iterations) || r.iterations < 1) throw new BadOption(`SparseLLM needs a whole number of alternations ≥ 1; got ${r.iterations}.`);
+  checkOption(OPTIONS.sparsellmIterations, r.iterations);
   for (const k of ['alpha', 'beta', 'gamma'] as const) {
     if (!(r[k] > 0 && Number.isFinite(r[k]))) throw new BadOption(`SparseLLM's penalty weight ${k} must be a positive number; got ${r[k]}.`);
   }
