@@ -1,7 +1,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './ui/App';
-import { bootstrap } from './store/actions';
+import { bootstrap } from './store/bootstrap';
 import { registerServiceWorker } from './pwa';
 import { getClient } from './store/client';
 import './ui/styles.css';

@@ -82,7 +82,7 @@ function cycles(g: Map<string, string[]>): string[][] {
 
 /** The room of a core file and its floor (higher floors may import lower ones). */
 const CORE_FLOORS: Record<string, number> = {
-  errors: 0, types: 0, random: 0,
+  errors: 0, types: 0, random: 0, units: 0,
   options: 1,
   io: 2, gpu: 2,
   tokenizer: 3, hub: 3,

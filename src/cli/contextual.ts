@@ -14,9 +14,8 @@ import { BadOption } from '../core/errors';
 import type { ContextualScoring, GqaMode } from '../core/prune/contextual';
 import { type ContextualRunOptions, runContextualJob } from '../core/jobs/contextual';
 import { OPTIONS, parseOption } from '../core/options';
-import { createNodeEngine } from '../node/engine';
 import { type CliValues, evalOptions, flag, need, printer, progressLine, readTextFile, writeFolder } from './common';
-import { loadModelForCli } from './load';
+import { withModel } from './load';
 
 /** A number option; the core checks its range (a fraction in [0, 1), a threshold ≥ 0). */
 function num(v: string | undefined, name: string): number | undefined {
@@ -74,13 +73,11 @@ export async function runContextualCli(values: CliValues): Promise<number> {
   const options = contextualOptionsOf(values);
   const { maxWindows } = evalOptions(values);
   const out = flag(values, 'out');
-  const engine = await createNodeEngine();
-  try {
-    await loadModelForCli(engine, modelDir);
+  return withModel(modelDir, async (engine) => {
     const progress = progressLine(values);
     const t0 = performance.now();
     const evaluate = domain || general ? { domain, general, seqlen: options.seqlen, ...(maxWindows !== undefined ? { maxWindows } : {}), dense: false } : null;
-    const { report: r, pruned } = await runContextualJob(engine, calib, options, evaluate, progress.update);
+    const { report: r, pruned } = await runContextualJob(engine, { calibText: calib, options, evaluate }, { onProgress: progress.update });
     if (out) writeFolder(out, (await engine.exportSmaller()).files);
     progress.end();
     const s = r.summary;
@@ -122,7 +119,5 @@ export async function runContextualCli(values: CliValues): Promise<number> {
         `${r.uniform ? '' : ' (non-uniform: zeros in place)'}${ppls ? `; ${ppls}` : ''}${out ? `; smaller model exported to ${out}` : ''}`,
     );
     return 0;
-  } finally {
-    engine.dispose();
-  }
+  });
 }

@@ -2,12 +2,12 @@
 //   --format gguf  llama.cpp / Ollama (one .gguf file, F32 or F16, streamed to disk)
 //   --format hf    a Hugging Face folder (transformers, vLLM)
 import fs from 'node:fs';
+import { formatBytes } from '../core/units';
 import path from 'node:path';
 import { BadOption } from '../core/errors';
 import { ggufChunks, ggufSize } from '../core/export/gguf-writer';
-import { createNodeEngine } from '../node/engine';
 import { type CliValues, flag, need, printer, writeFolder } from './common';
-import { loadModelForCli } from './load';
+import { withModel } from './load';
 
 export async function runExportCli(values: CliValues): Promise<number> {
   const format = need(values, 'format');
@@ -18,9 +18,7 @@ export async function runExportCli(values: CliValues): Promise<number> {
   const out = need(values, 'out');
   const modelArg = need(values, 'model');
   const print = printer(values);
-  const engine = await createNodeEngine();
-  try {
-    const m = await loadModelForCli(engine, modelArg);
+  return withModel(modelArg, async (engine, m) => {
     if (format === 'hf') {
       const files = await engine.exportModel();
       writeFolder(out, files);
@@ -43,10 +41,8 @@ export async function runExportCli(values: CliValues): Promise<number> {
     for (const n of g.notes) process.stderr.write(`note: ${n}\n`);
     print(
       { format, dtype, path: file, bytes, architecture: g.architecture, tensors: g.tensors.length, notes: g.notes },
-      `wrote ${file} (${(bytes / 2 ** 20).toFixed(1)} MiB, llama.cpp architecture "${g.architecture}", ${g.tensors.length} tensors, ${dtype.toUpperCase()})`,
+      `wrote ${file} (${formatBytes(bytes)}, llama.cpp architecture "${g.architecture}", ${g.tensors.length} tensors, ${dtype.toUpperCase()})`,
     );
     return 0;
-  } finally {
-    engine.dispose();
-  }
+  });
 }

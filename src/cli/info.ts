@@ -1,40 +1,30 @@
 // `adapter`, `info` and `eval`: the GPU the engine finds, a model's card, a text's perplexity.
-import { createNodeEngine } from '../node/engine';
 import { type CliValues, evalOptions, need, printer, progressLine, readTextFile } from './common';
-import { loadModelForCli } from './load';
+import { withEngine, withModel } from './load';
 
 export async function runAdapter(values: CliValues): Promise<number> {
-  const engine = await createNodeEngine();
-  try {
+  return withEngine(async (engine) => {
     printer(values)({ ...engine.adapter }, `${engine.adapter.description}${engine.adapter.isSoftware ? ' (software)' : ''}`);
     return 0;
-  } finally {
-    engine.dispose();
-  }
+  });
 }
 
 export async function runInfo(values: CliValues): Promise<number> {
-  const engine = await createNodeEngine();
-  try {
-    const m = await loadModelForCli(engine, need(values, 'model'));
+  return withModel(need(values, 'model'), async (engine, m) => {
     const { tensors, ...card } = m;
     printer(values)(
       { ...card, tensors: tensors.length, adapter: engine.adapter },
       `${m.name}: ${m.architecture} (${m.family}), ${m.parameters.toLocaleString()} parameters, ${m.layers} layers, hidden ${m.hidden}, ${m.heads} heads (${m.kvHeads} KV), ffn ${m.ffn}, vocab ${m.vocabSize}, ${m.dtype}, ${m.bytes.toLocaleString()} bytes\nadapter: ${engine.adapter.description}`,
     );
     return 0;
-  } finally {
-    engine.dispose();
-  }
+  });
 }
 
 export async function runEval(values: CliValues): Promise<number> {
   const model = need(values, 'model');
   const text = readTextFile(need(values, 'text'));
   const { seqlen, maxWindows } = evalOptions(values);
-  const engine = await createNodeEngine();
-  try {
-    await loadModelForCli(engine, model);
+  return withModel(model, async (engine) => {
     const progress = progressLine(values);
     const r = await engine.perplexity(text, { seqlen, maxWindows }, progress.update);
     progress.end();
@@ -43,7 +33,5 @@ export async function runEval(values: CliValues): Promise<number> {
       `perplexity ${r.ppl.toFixed(4)} (mean NLL ${r.nll.toFixed(6)}) over ${r.windows} windows, ${r.tokens} predicted tokens, ${r.seconds.toFixed(2)} s on ${r.adapter}`,
     );
     return 0;
-  } finally {
-    engine.dispose();
-  }
+  });
 }

@@ -6,10 +6,9 @@ import type { Engine } from '../core/engine';
 import { parseHubRef } from '../core/hub/client';
 import type { DownloadProgress } from '../core/hub/download';
 import type { ModelSummary } from '../core/types';
-import { loadNodeModel } from '../node/engine';
+import { formatBytes } from '../core/units';
+import { createNodeEngine, loadNodeModel } from '../node/engine';
 import { openHubModel } from '../node/hub-cache';
-
-const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
 function progressPrinter(): (p: DownloadProgress) => void {
   let last = 0;
@@ -18,7 +17,7 @@ function progressPrinter(): (p: DownloadProgress) => void {
     const end = p.done === p.total;
     if (!end && t - last < (process.stderr.isTTY ? 200 : 2000)) return;
     last = t;
-    const line = `downloading ${p.file}: ${mib(p.done)} of ${mib(p.total)} (${((100 * p.done) / Math.max(1, p.total)).toFixed(0)} %)${p.bytesPerSecond > 0 ? `, ${mib(p.bytesPerSecond)}/s` : ''}`;
+    const line = `downloading ${p.file}: ${formatBytes(p.done)} of ${formatBytes(p.total)} (${((100 * p.done) / Math.max(1, p.total)).toFixed(0)} %)${p.bytesPerSecond > 0 ? `, ${formatBytes(p.bytesPerSecond)}/s` : ''}`;
     process.stderr.write(process.stderr.isTTY ? `\r${line.padEnd(100)}${end ? '\n' : ''}` : `${line}\n`);
   };
 }
@@ -36,4 +35,19 @@ export async function loadModelForCli(engine: Engine, model: string, signal?: Ab
   const summary = await loadNodeModel(engine, dir, name);
   for (const note of summary.notes) process.stderr.write(`note: ${note}\n`);
   return summary;
+}
+
+/** A GPU engine for one command, released whatever happens. */
+export async function withEngine<T>(work: (engine: Engine) => Promise<T>): Promise<T> {
+  const engine = await createNodeEngine();
+  try {
+    return await work(engine);
+  } finally {
+    engine.dispose();
+  }
+}
+
+/** An engine with the command's model loaded. */
+export function withModel<T>(model: string, work: (engine: Engine, summary: ModelSummary) => Promise<T>): Promise<T> {
+  return withEngine(async (engine) => work(engine, await loadModelForCli(engine, model)));
 }

@@ -2,7 +2,7 @@
 // Prints one JSON object with --json; errors go to stderr with a non-zero exit code (1 for a
 // named error, 2 for a usage error, 3 for anything unexpected). Each command is its own module;
 // options are parsed, bounded and defaulted by core/options.ts, as in the page.
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BadOption, PruneStudioError } from '../core/errors';
 import { OPTIONS } from '../core/options';
 import type { CliValues } from './common';
@@ -51,44 +51,23 @@ Options:
   --json              print one JSON object
 `;
 
-const FLAGS = {
-  model: { type: 'string' },
-  text: { type: 'string' },
-  seqlen: { type: 'string' },
-  'max-windows': { type: 'string' },
-  method: { type: 'string' },
-  methods: { type: 'string' },
-  sparsity: { type: 'string' },
-  sparsities: { type: 'string' },
-  pattern: { type: 'string' },
-  patterns: { type: 'string' },
-  calib: { type: 'string' },
-  'calib-samples': { type: 'string' },
-  seed: { type: 'string' },
-  eval: { type: 'string' },
-  percdamp: { type: 'string' },
-  blocksize: { type: 'string' },
-  'skip-layers': { type: 'string' },
-  'sparsellm-keep': { type: 'string' },
-  'sparsellm-iterations': { type: 'string' },
-  override: { type: 'string' },
-  out: { type: 'string' },
-  'no-dense': { type: 'boolean', default: false },
+/** Flags that take a value (read as text; each command parses its own through core/options). */
+const VALUE_FLAGS = [
+  'model', 'text', 'seqlen', 'max-windows', 'method', 'methods', 'sparsity', 'sparsities', 'pattern', 'patterns', 'calib',
+  'calib-samples', 'seed', 'eval', 'percdamp', 'blocksize', 'skip-layers', 'sparsellm-keep', 'sparsellm-iterations', 'override', 'out',
   // prune --method contextual (contextual.ts)
-  fraction: { type: 'string' },
-  threshold: { type: 'string' },
-  'head-fraction': { type: 'string' },
-  'head-threshold': { type: 'string' },
-  scoring: { type: 'string' },
-  gqa: { type: 'string' },
-  'zero-unused-tokens': { type: 'boolean', default: false },
-  'eval-general': { type: 'string' },
+  'fraction', 'threshold', 'head-fraction', 'head-threshold', 'scoring', 'gqa', 'eval-general',
   // export (export.ts)
-  format: { type: 'string' },
-  dtype: { type: 'string' },
+  'format', 'dtype',
+] as const;
+
+const FLAGS: ParseArgsConfig['options'] = {
+  ...Object.fromEntries(VALUE_FLAGS.map((f) => [f, { type: 'string' }])),
+  'no-dense': { type: 'boolean', default: false },
+  'zero-unused-tokens': { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
-} as const;
+};
 
 const COMMANDS: Record<string, (values: CliValues) => Promise<number>> = {
   adapter: runAdapter,

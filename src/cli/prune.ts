@@ -4,13 +4,12 @@
 // array of the same objects (the dense point first), N:M points with "pattern".
 import type { Engine } from '../core/engine';
 import { BadOption } from '../core/errors';
-import { runSweep, sweepPoints } from '../core/jobs/sweep';
+import { runSweep, sweepPoints, type SweepPointResult } from '../core/jobs/sweep';
 import { OPTIONS, parseMethod, parseOption, parseOverrides, parseTarget, targetLabel } from '../core/options';
 import type { SparseLlmOptions } from '../core/prune/sparsellm';
 import type { SublayerReport } from '../core/prune/types';
-import { createNodeEngine } from '../node/engine';
 import { type CliValues, evalOptions, flag, need, printer, progressLine, readTextFile, writeFolder } from './common';
-import { loadModelForCli } from './load';
+import { withModel } from './load';
 
 /** --sparsellm-keep last|best and --sparsellm-iterations N (SparseLLM only; defaults: the authors'). */
 function sparsellmOptions(values: CliValues): Partial<SparseLlmOptions> | undefined {
@@ -56,9 +55,7 @@ export async function runPrune(values: CliValues): Promise<number> {
   const skipLayers = skip ? skip.split(',').map((x) => parseOption(OPTIONS.skipLayer, x)!) : undefined;
   const overrides = flag(values, 'override') ? parseOverrides(flag(values, 'override')!) : undefined;
   const out = flag(values, 'out');
-  const engine = await createNodeEngine();
-  try {
-    await loadModelForCli(engine, model);
+  return withModel(model, async (engine) => {
     const progress = progressLine(values);
     const t0 = performance.now();
     const r = await engine.prune(calib, { method, target, ...common, skipLayers, overrides }, progress.update);
@@ -72,9 +69,7 @@ export async function runPrune(values: CliValues): Promise<number> {
     for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
     printer(values)(json, `${method} ${targetLabel(target)}: sparsity ${(r.sparsity * 100).toFixed(2)}%${e ? `, perplexity ${e.ppl.toFixed(4)}` : ''}, ${json.seconds.toFixed(1)} s${out ? `; exported to ${out}` : ''}`);
     return 0;
-  } finally {
-    engine.dispose();
-  }
+  });
 }
 
 export async function runSweepCli(values: CliValues): Promise<number> {
@@ -93,20 +88,18 @@ export async function runSweepCli(values: CliValues): Promise<number> {
   });
   const points = sweepPoints(methods, sparsities, patterns);
   if (!points.length) throw new BadOption('sweep needs --sparsities and/or --patterns.');
-  const engine = await createNodeEngine();
-  try {
-    await loadModelForCli(engine, model);
+  return withModel(model, async (engine) => {
     const progress = progressLine(values);
-    const results = await runSweep(engine, calib, evalText, { points, includeDense: !values['no-dense'], ...common, maxWindows }, (p) => {
+    const spec = { points, includeDense: !values['no-dense'], ...common, maxWindows };
+    const onPoint = (p: SweepPointResult) => {
       if (!values.json) process.stderr.write(`${p.label}: sparsity ${(p.sparsity * 100).toFixed(2)}%, perplexity ${p.ppl.toFixed(4)}\n`);
-    }, progress.update);
+    };
+    const results = await runSweep(engine, { calibText: calib, evalText, spec }, { onPoint, onProgress: progress.update });
     const arr = results.map((p) => ({
       method: p.method, sparsity: p.sparsity, ppl: p.ppl, nll: p.nll, windows: p.windows, tokens: p.tokens,
       seconds: p.seconds, layers: layersOut(engine, p.layers), ...(p.target?.kind === 'nm' ? { pattern: `${p.target.n}:${p.target.m}` } : {}),
     }));
     printer(values)(arr, arr.map((p) => `${p.method}\t${(p.sparsity * 100).toFixed(2)}%\t${p.ppl.toFixed(4)}`).join('\n'));
     return 0;
-  } finally {
-    engine.dispose();
-  }
+  });
 }

@@ -31,6 +31,7 @@ import {
 } from './prune/contextual';
 import { type StructuredExport, exportStructured, paramCounts } from './export/structured';
 import { type ContextualReport, type ContextualRunOptions, contextualReport, emptyScores, selectionOptions } from './prune/contextual-report';
+import { now } from './units';
 
 export type { ShaderLoader } from './gpu/context';
 
@@ -43,7 +44,6 @@ export interface EngineOptions {
   pageBytesOverride?: number;
 }
 
-const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 export class Engine {
   private current: {

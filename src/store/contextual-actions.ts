@@ -7,25 +7,20 @@
 //   calibration  = the Data area's calibration text, the Method area's calibration samples/seed.
 import { BadOption, BadText, Cancelled, MissingFile } from '../core/errors';
 import type { ContextualEvaluation, ContextualRunOptions } from '../core/jobs/contextual';
-import type { PendingCall } from '../worker/client';
-import type { WeightsState } from '../worker/protocol';
-import { saveFolder } from '../ui/save';
-import { baseUrl } from './actions';
+import { OPTIONS, parseOption } from '../core/options';
+import { exportModelFolder } from './export-actions';
+import { baseUrl } from './base-url';
 import { getClient } from './client';
-import { type ContextualSettings, contextualRunning, useContextual } from './contextual';
+import { type ContextualSettings, useContextual } from './contextual';
 import { useErrors } from './errors';
 import { currentEvalSettings, currentSeqlen, requireModelName, weightsLabel } from './eval-settings';
-import { OPTIONS, parseOption } from '../core/options';
-import { generationRunning } from './generate';
+import { busyReason, cancelJob, elapsedSeconds, jobRunning, startJob, type JobHandle } from './job';
 import { useModel } from './model';
-import { usePerplexity } from './perplexity';
 import { usePrune } from './prune';
-import { exportFolderName, recordDense } from './prune-actions';
+import { exportFolderName, jobFailed, recordDense } from './prune-actions';
 import { calibrationShortfall } from './prune-settings';
-import { speedRunning } from './speed';
 import { SAMPLE_EVAL_NAME, knownTokens, selectedText, selectedTextLabel, useTexts } from './texts';
 
-const now = () => performance.now();
 /** The Method area's sparsity limit applies to the fractions here too. */
 const MAX_PCT = 95;
 
@@ -66,13 +61,9 @@ export function calibrationOf(): { calibSamples: number; seed?: number } {
 
 /** Why a contextual run cannot start now (another job, no model, no text), or null. */
 export function contextualBusyReason(): string | null {
-  if (contextualRunning()) return 'Contextual pruning is already running.';
-  const p = usePrune.getState();
-  if (p.job) return 'A pruning run is in progress; wait for it or cancel it first.';
-  if (usePerplexity.getState().run.status === 'running') return 'A perplexity measurement is running; wait for it or cancel it first.';
-  if (speedRunning()) return 'A speed measurement is running; wait for it or cancel it first.';
-  if (generationRunning()) return 'Text generation is running; wait for it or cancel it first.';
-  if (p.exportStatus.status === 'exporting' || useContextual.getState().exportStatus.status === 'exporting') return 'An export is being written; wait for it first.';
+  const busy = busyReason('contextual');
+  if (busy) return busy;
+  if (usePrune.getState().exportStatus.status === 'exporting' || useContextual.getState().exportStatus.status === 'exporting') return 'An export is being written; wait for it first.';
   return null;
 }
 
@@ -90,17 +81,6 @@ async function generalText(): Promise<string> {
   return generalCache;
 }
 
-/** Ask the worker what the weights really are (after a failure or cancellation). */
-async function refreshWeights(): Promise<WeightsState | null> {
-  try {
-    const st = await getClient().call({ type: 'getState' });
-    usePrune.getState().set({ weights: st.pruned });
-    return st.pruned;
-  } catch {
-    return usePrune.getState().weights;
-  }
-}
-
 /** Run contextual pruning with the panel's settings and measure both perplexities. */
 export async function runContextual(): Promise<void> {
   const errors = useErrors.getState();
@@ -111,6 +91,7 @@ export async function runContextual(): Promise<void> {
   let keys: { domain: string; general: string; evalKey: string };
   let labels: { domain: string; general: string; calib: string };
   let modelName: string;
+  let job: JobHandle;
   try {
     const busy = contextualBusyReason();
     if (busy) throw new BadOption(busy);
@@ -134,19 +115,17 @@ export async function runContextual(): Promise<void> {
       general: `seqlen ${ev.seqlen}${ev.maxWindows !== undefined ? `, max ${ev.maxWindows} windows` : ''}, built-in sample (${SAMPLE_EVAL_NAME})`,
       calib: `${c.calibSamples} × ${seqlen} tokens of ${selectedTextLabel(calib)}${c.seed !== undefined ? `, seed ${c.seed}` : ''}`,
     };
+    job = startJob('contextual', { label: useContextual.getState().settings.targetKind === 'fraction' ? `${options.fraction! * 100}% of the neurons` : `threshold ${options.threshold}` });
   } catch (e) {
     errors.setError('contextual', e);
     return;
   }
   const before = useModel.getState().summary!;
-  const startedAt = now();
-  const call: PendingCall<'pruneContextual'> = getClient().call({ type: 'pruneContextual', calibText, options, evaluate }, (p) => {
-    const job = useContextual.getState().job;
-    if (job && job.callId === call.id) useContextual.getState().set({ job: { ...job, progress: p } });
-  });
-  useContextual.getState().set({ job: { callId: call.id, startedAt, progress: null }, cancelled: null, exportStatus: { status: 'idle' } });
+  const startedAt = job.job!.startedAt;
+  const call = job.call({ type: 'pruneContextual', calibText, options, evaluate });
+  useContextual.getState().set({ cancelled: null, exportStatus: { status: 'idle' } });
   // The worker starts from the dense weights.
-  usePrune.getState().set({ weights: null, outcome: null });
+  usePrune.getState().set({ weights: null });
   try {
     const r = await call;
     const st = useContextual.getState();
@@ -157,8 +136,8 @@ export async function runContextual(): Promise<void> {
     }
     if (r.dense?.general) denseCache[keys.general] = r.dense.general.ppl;
     usePrune.getState().set({ weights: r.weights });
+    job.finish();
     st.set({
-      job: null,
       denseCache,
       result: {
         report: r.report,
@@ -167,28 +146,19 @@ export async function runContextual(): Promise<void> {
         domainLabel: labels.domain,
         generalLabel: labels.general,
         calibLabel: labels.calib,
-        seconds: (now() - startedAt) / 1000,
+        seconds: elapsedSeconds({ startedAt }),
         modelName,
         before: { ffn: before.ffn, heads: before.heads, kvHeads: before.kvHeads },
       },
     });
   } catch (e) {
-    const weights = await refreshWeights();
-    useContextual.getState().set({ job: null });
-    if (e instanceof Cancelled) {
-      const elapsed = (now() - startedAt) / 1000;
-      useContextual.getState().set({ cancelled: { elapsed, dense: weights === null } });
-      const state = weights === null ? 'The weights are dense again.' : `The weights stay pruned (${weightsLabel(weights)}); Restore dense puts them back.`;
-      errors.setError('contextual', new Cancelled(`Contextual pruning was cancelled after ${elapsed.toFixed(1)} s. ${state}`));
-    } else {
-      errors.setError('contextual', e);
-    }
+    const weights = await jobFailed(job, 'contextual', 'Contextual pruning', e);
+    if (e instanceof Cancelled) useContextual.getState().set({ cancelled: { elapsed: elapsedSeconds({ startedAt }), dense: weights === null } });
   }
 }
 
 export function cancelContextual(): void {
-  const job = useContextual.getState().job;
-  if (job) getClient().cancel(job.callId);
+  cancelJob('contextual');
 }
 
 /**
@@ -199,7 +169,7 @@ export async function saveSmallerModel(): Promise<void> {
   const errors = useErrors.getState();
   errors.clearError('contextual');
   const s = useContextual.getState();
-  if (s.job || s.exportStatus.status === 'exporting') return;
+  if (jobRunning('contextual') || s.exportStatus.status === 'exporting') return;
   const weights = usePrune.getState().weights;
   if (weights?.method !== 'contextual') {
     errors.setError('contextual', new BadOption(`The weights are ${weightsLabel(weights)}: run contextual pruning first, then export the smaller model.`));
@@ -207,32 +177,12 @@ export async function saveSmallerModel(): Promise<void> {
   }
   const model = useModel.getState().summary?.name ?? 'model';
   const folder = `${exportFolderName(model, weights)}-smaller`;
-  let about = '';
-  try {
-    const result = await saveFolder(
-      folder,
-      async () => {
-        useContextual.getState().set({ exportStatus: { status: 'exporting' } });
-        const r = await getClient().call({ type: 'exportSmaller' });
-        const c = r.config;
-        about = ` FFN size ${c.ffn}, ${c.heads} heads / ${c.kvHeads} KV heads; ${r.counts.after.params.toLocaleString('en-US')} parameters (${r.counts.before.params.toLocaleString('en-US')} before).`;
-        if (r.warnings.length) about += ` ${r.warnings.join(' ')}`;
-        return r.files.map((f) => ({ name: f.name, data: f.bytes }));
-      },
-      { id: 'prune-studio-export' },
-    );
-    if (result.status === 'cancelled') {
-      useContextual.getState().set({ exportStatus: { status: 'idle' } });
-      return;
-    }
-    const n = result.files.length;
-    const message =
-      result.how === 'picker'
-        ? `Saved ${n} files to ${result.where}.${about}`
-        : `Downloaded ${n} files. Put them together in one folder (e.g. ${folder}/): it loads in Hugging Face transformers and back into this page.${about}`;
-    useContextual.getState().set({ exportStatus: { status: 'done', files: result.files, message } });
-  } catch (e) {
-    useContextual.getState().set({ exportStatus: { status: 'idle' } });
-    errors.setError('contextual', e);
-  }
+  const build = async () => {
+    const r = await getClient().call({ type: 'exportSmaller' });
+    const c = r.config;
+    let note = ` FFN size ${c.ffn}, ${c.heads} heads / ${c.kvHeads} KV heads; ${r.counts.after.params.toLocaleString('en-US')} parameters (${r.counts.before.params.toLocaleString('en-US')} before).`;
+    if (r.warnings.length) note += ` ${r.warnings.join(' ')}`;
+    return { files: r.files, note };
+  };
+  await exportModelFolder(folder, build, (exportStatus) => useContextual.getState().set({ exportStatus }), { area: 'contextual', loadable: true });
 }

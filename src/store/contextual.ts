@@ -1,15 +1,15 @@
 // Contextual (structured) pruning state: the panel's settings (raw input strings, validated on
-// Run), the running job with its progress, the last result (the run's plain-data report and the
-// domain / general perplexities, dense and pruned), the smaller export's status, and the dense
-// perplexities already measured (so a second run does not measure them again). The actions live
-// in contextual-actions.ts; this module only holds state, so the other starters (prune,
-// perplexity, speed, generation, export) can ask contextualRunning() without an import cycle.
-// No tensors: the weights stay on the GPU in the worker.
+// Run), the last result (the run's plain-data report and the domain / general perplexities, dense
+// and pruned), the smaller export's status, and the dense perplexities already measured (so a
+// second run does not measure them again). A run in flight is the job in the job slot
+// (store/job.ts); the actions live in contextual-actions.ts. No tensors: the weights stay on the
+// GPU in the worker.
 import { create } from 'zustand';
 import type { ContextualScoring } from '../core/prune/contextual';
 import type { ContextualReport } from '../core/jobs/contextual';
-import type { Progress } from '../core/types';
+import { jobRunning } from './job';
 import { useModel } from './model';
+import type { ExportStatus } from './prune';
 
 export interface ContextualSettings {
   /** Uniform: a fraction of every layer (exportable as a smaller model); or a score threshold. */
@@ -36,13 +36,6 @@ export const DEFAULT_CONTEXTUAL: ContextualSettings = {
   zeroUnusedTokens: false,
 };
 
-export interface ContextualJob {
-  /** The worker call in flight. */
-  callId: number;
-  startedAt: number;
-  progress: Progress | null;
-}
-
 /** A perplexity per text: the domain (the Data area's evaluation text) and the general sample. */
 export interface PplPairView {
   domain: number | null;
@@ -64,18 +57,12 @@ export interface ContextualResult {
   before: { ffn: number; heads: number; kvHeads: number };
 }
 
-export type SmallerExportStatus =
-  | { status: 'idle' }
-  | { status: 'exporting' }
-  | { status: 'done'; message: string; files: string[] };
-
 interface ContextualState {
   settings: ContextualSettings;
-  job: ContextualJob | null;
   result: ContextualResult | null;
   /** Outcome of the last run that did not finish (shown next to the panel). */
   cancelled: { elapsed: number; dense: boolean } | null;
-  exportStatus: SmallerExportStatus;
+  exportStatus: ExportStatus;
   /** Dense perplexity by measurement key (model, text, seqlen, windows). */
   denseCache: Record<string, number>;
   set(patch: Partial<Omit<ContextualState, 'set' | 'setSettings'>>): void;
@@ -84,7 +71,6 @@ interface ContextualState {
 
 export const useContextual = create<ContextualState>()((set) => ({
   settings: DEFAULT_CONTEXTUAL,
-  job: null,
   result: null,
   cancelled: null,
   exportStatus: { status: 'idle' },
@@ -94,17 +80,10 @@ export const useContextual = create<ContextualState>()((set) => ({
 }));
 
 export function contextualRunning(): boolean {
-  return useContextual.getState().job !== null;
+  return jobRunning('contextual');
 }
 
 /** A new model: the result, the dense figures and the export status belong to the previous one. */
 useModel.subscribe((s, prev) => {
   if (s.summary !== prev.summary) useContextual.getState().set({ result: null, cancelled: null, exportStatus: { status: 'idle' }, denseCache: {} });
 });
-
-/** Overall fraction done of a job: its stages (point/points) and the progress within the stage. */
-export function contextualFraction(p: Progress | null): number | null {
-  if (!p || !p.points || !p.point) return null;
-  const inner = p.total > 0 ? Math.min(1, p.done / p.total) : 0;
-  return Math.min(1, (p.point - 1 + inner) / p.points);
-}

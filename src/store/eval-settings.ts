@@ -4,7 +4,7 @@
 import { BadText, MissingFile, NoWebGPU } from '../core/errors';
 import { targetLabel } from '../core/prune/types';
 import type { WeightsState } from '../worker/protocol';
-import { useEngine } from './engine';
+import { useEngine } from './engine-status';
 import { useModel } from './model';
 import { usePerplexity } from './perplexity';
 import { selectedText, selectedTextLabel, useTexts } from './texts';

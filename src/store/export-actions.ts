@@ -1,21 +1,22 @@
 // Exports from the Results area: the model as a Hugging Face folder (dense with zeros) or in
 // compressed-tensors' sparse-bitmask format, the runs as CSV or JSON, and an llm-compressor recipe
 // per run. Every action is called straight from a click: the save dialog or folder picker opens
-// first (it needs the user's gesture), then the content is built (src/ui/save.ts). The chart's
+// first (it needs the user's gesture), then the content is built (store/save.ts). The chart's
 // SVG/PNG export lives next to the chart (src/ui/prune/chart-export.ts) and reports here.
 import { create } from 'zustand';
 import { version as APP_VERSION } from '../../package.json';
 import { BadOption } from '../core/errors';
 import { llmCompressorRecipe } from '../core/export/recipe';
 import { targetLabel } from '../core/prune/types';
-import { saveFile, saveFolder, type SaveFileOptions, type SaveResult } from '../ui/save';
+import { saveFile, saveFolder, type SaveFileOptions, type SaveResult } from './save';
 import type { ExportedFile } from '../worker/protocol';
 import { getClient } from './client';
 import { useErrors } from './errors';
 import { useModel } from './model';
 import { exportFolderName } from './prune-actions';
-import { contextualRunning } from './contextual';
-import { usePrune, type RunRecord } from './prune';
+import { formatBytes } from '../core/units';
+import { anyJobBusy } from './job';
+import { usePrune, type ExportStatus, type RunRecord } from './prune';
 import { resultsCsv, resultsJson } from './results-export';
 import { runOptions } from './run-options';
 
@@ -166,51 +167,64 @@ export function saveRecipe(runId: number): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Model folders (status in usePrune.exportStatus, shown by the Export section)
 
-function filesOf(list: ExportedFile[]) {
-  return list.map((f) => ({ name: f.name, data: f.bytes }));
-}
-
-const MiB = (n: number) => `${(n / 2 ** 20).toFixed(2)} MiB`;
-
-async function runModelExport(kind: 'dense' | 'compressed'): Promise<void> {
-  const errors = useErrors.getState();
-  errors.clearError('results');
-  const s = usePrune.getState();
-  if (s.job || s.exportStatus.status === 'exporting') return;
-  if (contextualRunning()) {
-    errors.setError('results', new BadOption('Contextual pruning is running; wait for it or cancel it first.'));
-    return;
-  }
-  const weights = s.weights;
-  const folder = exportFolderName(modelName(), weights) + (kind === 'compressed' ? '-sparse-bitmask' : '');
+/**
+ * Save a model folder the worker builds: the folder picker first (it needs the click), then the
+ * files; the status goes through `setStatus` (idle again on a closed picker or a failure, whose
+ * error lands in `area`). `build` returns the files and a sentence about them.
+ */
+export async function exportModelFolder(
+  folder: string,
+  build: () => Promise<{ files: ExportedFile[]; note: string }>,
+  setStatus: (s: ExportStatus) => void,
+  opts: { area: 'results' | 'contextual'; loadable: boolean },
+): Promise<void> {
   let note = '';
   try {
     const result = await saveFolder(
       folder,
       async () => {
-        usePrune.getState().set({ exportStatus: { status: 'exporting' } });
-        if (kind === 'dense') return filesOf((await getClient().call({ type: 'export' })).files);
-        const r = await getClient().call({ type: 'exportCompressed' });
-        const { denseTensorBytes: d, compressedTensorBytes: c } = r.stats;
-        note = ` The weights take ${MiB(c)} instead of ${MiB(d)} dense (${((100 * c) / d).toFixed(1)} %); load the folder with transformers or vLLM and the compressed-tensors package.`;
-        return filesOf(r.files);
+        setStatus({ status: 'exporting' });
+        const r = await build();
+        note = r.note;
+        return r.files.map((f) => ({ name: f.name, data: f.bytes }));
       },
       { id: 'prune-studio-export' },
     );
     if (result.status === 'cancelled') {
-      usePrune.getState().set({ exportStatus: { status: 'idle' } });
+      setStatus({ status: 'idle' });
       return;
     }
     const n = result.files.length;
     const message =
       result.how === 'picker'
         ? `Saved ${n} files to ${result.where}.${note}`
-        : `Downloaded ${n} files. Put them together in one folder (e.g. ${folder}/)${kind === 'dense' ? ': that folder loads in Hugging Face transformers and back into this page.' : '.'}${note}`;
-    usePrune.getState().set({ exportStatus: { status: 'done', files: result.files, message } });
+        : `Downloaded ${n} files. Put them together in one folder (e.g. ${folder}/)${opts.loadable ? ': that folder loads in Hugging Face transformers and back into this page.' : '.'}${note}`;
+    setStatus({ status: 'done', files: result.files, message });
   } catch (e) {
-    usePrune.getState().set({ exportStatus: { status: 'idle' } });
-    errors.setError('results', e);
+    setStatus({ status: 'idle' });
+    useErrors.getState().setError(opts.area, e);
   }
+}
+
+async function runModelExport(kind: 'dense' | 'compressed'): Promise<void> {
+  const errors = useErrors.getState();
+  errors.clearError('results');
+  const s = usePrune.getState();
+  if (s.exportStatus.status === 'exporting') return;
+  const busy = anyJobBusy();
+  if (busy) {
+    errors.setError('results', new BadOption(busy));
+    return;
+  }
+  const folder = exportFolderName(modelName(), s.weights) + (kind === 'compressed' ? '-sparse-bitmask' : '');
+  const build = async () => {
+    if (kind === 'dense') return { files: (await getClient().call({ type: 'export' })).files, note: '' };
+    const r = await getClient().call({ type: 'exportCompressed' });
+    const { denseTensorBytes: d, compressedTensorBytes: c } = r.stats;
+    const note = ` The weights take ${formatBytes(c)} instead of ${formatBytes(d)} dense (${((100 * c) / d).toFixed(1)} %); load the folder with transformers or vLLM and the compressed-tensors package.`;
+    return { files: r.files, note };
+  };
+  await exportModelFolder(folder, build, (exportStatus) => usePrune.getState().set({ exportStatus }), { area: 'results', loadable: kind === 'dense' });
 }
 
 /** The current weights as a Hugging Face folder, zeros in place. */
@@ -240,8 +254,8 @@ export function saveGguf(fileType: 'F32' | 'F16'): Promise<void> {
     },
     () => {
       useFileExports.setState({ notes: [] });
-      if (usePrune.getState().job) throw new BadOption('Wait for the running job, then export.');
-      if (contextualRunning()) throw new BadOption('Contextual pruning is running; wait for it or cancel it first.');
+      const busy = anyJobBusy();
+      if (busy) throw new BadOption(busy);
     },
   );
 }

@@ -4,19 +4,13 @@
 // run on a pruned model leaves the pruned weights exactly as they were (see Engine.generate).
 import { BadOption, Cancelled } from '../core/errors';
 import { MAX_NEW_TOKENS, MAX_TEMPERATURE, type GenerateOptions } from '../core/eval/generate';
-import type { PendingCall } from '../worker/client';
-import { getClient } from './client';
-import { currentEngineBusy, engineBusyBlocker, type EngineBusy } from './engine-busy';
 import { useErrors } from './errors';
 import { weightsLabel } from './eval-settings';
 import { type GenOutput, type GenSettings, type GenSide, generationRunning, useGenerate } from './generate';
+import { busyReason, cancelJob, currentEngineBusy, engineBusyBlocker, now, startJob, type EngineBusy, type JobHandle } from './job';
 import { useModel } from './model';
 import { usePrune } from './prune';
-import { speedRunning } from './speed';
 
-const now = () => performance.now();
-/** Set by cancelGeneration: the pruned side does not start after a cancelled dense side. */
-let cancelRequested = false;
 
 /** Why Generate cannot start now, or null: the engine's checks, the speed measurement among them. */
 export function generationBlocker(s: Required<EngineBusy>): string | null {
@@ -24,7 +18,7 @@ export function generationBlocker(s: Required<EngineBusy>): string | null {
 }
 
 export function currentGenerationBlocker(): string | null {
-  return generationBlocker({ ...currentEngineBusy(), measuringSpeed: speedRunning() });
+  return generationBlocker(currentEngineBusy());
 }
 
 function wholeNumber(raw: string, what: string, min: number, max: number, blank?: number): number {
@@ -69,11 +63,13 @@ export async function runGeneration(): Promise<void> {
   const errors = useErrors.getState();
   errors.clearError('generate');
   if (generationRunning()) return;
-  const blocker = currentGenerationBlocker();
   let options: Omit<GenerateOptions, 'weights'>;
+  let job: JobHandle;
   try {
+    const blocker = busyReason('generate') ?? currentGenerationBlocker();
     if (blocker) throw new BadOption(blocker);
     options = generateOptionsOf(useGenerate.getState().settings);
+    job = startJob('generate', { label: decodingLabel(options), stage: 'dense' });
   } catch (e) {
     errors.setError('generate', e);
     return;
@@ -81,52 +77,49 @@ export async function runGeneration(): Promise<void> {
   const prompt = useGenerate.getState().settings.prompt;
   const pruned = usePrune.getState().weights;
   const sides: GenSide[] = pruned ? ['dense', 'pruned'] : ['dense'];
-  cancelRequested = false;
-  const startedAt = now();
   useGenerate.getState().set({
-    run: { status: 'running', callId: null, side: 'dense', startedAt },
     shown: { prompt, decoding: decodingLabel(options) },
     outputs: { dense: emptyOutput('waiting', 'dense'), pruned: pruned ? emptyOutput('waiting', weightsLabel(pruned)) : emptyOutput('unavailable', 'dense') },
   });
+  // A failed side stops the other too: it would most likely fail the same way.
+  let stopped = false;
   try {
     for (const side of sides) {
-      if (cancelRequested) {
+      if (stopped || job.cancelRequested) {
         patchOutput(side, { status: 'cancelled' });
         continue;
       }
-      const call: PendingCall<'generate'> = getClient().call({ type: 'generate', prompt, options: { ...options, weights: side } }, undefined, undefined, (t) => {
-        const run = useGenerate.getState().run;
-        if (run.status !== 'running' || run.callId !== call.id) return;
-        const cur = useGenerate.getState().outputs[side];
-        patchOutput(side, { text: t.text, tokens: t.tokens, updates: (cur?.updates ?? 0) + 1 });
-      });
-      useGenerate.getState().set({ run: { status: 'running', callId: call.id, side, startedAt } });
+      const call = job.call(
+        { type: 'generate', prompt, options: { ...options, weights: side } },
+        {
+          stage: side,
+          onToken: (t) => {
+            const cur = useGenerate.getState().outputs[side];
+            patchOutput(side, { text: t.text, tokens: t.tokens, updates: (cur?.updates ?? 0) + 1 });
+          },
+        },
+      );
       patchOutput(side, { status: 'running', startedAt: now() });
       try {
         const r = await call;
         patchOutput(side, { status: 'done', text: r.text, tokens: r.tokens, result: r });
       } catch (e) {
+        stopped = true;
         if (e instanceof Cancelled) {
-          cancelRequested = true;
           patchOutput(side, { status: 'cancelled' });
         } else {
           patchOutput(side, { status: 'failed' });
           errors.setError('generate', e);
-          // The other side would most likely fail the same way.
-          cancelRequested = true;
         }
       }
     }
   } finally {
-    useGenerate.getState().set({ run: { status: 'idle' } });
+    job.finish();
   }
 }
 
 export function cancelGeneration(): void {
-  const run = useGenerate.getState().run;
-  if (run.status !== 'running') return;
-  cancelRequested = true;
-  if (run.callId !== null) getClient().cancel(run.callId);
+  cancelJob('generate');
 }
 
 /** A new model: the outputs of the previous one no longer apply. */

@@ -1,9 +1,9 @@
-// Generation playground state: the settings (raw input strings, validated on Generate), the run in
-// flight and the two outputs (dense and pruned weights) with their streamed text and measured
-// figures. The actions live in generate-actions.ts; this module only holds state, so the other
-// starters (prune, perplexity, speed) can ask generationRunning() without an import cycle.
+// Generation playground state: the settings (raw input strings, validated on Generate) and the two
+// outputs (dense and pruned weights) with their streamed text and measured figures. A generation
+// in flight is the job in the job slot (store/job.ts); the actions live in generate-actions.ts.
 import { create } from 'zustand';
 import type { GenerateResult } from '../core/eval/generate';
+import { jobRunning } from './job';
 
 export type GenMode = 'greedy' | 'sampling';
 export type GenSide = 'dense' | 'pruned';
@@ -47,11 +47,8 @@ export interface GenOutput {
   weights: string;
 }
 
-export type GenRun = { status: 'idle' } | { status: 'running'; callId: number | null; side: GenSide; startedAt: number };
-
 interface GenerateState {
   settings: GenSettings;
-  run: GenRun;
   outputs: Record<GenSide, GenOutput | null>;
   /** The prompt and decoding of the outputs shown. */
   shown: { prompt: string; decoding: string } | null;
@@ -61,14 +58,13 @@ interface GenerateState {
 
 export const useGenerate = create<GenerateState>()((set) => ({
   settings: DEFAULT_GEN_SETTINGS,
-  run: { status: 'idle' },
   outputs: { dense: null, pruned: null },
   shown: null,
   setSettings: (patch) => set((s) => ({ settings: { ...s.settings, ...patch } })),
   set: (patch) => set(patch),
 }));
 
-/** A generation is in flight (prune, sweep, perplexity and speed refuse to start meanwhile). */
+/** A generation is in flight (the other starters refuse meanwhile). */
 export function generationRunning(): boolean {
-  return useGenerate.getState().run.status === 'running';
+  return jobRunning('generate');
 }

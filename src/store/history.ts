@@ -24,7 +24,7 @@ import type { ModelSummary } from '../core/types';
 import { useModel } from './model';
 import { DEFAULT_SEQLEN, usePerplexity } from './perplexity';
 import type { SweepSpec } from '../core/jobs/sweep';
-import { DEFAULT_SETTINGS, DEFAULT_SWEEP, usePrune, type MethodSettings, type RunRecord, type SweepSettings } from './prune';
+import { DEFAULT_SETTINGS, DEFAULT_SWEEP, usePrune, type MethodSettings, type RunRecord, type SweepRecord, type SweepSettings } from './prune';
 import { useTexts, type FileText, type TextKind, type TextSlot, type TextSlotName } from './texts';
 
 export const HISTORY_DB_NAME = 'prune-studio-history';
@@ -87,17 +87,7 @@ export interface StoredSettings {
 }
 
 /** A sweep as it was asked for: enough to resume it with the points it has not measured. */
-export interface SweepRecord {
-  sweepId: number;
-  spec: SweepSpec;
-  /** The evaluation it measures with (model, text, seqlen, windows): a resume needs the same. */
-  evalKey: string;
-  evalLabel: string;
-  calibLabel: string;
-  /** 'running' until it ends; a reload, crash or lost device leaves it 'running' (resumable). */
-  status: 'running' | 'cancelled' | 'done';
-  savedAt: number;
-}
+export type { SweepRecord } from './prune';
 
 interface StoredSweep extends SweepRecord {
   modelKey: string;

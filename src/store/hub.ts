@@ -6,7 +6,7 @@
 import { create } from 'zustand';
 import { DEFAULT_HUB_URL, parseHubRef } from '../core/hub/client';
 import type { HubListSummary, HubSourceSpec } from '../worker/hub';
-import { loadModel } from './actions';
+import { loadModel } from './model-actions';
 import { getClient } from './client';
 import { useErrors } from './errors';
 import { refreshKept } from './opfs';

@@ -15,13 +15,14 @@ import { create } from 'zustand';
 import { Cancelled, StorageError } from '../core/errors';
 import type { ModelSummary } from '../core/types';
 import type { ModelFile } from '../worker/protocol';
-import { loadedModelSource, loadModelFiles } from './actions';
+import { loadedModelSource, loadModelFiles } from './model-actions';
 import { toShownError, type ShownError } from './errors';
 import { modelIdentity } from './history';
 import { useModel } from './model';
 import {
   KEPT_ROOT, MANIFEST_NAME, keptFolderName, safeSegments, validManifest, type DirHandleLike, type FileHandleLike, type KeptManifest,
 } from '../core/io/kept-format';
+import { formatBytes } from '../core/units';
 
 export { KEPT_ROOT, MANIFEST_NAME, keptFolderName, validManifest, type DirHandleLike, type FileHandleLike, type KeptManifest };
 
@@ -58,17 +59,6 @@ export interface StorageInfo {
 // Pure helpers
 
 const baseName = (p: string) => p.slice(Math.max(p.lastIndexOf('/'), p.lastIndexOf('\\')) + 1);
-
-function formatSize(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (Math.abs(v) >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
-}
 
 
 /**
@@ -163,8 +153,8 @@ export interface KeepOptions {
 }
 
 function quotaError(name: string, total: number, est: StorageInfo | null): StorageError {
-  const room = est && est.quota > 0 ? `, but this site may use only ${formatSize(Math.max(0, est.quota - est.usage))} more in this browser (${formatSize(est.usage)} of ${formatSize(est.quota)} used)` : ', but the browser refused the space';
-  return new StorageError(`Keeping ${name} needs ${formatSize(total)}${room}. Remove kept models or free disk space, then try again.`);
+  const room = est && est.quota > 0 ? `, but this site may use only ${formatBytes(Math.max(0, est.quota - est.usage))} more in this browser (${formatBytes(est.usage)} of ${formatBytes(est.quota)} used)` : ', but the browser refused the space';
+  return new StorageError(`Keeping ${name} needs ${formatBytes(total)}${room}. Remove kept models or free disk space, then try again.`);
 }
 
 /** Copy the planned files into a new folder (manifest last); on any failure nothing is left. */
@@ -204,7 +194,7 @@ export async function keepInto(root: DirHandleLike, plan: readonly KeepPlanFile[
     if (e instanceof Cancelled || name === 'AbortError' || opts.signal?.aborted) throw new Cancelled(`Keeping ${meta.name} was cancelled; nothing was kept.`);
     if (name === 'QuotaExceededError') throw quotaError(meta.name, total, opts.estimate ? await opts.estimate().catch(() => null) : null);
     if (e instanceof StorageError) throw e;
-    throw new StorageError(`Keeping ${meta.name} failed after ${formatSize(done)} of ${formatSize(total)}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new StorageError(`Keeping ${meta.name} failed after ${formatBytes(done)} of ${formatBytes(total)}: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 
@@ -378,7 +368,7 @@ export async function keepLoadedModel(): Promise<void> {
       },
     );
     useKept.getState().set({
-      notice: `Kept ${kept.name} (${formatSize(kept.bytes)}, ${kept.files} files) in this browser.${persisted ? '' : ' The browser did not grant persistent storage: it may remove kept models when disk space runs low.'}`,
+      notice: `Kept ${kept.name} (${formatBytes(kept.bytes)}, ${kept.files} files) in this browser.${persisted ? '' : ' The browser did not grant persistent storage: it may remove kept models when disk space runs low.'}`,
     });
   } catch (e) {
     fail(e);

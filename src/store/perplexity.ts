@@ -1,7 +1,8 @@
-// Perplexity run state: idle, running (with progress), done (with result), failed or cancelled.
-// The error message of a failed run is in the errors store (area "eval").
+// The last perplexity measurement: idle, done (with result), failed or cancelled; while one runs,
+// it is the job in the job slot (store/job.ts). The error message of a failed run is in the errors
+// store (area "eval").
 import { create } from 'zustand';
-import type { PerplexityResult, Progress } from '../core/types';
+import type { PerplexityResult } from '../core/types';
 import { OPTIONS } from '../core/options';
 
 export interface PerplexitySettings {
@@ -16,7 +17,6 @@ export interface PerplexitySettings {
 
 export type PerplexityRun =
   | { status: 'idle' }
-  | { status: 'running'; callId: number; startedAt: number; progress: Progress | null; settings: PerplexitySettings }
   | { status: 'done'; callId: number; result: PerplexityResult; settings: PerplexitySettings }
   | { status: 'failed'; settings: PerplexitySettings }
   | { status: 'cancelled'; settings: PerplexitySettings; elapsed: number };

@@ -3,45 +3,33 @@
 // The weights never leave the worker except as the exported files, which go straight to disk.
 import { BadOption, BadText, Cancelled, DeviceLost } from '../core/errors';
 import type { SweepPointResult, SweepSpec } from '../core/jobs/sweep';
-import { targetLabel, type PruneOptions } from '../core/prune/types';
-import type { Progress } from '../core/types';
-import type { PendingCall } from '../worker/client';
+import { targetLabel } from '../core/prune/types';
 import type { WeightsState } from '../worker/protocol';
 import { getClient } from './client';
 import { useErrors } from './errors';
 import { currentEvalSettings, currentSeqlen, requireModelName, weightsLabel, type EvalSettings } from './eval-settings';
-import { saveDense, saveRun, saveSweep, type SweepRecord } from './history';
-import { useEngine } from './engine';
+import { saveDense, saveRun, saveSweep } from './history';
+import { restartEngine } from './engine-actions';
+import { useEngine } from './engine-status';
+import { type JobHandle, busyReason, cancelJob, cancelledAfter, now, startJob } from './job';
 import { useModel } from './model';
-import { usePerplexity } from './perplexity';
 import { calibrationShortfall, commonOptions, pruneOptionsOf, sweepPointsOf } from './prune-settings';
-import { sweepRemainder, usePrune, type RecordedOptions, type RunRecord } from './prune';
-import { resetSpeed, speedRunning } from './speed';
-import { generationRunning } from './generate';
-import { contextualRunning } from './contextual';
+import { FRESH_MODEL_STATE, sweepRemainder, usePrune, type RecordedOptions, type RunRecord, type SweepRecord } from './prune';
+import { resetSpeed } from './speed';
 import { knownTokens, selectedText, selectedTextLabel, useTexts } from './texts';
 import { OPTIONS } from '../core/options';
 
-/**
- * Starts a fresh worker and GPU device and reloads the model (actions.ts registers it: the engine
- * actions import this module, not the other way round).
- */
-let recoverEngine: () => Promise<void> = async () => undefined;
-export function setEngineRecovery(fn: () => Promise<void>): void {
-  recoverEngine = fn;
-}
-
-let nextRunId = 1;
-let nextSweepId = 1;
-/** Set by cancelPruneJob: a run between its prune and its evaluation stops there. */
-let cancelRequested = false;
-
-const now = () => performance.now();
-
 /** After a reload: keep numbering runs and sweeps above those in the saved history. */
 export function continueIdsAbove(maxRunId: number, maxSweepId: number): void {
-  nextRunId = Math.max(nextRunId, maxRunId + 1);
-  nextSweepId = Math.max(nextSweepId, maxSweepId + 1);
+  const { nextIds } = usePrune.getState();
+  usePrune.getState().set({ nextIds: { run: Math.max(nextIds.run, maxRunId + 1), sweep: Math.max(nextIds.sweep, maxSweepId + 1) } });
+}
+
+/** The next id of a run or sweep (page-wide, never reused). */
+function takeId(kind: 'run' | 'sweep'): number {
+  const { nextIds } = usePrune.getState();
+  usePrune.getState().set({ nextIds: { ...nextIds, [kind]: nextIds[kind] + 1 } });
+  return nextIds[kind];
 }
 
 /** A dense perplexity for this evaluation (the chart's reference point). */
@@ -53,17 +41,7 @@ export function recordDense(evalKey: string, ppl: number): void {
 
 /** A new model: forget the runs and weight state of the previous one. */
 export function resetPruneState(): void {
-  usePrune.getState().set({
-    runs: [],
-    selectedRunId: null,
-    weights: null,
-    dense: {},
-    hfNames: {},
-    outcome: null,
-    exportStatus: { status: 'idle' },
-    sweeps: {},
-    notice: null,
-  });
+  usePrune.getState().set(FRESH_MODEL_STATE);
   useErrors.getState().clearError('results');
   resetSpeed();
 }
@@ -85,7 +63,7 @@ function calibLabel(samples: number, seqlen: number, seed?: number): string {
 
 function addRun(run: Omit<RunRecord, 'id'>, hfNames: Record<string, string>, select: boolean): RunRecord {
   const s = usePrune.getState();
-  const rec: RunRecord = { ...run, id: nextRunId++ };
+  const rec: RunRecord = { ...run, id: takeId('run') };
   s.set({
     runs: [...s.runs, rec],
     hfNames: Object.keys(hfNames).length ? { ...s.hfNames, ...hfNames } : s.hfNames,
@@ -96,15 +74,8 @@ function addRun(run: Omit<RunRecord, 'id'>, hfNames: Record<string, string>, sel
   return rec;
 }
 
-function onJobProgress(callId: number) {
-  return (p: Progress) => {
-    const job = usePrune.getState().job;
-    if (job && job.callId === callId) usePrune.getState().set({ job: { ...job, progress: p } });
-  };
-}
-
 /** Ask the worker what the weights really are (after a failure or cancellation). */
-async function refreshWeights(): Promise<WeightsState | null> {
+export async function refreshWeights(): Promise<WeightsState | null> {
   try {
     const st = await getClient().call({ type: 'getState' });
     usePrune.getState().set({ weights: st.pruned });
@@ -121,12 +92,9 @@ interface Prepared {
 }
 
 /** Common checks of a prune run and a sweep; throws a named error. */
-function prepare(what: string): Prepared {
-  if (usePrune.getState().job) throw new BadOption('A pruning run is already in progress.');
-  if (usePerplexity.getState().run.status === 'running') throw new BadOption('A perplexity measurement is running; wait for it or cancel it first.');
-  if (speedRunning()) throw new BadOption('A speed measurement is running; wait for it or cancel it first.');
-  if (generationRunning()) throw new BadOption('Text generation is running; wait for it or cancel it first.');
-  if (contextualRunning()) throw new BadOption('Contextual pruning is running; wait for it or cancel it first.');
+function prepare(kind: 'prune' | 'sweep', what: string): Prepared {
+  const busy = busyReason(kind);
+  if (busy) throw new BadOption(busy);
   const modelName = requireModelName(what);
   const calib = useTexts.getState().calib;
   const calibText = selectedText(calib);
@@ -139,58 +107,60 @@ function prepare(what: string): Prepared {
   return { calibText, ev, seqlen };
 }
 
-function perplexityBody(ev: EvalSettings) {
+/** The perplexity request of an evaluation. */
+export function perplexityBody(ev: Pick<EvalSettings, 'text' | 'seqlen' | 'maxWindows'>) {
   const { text, seqlen, maxWindows } = ev;
   return maxWindows === undefined ? { type: 'perplexity' as const, text, seqlen } : { type: 'perplexity' as const, text, seqlen, maxWindows };
 }
 
-async function jobFailed(kind: 'prune' | 'sweep', e: unknown, startedAt: number): Promise<void> {
+/** What the weights are after a failed or cancelled job, in words. */
+export function weightsNow(weights: WeightsState | null): string {
+  return weights === null ? 'The weights are dense again.' : `The weights stay pruned (${weightsLabel(weights)}); Restore dense puts them back.`;
+}
+
+/** A failed or cancelled job: the weights as they really are, the error where the user acted, the slot freed. */
+export async function jobFailed(job: JobHandle, area: 'prune' | 'sweep' | 'contextual', what: string, e: unknown): Promise<WeightsState | null> {
   const weights = await refreshWeights();
-  const s = usePrune.getState();
-  if (e instanceof Cancelled) {
-    const elapsed = (now() - startedAt) / 1000;
-    s.set({ job: null, outcome: { status: 'cancelled', kind, elapsed, dense: weights === null } });
-    const what = kind === 'prune' ? 'The prune run' : 'The sweep';
-    const state = weights === null ? 'The weights are dense again.' : `The weights stay pruned (${weightsLabel(weights)}); Restore dense puts them back.`;
-    useErrors.getState().setError(kind, new Cancelled(`${what} was cancelled after ${elapsed.toFixed(1)} s. ${state}`));
-  } else {
-    s.set({ job: null, outcome: { status: 'failed', kind } });
-    useErrors.getState().setError(kind, e);
+  const started = job.job;
+  job.finish();
+  useErrors.getState().setError(area, e instanceof Cancelled && started ? cancelledAfter(what, started, weightsNow(weights)) : e);
+  return weights;
+}
+
+/**
+ * Before a prune run or sweep: both areas' errors cleared, the inputs prepared and `more` of them
+ * read; null (the error shown in `area`) when something is missing or wrong.
+ */
+function begin<T>(area: 'prune' | 'sweep', what: string, more: (prep: Prepared) => T): { prep: Prepared; value: T } | null {
+  const errors = useErrors.getState();
+  errors.clearError('prune');
+  errors.clearError('sweep');
+  try {
+    const prep = prepare(area, what);
+    return { prep, value: more(prep) };
+  } catch (e) {
+    errors.setError(area, e);
+    return null;
   }
 }
 
 /** Prune once with the Method settings, then measure the pruned model on the evaluation text. */
 export async function runPrune(): Promise<void> {
-  const errors = useErrors.getState();
-  errors.clearError('prune');
-  errors.clearError('sweep');
-  let prep: Prepared;
-  let options: PruneOptions;
-  try {
-    prep = prepare('Pruning');
-    options = pruneOptionsOf(usePrune.getState().settings, prep.seqlen, useModel.getState().summary!.layers);
-  } catch (e) {
-    errors.setError('prune', e);
-    return;
-  }
+  const started = begin('prune', 'Pruning', (prep) => pruneOptionsOf(usePrune.getState().settings, prep.seqlen, useModel.getState().summary!.layers));
+  if (!started) return;
+  const { prep, value: options } = started;
   const { calibText, ev } = prep;
-  const client = getClient();
   const label = `${options.method} ${targetLabel(options.target)}`;
-  const startedAt = now();
-  cancelRequested = false;
-  const call: PendingCall<'prune'> = client.call({ type: 'prune', calibText, options }, (p) => onJobProgress(call.id)(p));
-  usePrune.getState().set({
-    job: { kind: 'prune', callId: call.id, stage: 'prune', startedAt, stageStartedAt: startedAt, progress: null, label },
-    outcome: null,
-    // The engine starts from the dense weights.
-    weights: null,
-  });
+  const job = startJob('prune', { label, stage: 'prune' });
+  const startedAt = job.job!.startedAt;
+  // The engine starts from the dense weights.
+  usePrune.getState().set({ weights: null });
 
   let report;
   try {
-    report = await call;
+    report = await job.call({ type: 'prune', calibText, options });
   } catch (e) {
-    await jobFailed('prune', e, startedAt);
+    await jobFailed(job, 'prune', 'The prune run', e);
     return;
   }
   const weights: WeightsState = { method: report.method, target: report.target, sparsity: report.sparsity };
@@ -209,47 +179,37 @@ export async function runPrune(): Promise<void> {
     options: runOptionsOf(options),
   };
   usePrune.getState().set({ weights });
-  if (cancelRequested) {
-    addRun({ ...base, ppl: null, nll: null, seconds: (now() - startedAt) / 1000 }, report.hfNames, true);
-    await jobFailed('prune', new Cancelled(), startedAt);
+  const seconds = () => (now() - startedAt) / 1000;
+  if (job.cancelRequested) {
+    addRun({ ...base, ppl: null, nll: null, seconds: seconds() }, report.hfNames, true);
+    await jobFailed(job, 'prune', 'The prune run', new Cancelled());
     return;
   }
-
-  const stageStartedAt = now();
-  const evalCall: PendingCall<'perplexity'> = client.call(perplexityBody(ev), (p) => onJobProgress(evalCall.id)(p));
-  usePrune.getState().set({ job: { kind: 'prune', callId: evalCall.id, stage: 'eval', startedAt, stageStartedAt, progress: null, label } });
   try {
-    const r = await evalCall;
-    const seconds = (now() - startedAt) / 1000;
-    addRun({ ...base, ppl: r.ppl, nll: r.nll, seconds }, report.hfNames, true);
-    usePrune.getState().set({ job: null, outcome: { status: 'done', kind: 'prune', seconds } });
+    const r = await job.call(perplexityBody(ev), { stage: 'eval' });
+    addRun({ ...base, ppl: r.ppl, nll: r.nll, seconds: seconds() }, report.hfNames, true);
+    job.finish();
   } catch (e) {
-    addRun({ ...base, ppl: null, nll: null, seconds: (now() - startedAt) / 1000 }, report.hfNames, true);
-    await jobFailed('prune', e, startedAt);
+    addRun({ ...base, ppl: null, nll: null, seconds: seconds() }, report.hfNames, true);
+    await jobFailed(job, 'prune', 'The prune run', e);
   }
 }
 
 /** Methods × targets from the Sweep settings; each point appears as soon as it is measured. */
 export async function runSweep(): Promise<void> {
-  const errors = useErrors.getState();
-  errors.clearError('sweep');
-  errors.clearError('prune');
-  let prep: Prepared;
-  let spec: SweepSpec;
-  try {
-    prep = prepare('A sweep');
+  const started = begin('sweep', 'A sweep', (prep) => {
     const st = usePrune.getState();
     const c = commonOptions(st.settings);
     const points = sweepPointsOf(st.sweep);
-    spec = { points, includeDense: st.sweep.includeDense, seqlen: prep.seqlen, calibSamples: c.calibSamples, percdamp: c.percdamp, blocksize: c.blocksize };
+    const spec: SweepSpec = { points, includeDense: st.sweep.includeDense, seqlen: prep.seqlen, calibSamples: c.calibSamples, percdamp: c.percdamp, blocksize: c.blocksize };
     if (c.seed !== undefined) spec.seed = c.seed;
     if (prep.ev.maxWindows !== undefined) spec.maxWindows = prep.ev.maxWindows;
-  } catch (e) {
-    errors.setError('sweep', e);
-    return;
-  }
+    return spec;
+  });
+  if (!started) return;
+  const { prep, value: spec } = started;
   const rec: SweepRecord = {
-    sweepId: nextSweepId++, spec, evalKey: prep.ev.key, evalLabel: prep.ev.label,
+    sweepId: takeId('sweep'), spec, evalKey: prep.ev.key, evalLabel: prep.ev.label,
     calibLabel: calibLabel(spec.calibSamples, spec.seqlen, spec.seed), status: 'running', savedAt: Date.now(),
   };
   // Saved before the first point: a reload, crash or lost device leaves it resumable.
@@ -262,22 +222,15 @@ export async function runSweep(): Promise<void> {
  * it has no run for are measured, with the same sweep id, so the chart and table continue it.
  */
 export async function resumeSweep(sweepId: number): Promise<void> {
-  const errors = useErrors.getState();
-  errors.clearError('sweep');
-  errors.clearError('prune');
   const rec = usePrune.getState().sweeps[sweepId];
-  let prep: Prepared;
-  try {
+  const started = begin('sweep', 'Resuming a sweep', (prep) => {
     if (!rec) throw new BadOption(`There is no saved sweep ${sweepId} for this model.`);
-    prep = prepare('Resuming a sweep');
     if (prep.ev.key !== rec.evalKey) {
       throw new BadOption(`Sweep ${sweepId} was measured with other evaluation settings (${rec.evalLabel}); select the same evaluation text, sequence length and windows to resume it.`);
     }
-  } catch (e) {
-    errors.setError('sweep', e);
-    return;
-  }
-  await measureSweep(rec, prep);
+    return rec;
+  });
+  if (started) await measureSweep(started.value, started.prep);
 }
 
 /** Measure what is left of `rec` (everything, for a new sweep), streaming points to the chart. */
@@ -290,12 +243,9 @@ async function measureSweep(rec: SweepRecord, prep: Prepared): Promise<void> {
   const { calibText, ev } = prep;
   const { sweepId } = rec;
   const spec: SweepSpec = { ...rec.spec, points: left.points, includeDense: left.includeDense };
-  const startedAt = now();
-  cancelRequested = false;
+  const job = startJob('sweep', { label: `sweep of ${left.total} points`, sweep: { sweepId, pointsDone: left.done, pointsTotal: left.total } });
 
   const onPoint = (p: SweepPointResult, hfNames: Record<string, string>) => {
-    const job = usePrune.getState().job;
-    if (!job || job.kind !== 'sweep' || job.sweepId !== sweepId) return;
     if (p.method === 'dense') recordDense(ev.key, p.ppl);
     addRun(
       {
@@ -319,60 +269,52 @@ async function measureSweep(rec: SweepRecord, prep: Prepared): Promise<void> {
       hfNames,
       false,
     );
-    usePrune.getState().set({ job: { ...job, pointsDone: job.pointsDone + 1 } });
+    const sw = job.job?.sweep;
+    if (sw) job.patch({ sweep: { ...sw, pointsDone: sw.pointsDone + 1 } });
   };
 
-  const call: PendingCall<'sweep'> = getClient().call({ type: 'sweep', calibText, evalText: ev.text, spec }, (p) => onJobProgress(call.id)(p), onPoint);
-  usePrune.getState().set({
-    job: { kind: 'sweep', callId: call.id, sweepId, startedAt, progress: null, pointsDone: left.done, pointsTotal: left.total, label: `sweep of ${left.total} points` },
-    outcome: null,
-  });
   try {
-    const r = await call;
+    const r = await job.call({ type: 'sweep', calibText, evalText: ev.text, spec }, { onPoint });
     void saveSweep({ ...rec, status: 'done', savedAt: Date.now() });
-    usePrune.getState().set({ job: null, weights: r.pruned, outcome: { status: 'done', kind: 'sweep', seconds: (now() - startedAt) / 1000 } });
+    usePrune.getState().set({ weights: r.pruned });
+    job.finish();
   } catch (e) {
     if (e instanceof Cancelled) void saveSweep({ ...rec, status: 'cancelled', savedAt: Date.now() });
     const lost = e instanceof DeviceLost || useEngine.getState().status === 'lost';
     if (!lost) {
-      await jobFailed('sweep', e, startedAt);
+      await jobFailed(job, 'sweep', 'The sweep', e);
       return;
     }
     // The GPU was reset under the sweep: every finished point is already recorded and saved. Start
     // a new device, load the same model again, and continue from the first point not measured.
-    usePrune.getState().set({ job: null, outcome: null, weights: null });
+    job.finish();
+    usePrune.getState().set({ weights: null });
     const done = usePrune.getState().runs.filter((r) => r.sweepId === sweepId).length;
     usePrune.getState().set({
       notice: `The GPU device was lost during sweep ${sweepId} after ${done} of ${left.total} points. A new device was started, the model reloaded, and the sweep resumed from point ${done + 1}; no finished point was lost.`,
     });
-    await recoverEngine();
+    await restartEngine();
     if (useEngine.getState().status === 'ready' && useModel.getState().summary) await resumeSweep(sweepId);
-    else await jobFailed('sweep', e, startedAt);
+    else useErrors.getState().setError('sweep', e);
   }
 }
 
 /** Cancel the running prune run or sweep (the worker restores the dense weights mid-prune). */
 export function cancelPruneJob(): void {
-  const job = usePrune.getState().job;
-  if (!job) return;
-  cancelRequested = true;
-  getClient().cancel(job.callId);
+  cancelJob('prune', 'sweep');
 }
 
 export async function restoreDense(): Promise<void> {
   const errors = useErrors.getState();
   errors.clearError('prune');
-  if (usePrune.getState().job) {
-    errors.setError('prune', new BadOption('A pruning run is in progress; cancel it first (a cancelled prune restores the dense weights by itself).'));
-    return;
-  }
-  if (contextualRunning()) {
-    errors.setError('prune', new BadOption('Contextual pruning is running; wait for it or cancel it first.'));
+  const busy = busyReason('prune');
+  if (busy) {
+    errors.setError('prune', new BadOption(`${busy} (A cancelled prune restores the dense weights by itself.)`));
     return;
   }
   try {
     await getClient().call({ type: 'restoreDense' });
-    usePrune.getState().set({ weights: null, outcome: null });
+    usePrune.getState().set({ weights: null });
   } catch (e) {
     errors.setError('prune', e);
     await refreshWeights();

@@ -1,12 +1,11 @@
 // Pruning state: the method settings (raw input strings, validated on Run), the sweep settings,
-// the running job (with progress), the runs measured so far and what the weights on the GPU are
-// now. Only summaries live here: per-sublayer reports are small plain objects; the weights stay
+// the runs measured so far and what the weights on the GPU are now (a running prune or sweep is
+// the job slot's, job.ts). Only summaries live here: per-sublayer reports are small plain objects; the weights stay
 // on the GPU in the worker.
 import { create } from 'zustand';
 import type { PruneMethod, SublayerReport, Target } from '../core/prune/types';
-import type { Progress } from '../core/types';
 import type { WeightsState } from '../worker/protocol';
-import type { SweepRecord } from './history';
+import type { SweepSpec } from '../core/jobs/sweep';
 import { OPTIONS } from '../core/options';
 
 export type TargetKind = 'unstructured' | 'nm';
@@ -82,33 +81,18 @@ export interface RunRecord {
   options?: RecordedOptions;
 }
 
-export type PruneJob =
-  | {
-      kind: 'prune';
-      /** The worker call in flight (prune, then perplexity). */
-      callId: number;
-      stage: 'prune' | 'eval';
-      startedAt: number;
-      /** When the current stage started (for its ETA). */
-      stageStartedAt: number;
-      progress: Progress | null;
-      label: string;
-    }
-  | {
-      kind: 'sweep';
-      callId: number;
-      sweepId: number;
-      startedAt: number;
-      progress: Progress | null;
-      pointsDone: number;
-      pointsTotal: number;
-      label: string;
-    };
-
-export type JobOutcome =
-  | { status: 'cancelled'; kind: 'prune' | 'sweep'; elapsed: number; dense: boolean }
-  | { status: 'failed'; kind: 'prune' | 'sweep' }
-  | { status: 'done'; kind: 'prune' | 'sweep'; seconds: number };
+/** An asked-for sweep, kept so that a reload, crash or lost device can resume it. */
+export interface SweepRecord {
+  sweepId: number;
+  spec: SweepSpec;
+  /** The evaluation it measures with (model, text, seqlen, windows): a resume needs the same. */
+  evalKey: string;
+  evalLabel: string;
+  calibLabel: string;
+  /** 'running' until it ends; a reload, crash or lost device leaves it 'running' (resumable). */
+  status: 'running' | 'cancelled' | 'done';
+  savedAt: number;
+}
 
 export type ExportStatus =
   | { status: 'idle' }
@@ -118,9 +102,9 @@ export type ExportStatus =
 interface PruneState {
   settings: MethodSettings;
   sweep: SweepSettings;
-  job: PruneJob | null;
-  outcome: JobOutcome | null;
   runs: RunRecord[];
+  /** The ids the next run and sweep get (page-wide, above those in the saved history). */
+  nextIds: { run: number; sweep: number };
   selectedRunId: number | null;
   /** The prune state of the weights on the GPU: null while dense. */
   weights: WeightsState | null;
@@ -159,11 +143,8 @@ export const DEFAULT_SWEEP: SweepSettings = {
   includeDense: true,
 };
 
-export const usePrune = create<PruneState>()((set) => ({
-  settings: DEFAULT_SETTINGS,
-  sweep: DEFAULT_SWEEP,
-  job: null,
-  outcome: null,
+/** What belongs to one model: a different model starts from this again (settings and ids stay). */
+export const FRESH_MODEL_STATE: Pick<PruneState, 'runs' | 'selectedRunId' | 'weights' | 'dense' | 'hfNames' | 'exportStatus' | 'sweeps' | 'notice'> = {
   runs: [],
   selectedRunId: null,
   weights: null,
@@ -172,6 +153,13 @@ export const usePrune = create<PruneState>()((set) => ({
   exportStatus: { status: 'idle' },
   sweeps: {},
   notice: null,
+};
+
+export const usePrune = create<PruneState>()((set) => ({
+  settings: DEFAULT_SETTINGS,
+  sweep: DEFAULT_SWEEP,
+  nextIds: { run: 1, sweep: 1 },
+  ...FRESH_MODEL_STATE,
   set: (patch) => set(patch),
   setSettings: (patch) => set((s) => ({ settings: { ...s.settings, ...patch } })),
   setSweep: (patch) => set((s) => ({ sweep: { ...s.sweep, ...patch } })),
@@ -195,22 +183,6 @@ export function selectedRun(s: Pick<PruneState, 'runs' | 'selectedRunId'>): RunR
   return null;
 }
 
-/**
- * Overall fraction done of a job, from its progress: a single run is ~85% pruning and ~15%
- * evaluation; a sweep adds the points already measured.
- */
-export function jobFraction(job: PruneJob): number | null {
-  const p = job.progress;
-  const inner = p && p.total > 0 ? Math.min(1, p.done / p.total) : null;
-  if (job.kind === 'prune') {
-    if (job.stage === 'prune') return inner === null ? null : 0.85 * inner;
-    return 0.85 + 0.15 * (inner ?? 0);
-  }
-  if (job.pointsTotal <= 0) return null;
-  let within = 0;
-  if (p && inner !== null) within = p.phase === 'perplexity' ? (p.detail?.includes('(dense)') ? inner : 0.85 + 0.15 * inner) : 0.85 * inner;
-  return Math.min(1, (job.pointsDone + within) / job.pointsTotal);
-}
 
 /**
  * What is left of an unfinished sweep: the points (and the dense point) it asked for that have no

@@ -1,18 +1,13 @@
-// "Speed & size" of the current pruned weights, measured by the worker on this GPU when asked:
-// the state of the measurement (idle, running with progress, done with the report) and the
-// actions that start and cancel it. Errors (and a cancellation) go to the errors store, area
-// "speed".
+// "Speed & size" of the current pruned weights, measured by the worker on this GPU when asked. The
+// measurement runs as a job in the job slot (store/job.ts); this store keeps its last report.
+// Errors (and a cancellation) go to the errors store, area "speed".
 import { create } from 'zustand';
 import { BadOption, Cancelled } from '../core/errors';
 import type { SpeedReport, SpeedRow } from '../core/sparse/speed';
-import type { Progress } from '../core/types';
-import type { PendingCall } from '../worker/client';
-import { getClient } from './client';
-import { useEngine } from './engine';
-import { currentEngineBusy, engineBusyBlocker, type EngineBusy } from './engine-busy';
+import { useEngine } from './engine-status';
 import { useErrors } from './errors';
-import { generationRunning } from './generate';
 import { weightsLabel } from './eval-settings';
+import { busyReason, cancelJob, cancelledAfter, currentEngineBusy, elapsedSeconds, engineBusyBlocker, jobRunning, startJob, type EngineBusy, type JobHandle } from './job';
 import { usePrune } from './prune';
 
 export interface SpeedResult {
@@ -24,23 +19,15 @@ export interface SpeedResult {
   seconds: number;
 }
 
-export type SpeedRun =
-  | { status: 'idle' }
-  | { status: 'running'; callId: number; startedAt: number; progress: Progress | null };
-
 interface SpeedState {
-  run: SpeedRun;
   result: SpeedResult | null;
   set(patch: Partial<Omit<SpeedState, 'set'>>): void;
 }
 
 export const useSpeed = create<SpeedState>()((set) => ({
-  run: { status: 'idle' },
   result: null,
   set: (patch) => set(patch),
 }));
-
-const now = () => performance.now();
 
 /** Why the measurement cannot start now, or null: the engine's checks, then dense weights. */
 export function speedBlocker(s: Omit<EngineBusy, 'measuringSpeed'> & { dense: boolean }): string | null {
@@ -55,14 +42,13 @@ export function currentSpeedBlocker(): string | null {
 }
 
 export function speedRunning(): boolean {
-  return useSpeed.getState().run.status === 'running';
+  return jobRunning('speed');
 }
 
 /** A new model: forget the previous measurement. */
 export function resetSpeed(): void {
-  const s = useSpeed.getState();
-  if (s.run.status === 'running') getClient().cancel(s.run.callId);
-  s.set({ run: { status: 'idle' }, result: null });
+  cancelJob('speed');
+  useSpeed.getState().set({ result: null });
   useErrors.getState().clearError('speed');
 }
 
@@ -70,32 +56,31 @@ export async function runSpeed(): Promise<void> {
   const errors = useErrors.getState();
   errors.clearError('speed');
   if (speedRunning()) return;
-  const blocker = generationRunning() ? 'Text generation is running; wait for it or cancel it first.' : currentSpeedBlocker();
-  if (blocker) {
-    errors.setError('speed', new BadOption(blocker));
+  let job: JobHandle;
+  try {
+    const blocker = busyReason('speed') ?? currentSpeedBlocker();
+    if (blocker) throw new BadOption(blocker);
+    job = startJob('speed', { label: 'speed and size' });
+  } catch (e) {
+    errors.setError('speed', e);
     return;
   }
   const adapter = useEngine.getState().adapter?.description ?? 'unknown adapter';
   const weights = weightsLabel(usePrune.getState().weights);
-  const startedAt = now();
-  const call: PendingCall<'speed'> = getClient().call({ type: 'speed' }, (p) => {
-    const run = useSpeed.getState().run;
-    if (run.status === 'running' && run.callId === call.id) useSpeed.getState().set({ run: { ...run, progress: p } });
-  });
-  useSpeed.getState().set({ run: { status: 'running', callId: call.id, startedAt, progress: null } });
+  const startedAt = job.job!.startedAt;
   try {
-    const report = await call;
+    const report = await job.call({ type: 'speed' });
     if (!report.rows.length) throw new BadOption('The weights were dense when the measurement ran: nothing to compare. Prune first.');
-    useSpeed.getState().set({ run: { status: 'idle' }, result: { report, adapter, weights, seconds: (now() - startedAt) / 1000 } });
+    useSpeed.getState().set({ result: { report, adapter, weights, seconds: elapsedSeconds({ startedAt }) } });
   } catch (e) {
-    useSpeed.getState().set({ run: { status: 'idle' } });
-    errors.setError('speed', e instanceof Cancelled ? new Cancelled(`The speed measurement was cancelled after ${((now() - startedAt) / 1000).toFixed(1)} s.`) : e);
+    errors.setError('speed', e instanceof Cancelled ? cancelledAfter('The speed measurement', { startedAt }) : e);
+  } finally {
+    job.finish();
   }
 }
 
 export function cancelSpeed(): void {
-  const run = useSpeed.getState().run;
-  if (run.status === 'running') getClient().cancel(run.callId);
+  cancelJob('speed');
 }
 
 /** Rows grouped by weight shape, in report order, with the dense row of each shape. */

@@ -5,15 +5,18 @@
 // before and after; and "Export smaller model". Only plain summaries reach this component.
 import { type FormEvent } from 'react';
 import type { ContextualScoring } from '../core/prune/contextual';
-import { contextualFraction, useContextual, type ContextualResult } from '../store/contextual';
-import { cancelContextual, runContextual, saveSmallerModel } from '../store/contextual-actions';
+import { useContextual, type ContextualResult } from '../store/contextual';
+import { runContextual, saveSmallerModel } from '../store/contextual-actions';
 import { weightsLabel } from '../store/eval-settings';
 import { usePerplexity } from '../store/perplexity';
 import { usePrune } from '../store/prune';
-import { useCalibrationBlocker } from './calibration-blocker';
+import { useCalibrationBlocker } from './blockers';
 import { ErrorAlert } from './ErrorAlert';
 import { formatBytes, formatInt, formatMetric, formatSeconds } from './format';
-import { useNow } from './hooks';
+import { JobProgress, RunControls, useJobKind } from './JobControls';
+import { DECIMAL, NumberField, fieldsOf } from './NumberField';
+import { DataTable } from './Table';
+import { Fact } from './Fact';
 
 /** Short labels for the select (a narrow column), long ones for the result. */
 const SCORING_LABELS: Record<ContextualScoring, string> = { 'mean-abs': 'Mean |activation|', wanda: 'Wanda-style' };
@@ -26,6 +29,7 @@ function Settings({ disabled }: { disabled: boolean }) {
   const s = useContextual((st) => st.settings);
   const set = useContextual((st) => st.setSettings);
   const fraction = s.targetKind === 'fraction';
+  const field = fieldsOf(s, set, disabled);
   return (
     <>
       <fieldset className="target" disabled={disabled}>
@@ -70,42 +74,30 @@ function Settings({ disabled }: { disabled: boolean }) {
       </fieldset>
       <div className="form-grid">
         {fraction ? (
-          <>
-            <label htmlFor="ctx-head-fraction">
-              Heads removed per layer (%) <span className="muted">(blank: as neurons; 0: keep all)</span>
-            </label>
-            <input
-              id="ctx-head-fraction"
-              data-testid="ctx-head-fraction"
-              type="number"
-              min={0}
-              max={95}
-              step="any"
-              inputMode="decimal"
-              placeholder="as neurons"
-              value={s.headFractionPct}
-              disabled={disabled}
-              onChange={(e) => set({ headFractionPct: e.currentTarget.value })}
-            />
-          </>
+          <NumberField
+            {...field('headFractionPct', 'ctx-head-fraction')}
+            {...DECIMAL}
+            label={
+              <>
+                Heads removed per layer (%) <span className="muted">(blank: as neurons; 0: keep all)</span>
+              </>
+            }
+            min={0}
+            max={95}
+            placeholder="as neurons"
+          />
         ) : (
-          <>
-            <label htmlFor="ctx-head-threshold">
-              Head threshold <span className="muted">(blank: as neurons)</span>
-            </label>
-            <input
-              id="ctx-head-threshold"
-              data-testid="ctx-head-threshold"
-              type="number"
-              min={0}
-              step="any"
-              inputMode="decimal"
-              placeholder="as neurons"
-              value={s.headThreshold}
-              disabled={disabled}
-              onChange={(e) => set({ headThreshold: e.currentTarget.value })}
-            />
-          </>
+          <NumberField
+            {...field('headThreshold', 'ctx-head-threshold')}
+            {...DECIMAL}
+            label={
+              <>
+                Head threshold <span className="muted">(blank: as neurons)</span>
+              </>
+            }
+            min={0}
+            placeholder="as neurons"
+          />
         )}
         <label htmlFor="ctx-scoring">Scoring</label>
         <select
@@ -136,30 +128,6 @@ function Settings({ disabled }: { disabled: boolean }) {
   );
 }
 
-function ContextualProgress() {
-  const job = useContextual((s) => s.job);
-  const now = useNow(job !== null, 250);
-  if (!job) return null;
-  const p = job.progress;
-  const f = contextualFraction(p);
-  const elapsed = Math.max(0, (now - job.startedAt) / 1000);
-  const eta = f !== null && f > 0.02 && elapsed > 0.5 ? (elapsed * (1 - f)) / f : null;
-  return (
-    <div className="progress-block job-progress" data-testid="ctx-progress" data-step={p?.point} data-steps={p?.points}>
-      <label>
-        <span className="job-what">
-          {p?.point ? `Step ${p.point}/${p.points} · ` : ''}
-          {p?.detail ?? 'starting…'}
-        </span>
-        <progress max={1} value={f ?? undefined} aria-label="Contextual pruning progress" />
-        <span className="muted job-time">
-          {formatSeconds(elapsed)} elapsed{eta !== null ? ` · about ${formatSeconds(eta)} left` : ''}
-        </span>
-      </label>
-    </div>
-  );
-}
-
 const pct = (x: number, digits = 1) => `${(x * 100).toFixed(digits)} %`;
 
 function Change({ dense, pruned }: { dense: number | null; pruned: number | null }) {
@@ -183,7 +151,7 @@ function PplRow({ what, testId, dense, pruned, title }: { what: string; testId: 
 
 function ExportSmaller({ result }: { result: ContextualResult }) {
   const weights = usePrune((s) => s.weights);
-  const busy = useContextual((s) => s.job !== null);
+  const busy = useJobKind() === 'contextual';
   const status = useContextual((s) => s.exportStatus);
   const exporting = status.status === 'exporting';
   const reason = busy ? 'Wait for the running job.' : weights?.method !== 'contextual' ? `The weights are now ${weightsLabel(weights)}: run contextual pruning again to export.` : null;
@@ -235,116 +203,35 @@ function Result() {
       data-uniform={String(r.uniform)}
       aria-live="polite"
     >
-      <div className="table-wrap">
-        <table className="data-table" data-testid="ctx-ppl-table">
-          <caption>Perplexity, dense vs pruned: domain = the evaluation text, general = the built-in sample</caption>
-          <thead>
-            <tr>
-              <th scope="col">Text</th>
-              <th scope="col" className="num">
-                Dense
-              </th>
-              <th scope="col" className="num">
-                Pruned
-              </th>
-              <th scope="col" className="num">
-                Change
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            <PplRow what="Domain" testId="ctx-ppl-domain" dense={result.dense.domain} pruned={result.pruned.domain} title={result.domainLabel} />
-            <PplRow what="General" testId="ctx-ppl-general" dense={result.dense.general} pruned={result.pruned.general} title={result.generalLabel} />
-          </tbody>
-        </table>
-      </div>
+      <DataTable testId="ctx-ppl-table" caption="Perplexity, dense vs pruned: domain = the evaluation text, general = the built-in sample" cols={['Text', '#Dense', '#Pruned', '#Change']}>
+        <PplRow what="Domain" testId="ctx-ppl-domain" dense={result.dense.domain} pruned={result.pruned.domain} title={result.domainLabel} />
+        <PplRow what="General" testId="ctx-ppl-general" dense={result.dense.general} pruned={result.pruned.general} title={result.generalLabel} />
+      </DataTable>
       <dl className="facts">
-        <div className="fact">
-          <dt>Parameters</dt>
-          <dd data-testid="ctx-params">
-            {formatInt(before.params)} → {formatInt(after.params)} ({pct(1 - after.params / before.params)} fewer)
-          </dd>
-        </div>
-        <div className="fact">
-          <dt>Weight bytes</dt>
-          <dd data-testid="ctx-bytes">
-            {formatBytes(before.bytes)} → {formatBytes(after.bytes)}
-          </dd>
-        </div>
-        <div className="fact">
-          <dt>Architecture of the export</dt>
-          <dd data-testid="ctx-architecture">
-            FFN {b.ffn} → {r.exported.ffn}; heads {b.heads}/{b.kvHeads} → {r.exported.heads}/{r.exported.kvHeads} (query/KV)
-          </dd>
-        </div>
-        <div className="fact">
-          <dt>MLP neurons removed</dt>
-          <dd data-testid="ctx-neurons">
-            {formatInt(s.neurons.removed)} of {formatInt(s.neurons.total)} ({pct(s.neurons.removed / s.neurons.total)})
-          </dd>
-        </div>
-        <div className="fact">
-          <dt>Attention heads removed</dt>
-          <dd data-testid="ctx-heads">
-            {s.heads.removed} of {s.heads.total} (KV heads {s.kvHeads.removed} of {s.kvHeads.total})
-          </dd>
-        </div>
+        <Fact label="Parameters" testId="ctx-params">{formatInt(before.params)} → {formatInt(after.params)} ({pct(1 - after.params / before.params)} fewer)</Fact>
+        <Fact label="Weight bytes" testId="ctx-bytes">{formatBytes(before.bytes)} → {formatBytes(after.bytes)}</Fact>
+        <Fact label="Architecture of the export" testId="ctx-architecture">FFN {b.ffn} → {r.exported.ffn}; heads {b.heads}/{b.kvHeads} → {r.exported.heads}/{r.exported.kvHeads} (query/KV)</Fact>
+        <Fact label="MLP neurons removed" testId="ctx-neurons">{formatInt(s.neurons.removed)} of {formatInt(s.neurons.total)} ({pct(s.neurons.removed / s.neurons.total)})</Fact>
+        <Fact label="Attention heads removed" testId="ctx-heads">{s.heads.removed} of {s.heads.total} (KV heads {s.kvHeads.removed} of {s.kvHeads.total})</Fact>
         {r.summary.tokens.removed > 0 ? (
-          <div className="fact">
-            <dt>Token rows zeroed</dt>
-            <dd>
-              {formatInt(s.tokens.removed)} of {formatInt(s.tokens.total)}
-            </dd>
-          </div>
+          <Fact label="Token rows zeroed">{formatInt(s.tokens.removed)} of {formatInt(s.tokens.total)}</Fact>
         ) : null}
-        <div className="fact">
-          <dt>Zeros in the linear layers</dt>
-          <dd>{pct(r.sparsity)}</dd>
-        </div>
-        <div className="fact">
-          <dt>Scoring, calibration</dt>
-          <dd>
-            {SCORING_LONG[r.scoring]}; {result.calibLabel}
-          </dd>
-        </div>
-        <div className="fact">
-          <dt>Time</dt>
-          <dd>
-            {formatSeconds(r.seconds)} pruning, {formatSeconds(result.seconds)} in all
-          </dd>
-        </div>
+        <Fact label="Zeros in the linear layers">{pct(r.sparsity)}</Fact>
+        <Fact label="Scoring, calibration">{SCORING_LONG[r.scoring]}; {result.calibLabel}</Fact>
+        <Fact label="Time">{formatSeconds(r.seconds)} pruning, {formatSeconds(result.seconds)} in all</Fact>
       </dl>
       <details className="ctx-layers">
         <summary>Removed per layer</summary>
-        <div className="table-wrap">
-          <table className="data-table" data-testid="ctx-layer-table">
-            <caption>Units removed in each decoder layer</caption>
-            <thead>
-              <tr>
-                <th scope="col">Layer</th>
-                <th scope="col" className="num">
-                  Neurons
-                </th>
-                <th scope="col" className="num">
-                  Heads
-                </th>
-                <th scope="col" className="num">
-                  KV heads
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {r.removed.map((l, i) => (
-                <tr key={i} data-testid="ctx-layer-row">
-                  <td>{i}</td>
-                  <td className="num">{l.neurons}</td>
-                  <td className="num">{l.heads}</td>
-                  <td className="num">{l.kvHeads}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable testId="ctx-layer-table" caption="Units removed in each decoder layer" cols={['Layer', '#Neurons', '#Heads', '#KV heads']}>
+          {r.removed.map((l, i) => (
+            <tr key={i} data-testid="ctx-layer-row">
+              <td>{i}</td>
+              <td className="num">{l.neurons}</td>
+              <td className="num">{l.heads}</td>
+              <td className="num">{l.kvHeads}</td>
+            </tr>
+          ))}
+        </DataTable>
       </details>
       {r.warnings.length ? (
         <details className="warnings" open data-testid="ctx-warnings">
@@ -362,7 +249,7 @@ function Result() {
 }
 
 export function ContextualPanel() {
-  const running = useContextual((s) => s.job !== null);
+  const running = useJobKind() === 'contextual';
   const blocker = useCalibrationBlocker('contextual');
   const samples = usePrune((s) => s.settings.calibSamples);
   const seqlen = usePerplexity((s) => s.seqlenInput);
@@ -384,21 +271,9 @@ export function ContextualPanel() {
           Calibration: {samples} × {seqlen} tokens of the calibration text (samples, sequence length and seed from the Method area). Perplexity
           on the evaluation text (domain) and on the built-in sample (general), with the Evaluate settings.
         </p>
-        <div className="button-row">
-          <button type="submit" className="primary" data-testid="ctx-run" disabled={running || blocker !== null} aria-describedby={blocker ? 'ctx-blocker' : undefined}>
-            Run contextual pruning
-          </button>
-          <button type="button" data-testid="ctx-cancel" disabled={!running} onClick={cancelContextual}>
-            Cancel
-          </button>
-        </div>
-        {blocker && !running ? (
-          <p id="ctx-blocker" className="blocker" data-testid="ctx-blocker">
-            {blocker}
-          </p>
-        ) : null}
+        <RunControls kind="contextual" ids={{ run: 'ctx-run', cancel: 'ctx-cancel', blocker: 'ctx-blocker' }} label="Run contextual pruning" blocker={blocker} />
       </form>
-      <ContextualProgress />
+      <JobProgress kind="contextual" />
       <ErrorAlert area="contextual" testId="ctx-error" />
       <Result />
     </section>

@@ -1,5 +1,5 @@
 import { useRef, useState, type DragEvent, type ReactNode } from 'react';
-import { TEXT_ERROR_AREA, loadTextFile, selectText, setPastedText } from '../store/actions';
+import { TEXT_ERROR_AREA, loadTextFile, selectText, setPastedText } from '../store/text-actions';
 import { SLOT_TITLES, selectedText, useTexts, type TextKind, type TextSlotName } from '../store/texts';
 import { ErrorAlert } from './ErrorAlert';
 import { formatBytes, formatInt } from './format';

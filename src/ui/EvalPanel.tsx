@@ -1,34 +1,15 @@
 import { type FormEvent } from 'react';
-import { cancelMeasure, measurePerplexity } from '../store/actions';
-import { useEngine } from '../store/engine';
+import { measurePerplexity } from '../store/perplexity-actions';
+import { useEngine } from '../store/engine-status';
 import { useModel } from '../store/model';
 import { usePerplexity } from '../store/perplexity';
-import { usePrune } from '../store/prune';
+import { busyLine } from '../store/job';
 import { selectedText, useTexts } from '../store/texts';
 import { ErrorAlert } from './ErrorAlert';
 import { formatInt, formatMetric, formatSeconds } from './format';
-import { useNow } from './hooks';
-import { NumberField } from './NumberField';
-
-function RunProgress() {
-  const run = usePerplexity((s) => s.run);
-  const running = run.status === 'running';
-  const now = useNow(running);
-  if (run.status !== 'running') return null;
-  const p = run.progress;
-  const elapsed = Math.max(0, (now - run.startedAt) / 1000);
-  const what = !p ? 'Starting…' : p.phase === 'perplexity' ? `Window ${p.done}/${p.total}` : `${p.phase} ${p.done}/${p.total}`;
-  return (
-    <div className="progress-block" data-testid="ppl-progress">
-      <label>
-        <span>
-          {what} · {formatSeconds(elapsed)}
-        </span>
-        <progress max={p?.total || 1} value={p ? p.done : undefined} aria-label="Perplexity progress" />
-      </label>
-    </div>
-  );
-}
+import { JobProgress, RunControls, useJobKind } from './JobControls';
+import { NumberField, fieldsOf } from './NumberField';
+import { Fact } from './Fact';
 
 function Result() {
   const run = usePerplexity((s) => s.run);
@@ -51,59 +32,34 @@ function Result() {
         </span>
       </p>
       <dl className="facts">
-        <div className="fact">
-          <dt>Mean NLL</dt>
-          <dd data-testid="nll-value" data-value={String(r.nll)}>
-            {formatMetric(r.nll, 6)} nats/token
-          </dd>
-        </div>
-        <div className="fact">
-          <dt>Windows</dt>
-          <dd>{formatInt(r.windows)}</dd>
-        </div>
-        <div className="fact">
-          <dt>Predicted tokens</dt>
-          <dd>{formatInt(r.tokens)}</dd>
-        </div>
-        <div className="fact">
-          <dt>Time</dt>
-          <dd>{formatSeconds(r.seconds)}</dd>
-        </div>
-        <div className="fact">
-          <dt>Adapter</dt>
-          <dd>{r.adapter}</dd>
-        </div>
-        <div className="fact">
-          <dt>Weights</dt>
-          <dd data-testid="ppl-weights">{s.weights}</dd>
-        </div>
-        <div className="fact">
-          <dt>Settings</dt>
-          <dd>
-            {s.modelName}, {s.textLabel}, seqlen {s.seqlen}
-            {s.maxWindows !== undefined ? `, max ${s.maxWindows} windows` : ''}
-          </dd>
-        </div>
+        <Fact label="Mean NLL" testId="nll-value" value={String(r.nll)}>{formatMetric(r.nll, 6)} nats/token</Fact>
+        <Fact label="Windows">{formatInt(r.windows)}</Fact>
+        <Fact label="Predicted tokens">{formatInt(r.tokens)}</Fact>
+        <Fact label="Time">{formatSeconds(r.seconds)}</Fact>
+        <Fact label="Adapter">{r.adapter}</Fact>
+        <Fact label="Weights" testId="ppl-weights">{s.weights}</Fact>
+        <Fact label="Settings">{s.modelName}, {s.textLabel}, seqlen {s.seqlen}{s.maxWindows !== undefined ? `, max ${s.maxWindows} windows` : ''}</Fact>
       </dl>
     </div>
   );
 }
 
 export function EvalPanel() {
-  const { seqlenInput, maxWindowsInput, run, set } = usePerplexity();
+  const inputs = usePerplexity();
   const engineReady = useEngine((s) => s.status === 'ready');
   const modelLoaded = useModel((s) => s.status === 'loaded');
   const hasText = useTexts((s) => selectedText(s.eval).length > 0);
-  const pruning = usePrune((s) => s.job !== null);
-  const running = run.status === 'running';
+  const job = useJobKind();
+  const running = job === 'perplexity';
+  const field = fieldsOf(inputs, inputs.set, running);
   const blocker = !engineReady
     ? 'Needs WebGPU.'
     : !modelLoaded
       ? 'Load a model first.'
       : !hasText
         ? 'Choose an evaluation text first.'
-        : pruning
-          ? 'Busy: a pruning run is in progress.'
+        : job && !running
+          ? busyLine(job)
           : null;
 
   const onSubmit = (e: FormEvent) => {
@@ -120,8 +76,7 @@ export function EvalPanel() {
       </p>
       <form className="eval-form" onSubmit={onSubmit}>
         <NumberField
-          id="seqlen"
-          testId="seqlen"
+          {...field('seqlenInput', 'seqlen')}
           label={
             <>
               Sequence length <span className="muted">(evaluation and calibration)</span>
@@ -129,35 +84,11 @@ export function EvalPanel() {
           }
           title="One setting for evaluation windows and calibration windows (also shown in the Method area)"
           min={2}
-          value={seqlenInput}
-          onChange={(v) => set({ seqlenInput: v })}
-          disabled={running}
         />
-        <NumberField
-          id="max-windows"
-          testId="max-windows"
-          label="Max windows (optional)"
-          min={1}
-          placeholder="all"
-          value={maxWindowsInput}
-          onChange={(v) => set({ maxWindowsInput: v })}
-          disabled={running}
-        />
-        <div className="button-row">
-          <button type="submit" className="primary" data-testid="measure-ppl" disabled={running || blocker !== null} aria-describedby={blocker ? 'measure-blocker' : undefined}>
-            Measure perplexity
-          </button>
-          <button type="button" data-testid="cancel" disabled={!running} onClick={cancelMeasure}>
-            Cancel
-          </button>
-        </div>
-        {blocker && !running ? (
-          <p id="measure-blocker" className="muted">
-            {blocker}
-          </p>
-        ) : null}
+        <NumberField {...field('maxWindowsInput', 'max-windows')} label="Max windows (optional)" min={1} placeholder="all" />
+        <RunControls kind="perplexity" ids={{ run: 'measure-ppl', cancel: 'cancel', blocker: 'measure-blocker' }} label="Measure perplexity" blocker={blocker} />
       </form>
-      <RunProgress />
+      <JobProgress kind="perplexity" />
       <ErrorAlert area="eval" testId="eval-error" />
       <Result />
     </section>

@@ -2,18 +2,16 @@
 // side, greedy or with seeded temperature sampling. Text streams in as the worker decodes each
 // token; under each output the measured decode tokens/s (prefill excluded) and the prefill time.
 import { type FormEvent, type ReactNode } from 'react';
-import { useEngine } from '../store/engine';
 import { weightsLabel } from '../store/eval-settings';
 import { type GenOutput, type GenSide, useGenerate } from '../store/generate';
-import { cancelGeneration, generationBlocker, runGeneration } from '../store/generate-actions';
-import { useModel } from '../store/model';
-import { usePerplexity } from '../store/perplexity';
+import { generationBlocker, runGeneration } from '../store/generate-actions';
 import { usePrune } from '../store/prune';
-import { useSpeed } from '../store/speed';
+import { useEngineBusy } from './blockers';
 import { ErrorAlert } from './ErrorAlert';
 import { formatMetric, formatSeconds } from './format';
 import { useNow } from './hooks';
-import { NumberField } from './NumberField';
+import { RunControls, useJobKind } from './JobControls';
+import { DECIMAL, NumberField, fieldsOf } from './NumberField';
 
 const SIDE_TITLES: Record<GenSide, string> = { dense: 'Dense', pruned: 'Pruned' };
 
@@ -91,18 +89,12 @@ function OutputBox({ side }: { side: GenSide }) {
 export function GenerationPanel() {
   const settings = useGenerate((s) => s.settings);
   const setSettings = useGenerate((s) => s.setSettings);
-  const running = useGenerate((s) => s.run.status === 'running');
+  const running = useJobKind() === 'generate';
   const shown = useGenerate((s) => s.shown);
-  const blocker = generationBlocker({
-    engineReady: useEngine((s) => s.status === 'ready'),
-    hasModel: useModel((s) => s.summary !== null),
-    pruneJob: usePrune((s) => s.job !== null),
-    measuringPpl: usePerplexity((s) => s.run.status === 'running'),
-    measuringSpeed: useSpeed((s) => s.run.status === 'running'),
-    exporting: usePrune((s) => s.exportStatus.status === 'exporting'),
-  });
+  const blocker = generationBlocker(useEngineBusy());
   const pruned = usePrune((s) => s.weights !== null);
   const sampling = settings.mode === 'sampling';
+  const field = fieldsOf(settings, setSettings, running);
 
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
@@ -129,15 +121,7 @@ export function GenerationPanel() {
           onChange={(e) => setSettings({ prompt: e.currentTarget.value })}
         />
         <div className="form-grid">
-          <NumberField
-            id="gen-max-new"
-            testId="gen-max-new"
-            label="New tokens"
-            min={1}
-            value={settings.maxNewTokens}
-            disabled={running}
-            onChange={(v) => setSettings({ maxNewTokens: v })}
-          />
+          <NumberField {...field('maxNewTokens', 'gen-max-new')} label="New tokens" min={1} />
           <label htmlFor="gen-mode">Decoding</label>
           <select id="gen-mode" data-testid="gen-mode" value={settings.mode} disabled={running} onChange={(e) => setSettings({ mode: e.currentTarget.value as 'greedy' | 'sampling' })}>
             <option value="greedy">Greedy</option>
@@ -145,54 +129,18 @@ export function GenerationPanel() {
           </select>
           {sampling ? (
             <>
-              <NumberField
-                id="gen-temperature"
-                testId="gen-temperature"
-                label="Temperature"
-                title="softmax(logits / temperature); above 0"
-                min={0}
-                step="any"
-                inputMode="decimal"
-                value={settings.temperature}
-                disabled={running}
-                onChange={(v) => setSettings({ temperature: v })}
-              />
-              <NumberField
-                id="gen-top-k"
-                testId="gen-top-k"
-                label="Top-k (0: off)"
-                title="Sample only among the k most likely tokens"
-                min={0}
-                value={settings.topK}
-                disabled={running}
-                onChange={(v) => setSettings({ topK: v })}
-              />
-              <NumberField
-                id="gen-seed"
-                testId="gen-seed"
-                label="Seed"
-                title="The same seed gives the same text"
-                min={0}
-                value={settings.seed}
-                disabled={running}
-                onChange={(v) => setSettings({ seed: v })}
-              />
+              <NumberField {...field('temperature', 'gen-temperature')} {...DECIMAL} label="Temperature" title="softmax(logits / temperature); above 0" min={0} />
+              <NumberField {...field('topK', 'gen-top-k')} label="Top-k (0: off)" title="Sample only among the k most likely tokens" min={0} />
+              <NumberField {...field('seed', 'gen-seed')} label="Seed" title="The same seed gives the same text" min={0} />
             </>
           ) : null}
         </div>
-        <div className="button-row">
-          <button type="submit" className="primary" data-testid="gen-run" disabled={running || blocker !== null} aria-describedby={blocker && !running ? 'gen-blocker' : undefined}>
-            {running ? 'Generating…' : pruned ? 'Generate (dense, then pruned)' : 'Generate'}
-          </button>
-          <button type="button" data-testid="gen-cancel" disabled={!running} onClick={cancelGeneration}>
-            Cancel
-          </button>
-        </div>
-        {blocker && !running ? (
-          <p id="gen-blocker" className="muted" data-testid="gen-blocker">
-            {blocker}
-          </p>
-        ) : null}
+        <RunControls
+          kind="generate"
+          ids={{ run: 'gen-run', cancel: 'gen-cancel', blocker: 'gen-blocker' }}
+          label={running ? 'Generating…' : pruned ? 'Generate (dense, then pruned)' : 'Generate'}
+          blocker={blocker}
+        />
       </form>
       <ErrorAlert area="generate" testId="gen-error" />
       {shown ? <p className="small muted">Decoding: {shown.decoding}.</p> : null}

@@ -1,5 +1,5 @@
-import { restartEngine } from '../store/actions';
-import { useEngine } from '../store/engine';
+import { restartEngine } from '../store/engine-actions';
+import { useEngine } from '../store/engine-status';
 import { useOffline } from '../pwa';
 import { ErrorAlert } from './ErrorAlert';
 

@@ -6,6 +6,7 @@ import { findHubModel, listingIsCurrent, openHubModel, useHub } from '../store/h
 import { useModel } from '../store/model';
 import { ErrorAlert } from './ErrorAlert';
 import { formatBytes } from './format';
+import { Head } from './Table';
 
 function FileList() {
   const state = useHub();
@@ -25,13 +26,7 @@ function FileList() {
         {skipped > 0 ? `; ${skipped} other files of the repository are not needed` : ''}.
       </p>
       <table className="hub-files">
-        <thead>
-          <tr>
-            <th scope="col">File</th>
-            <th scope="col">Size</th>
-            <th scope="col">Downloaded</th>
-          </tr>
-        </thead>
+        <Head cols={['File', 'Size', 'Downloaded']} />
         <tbody>
           {l.files.map((f) => (
             <tr key={f.path} data-testid="hub-file" data-download={f.download} className={f.download ? '' : 'muted'}>

@@ -1,12 +1,13 @@
 // Models kept in this browser (Origin Private File System): keep the loaded folder, reopen or
 // remove a kept one, and see how much storage the site uses.
 import { useEffect, useState } from 'react';
-import { loadedModelSource } from '../store/actions';
-import { useEngine } from '../store/engine';
+import { loadedModelSource } from '../store/model-actions';
+import { useEngine } from '../store/engine-status';
 import { useModel } from '../store/model';
 import { cancelKeep, isKept, keepLoadedModel, openKept, refreshKept, removeKept, useKept, type KeptModel } from '../store/opfs';
 import { errorTitle } from './ErrorAlert';
 import { formatBytes } from './format';
+import { useShallow } from 'zustand/react/shallow';
 
 function KeptRow({ m, busy, canOpen }: { m: KeptModel; busy: boolean; canOpen: boolean }) {
   const [confirming, setConfirming] = useState(false);
@@ -44,16 +45,8 @@ function KeptRow({ m, busy, canOpen }: { m: KeptModel; busy: boolean; canOpen: b
 }
 
 export function KeptModels() {
-  const support = useKept((s) => s.support);
-  const models = useKept((s) => s.models);
-  const listed = useKept((s) => s.listed);
-  const storage = useKept((s) => s.storage);
-  const busy = useKept((s) => s.busy);
-  const error = useKept((s) => s.error);
-  const notice = useKept((s) => s.notice);
-  const set = useKept((s) => s.set);
-  const summary = useModel((s) => s.summary);
-  const modelStatus = useModel((s) => s.status);
+  const { support, models, listed, storage, busy, error, notice, set } = useKept(useShallow((s) => s));
+  const { summary, status: modelStatus } = useModel(useShallow((s) => ({ summary: s.summary, status: s.status })));
   const engineReady = useEngine((s) => s.status === 'ready');
 
   useEffect(() => {

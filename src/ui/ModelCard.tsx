@@ -1,18 +1,10 @@
 import type { RopeParams } from '../core/model/config';
+import { Fact } from './Fact';
 import type { AdapterSummary, ModelSummary } from '../core/types';
 import { baseName } from '../core/io/file-source';
 import { adapterName } from './Header';
 import { formatBytes, formatCompact, formatInt } from './format';
 import { TensorList } from './TensorList';
-
-function Fact({ label, children, testId }: { label: string; children: React.ReactNode; testId?: string }) {
-  return (
-    <div className="fact">
-      <dt>{label}</dt>
-      <dd data-testid={testId}>{children}</dd>
-    </div>
-  );
-}
 
 function AdapterFacts({ adapter }: { adapter: AdapterSummary }) {
   const l = adapter.limits;

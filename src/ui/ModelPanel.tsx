@@ -1,6 +1,6 @@
 import { useRef, useState, type DragEvent } from 'react';
-import { cancelModelLoad, loadDemoModel, loadModelFiles } from '../store/actions';
-import { useEngine } from '../store/engine';
+import { cancelModelLoad, loadDemoModel, loadModelFiles } from '../store/model-actions';
+import { useEngine } from '../store/engine-status';
 import { useModel } from '../store/model';
 import { collectDroppedFiles, filesFromInput, labelFor, snapshotDataTransfer } from './drop';
 import { ErrorAlert } from './ErrorAlert';
@@ -8,6 +8,7 @@ import { HubPanel } from './HubPanel';
 import { KeptModels } from './KeptModels';
 import { formatBytes, formatSeconds } from './format';
 import { ModelCard } from './ModelCard';
+import { useShallow } from 'zustand/react/shallow';
 
 function hasFiles(e: DragEvent): boolean {
   return Array.from(e.dataTransfer?.types ?? []).includes('Files');
@@ -133,11 +134,8 @@ function LoadProgress() {
 }
 
 export function ModelPanel() {
-  const engineStatus = useEngine((s) => s.status);
-  const adapter = useEngine((s) => s.adapter);
-  const summary = useModel((s) => s.summary);
-  const label = useModel((s) => s.label);
-  const status = useModel((s) => s.status);
+  const { status: engineStatus, adapter } = useEngine(useShallow((s) => ({ status: s.status, adapter: s.adapter })));
+  const { summary, label, status } = useModel(useShallow((s) => ({ summary: s.summary, label: s.label, status: s.status })));
   const noGpu = engineStatus === 'no-webgpu' || engineStatus === 'no-adapter' || engineStatus === 'failed' || engineStatus === 'lost';
   return (
     <section className="panel panel-model" aria-labelledby="model-heading">

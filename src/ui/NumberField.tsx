@@ -1,5 +1,6 @@
-// A labelled number input: a <label htmlFor> followed by its <input type="number">, as siblings
-// (so they sit in the two columns of a form grid). The value stays the raw text of the input.
+// A labelled input: a <label htmlFor> followed by its <input type="number"> (or "text"), as
+// siblings (so they sit in the two columns of a form grid). The value stays the raw text of the
+// input.
 import { type ReactNode } from 'react';
 
 export interface NumberFieldProps {
@@ -11,14 +12,17 @@ export interface NumberFieldProps {
   value: string;
   onChange: (value: string) => void;
   min?: number;
+  max?: number;
   step?: number | 'any';
   /** 'numeric' for whole numbers (the default), 'decimal' for fractions. */
   inputMode?: 'numeric' | 'decimal';
   disabled?: boolean;
   placeholder?: string;
+  type?: 'number' | 'text';
 }
 
-export function NumberField({ id, testId, label, title, value, onChange, min, step = 1, inputMode = 'numeric', disabled, placeholder }: NumberFieldProps) {
+export function NumberField({ id, testId, label, title, value, onChange, min, max, step = 1, inputMode = 'numeric', disabled, placeholder, type = 'number' }: NumberFieldProps) {
+  const number = type === 'number';
   return (
     <>
       <label htmlFor={id} title={title}>
@@ -27,10 +31,11 @@ export function NumberField({ id, testId, label, title, value, onChange, min, st
       <input
         id={id}
         data-testid={testId}
-        type="number"
-        inputMode={inputMode}
-        min={min}
-        step={step}
+        type={type}
+        inputMode={number ? inputMode : undefined}
+        min={number ? min : undefined}
+        max={number ? max : undefined}
+        step={number ? step : undefined}
         placeholder={placeholder}
         value={value}
         disabled={disabled}
@@ -38,4 +43,26 @@ export function NumberField({ id, testId, label, title, value, onChange, min, st
       />
     </>
   );
+}
+
+/** A labelled text input (lists, patterns) in a form grid. */
+export function TextField(props: Omit<NumberFieldProps, 'type' | 'min' | 'max' | 'step' | 'inputMode'>) {
+  return <NumberField {...props} type="text" />;
+}
+
+/** A fraction typed in a box: decimal keyboard, any step. */
+export const DECIMAL = { step: 'any', inputMode: 'decimal' } as const;
+
+/**
+ * Binds fields to a settings object: `field('topK', 'gen-top-k')` gives the id (also the test id),
+ * the value, the change handler and `disabled`, so each field is written once with what is its own.
+ */
+export function fieldsOf<S>(values: S, set: (patch: Partial<S>) => void, disabled?: boolean) {
+  return (key: keyof S, id: string) => ({
+    id,
+    testId: id,
+    value: String(values[key] ?? ''),
+    disabled,
+    onChange: (v: string) => set({ [key]: v } as Partial<S>),
+  });
 }

@@ -14,6 +14,9 @@ import { useSpeed } from '../store/speed';
 import { formatBytes, formatInt, formatMetric } from './format';
 import { NumberField } from './NumberField';
 import './planner.css';
+import { DataTable, Head } from './Table';
+import { useShallow } from 'zustand/react/shallow';
+import { CHART_MARGIN, NUMBER_AXIS, xTitle, yTitle } from './chart-style';
 
 const SUPERSCRIPT: Record<string, string> = { '-': '⁻', '0': '⁰', '1': '¹', '2': '²', '3': '³', '4': '⁴', '5': '⁵', '6': '⁶', '7': '⁷', '8': '⁸', '9': '⁹' };
 
@@ -156,15 +159,20 @@ function Controls({ view }: { view: PlannerView }) {
   );
 }
 
-function FitHeads() {
+/** Quantity, formula, then one numeric column per fit. */
+function FitHead() {
   return (
-    <>
-      {FITS.map((f) => (
-        <th key={f.id} scope="col" className="num" title={f.source}>
-          {f.label}
-        </th>
-      ))}
-    </>
+    <thead>
+      <tr>
+        <th scope="col">Quantity</th>
+        <th scope="col">Formula</th>
+        {FITS.map((f) => (
+          <th key={f.id} scope="col" className="num" title={f.source}>
+            {f.label}
+          </th>
+        ))}
+      </tr>
+    </thead>
   );
 }
 
@@ -196,25 +204,18 @@ function FitRow({ testId, label, formula, fits, value, format = sci }: { testId:
 function BudgetTable({ view }: { view: PlannerView }) {
   const fits = view.fits;
   return (
-    <div className="table-wrap">
-      <table className="data-table planner-table" data-testid="planner-budget-table">
-        <caption>Compute-optimal allocation of C = {view.budget === null ? '—' : sci(view.budget)} FLOPs (minimise L subject to C = 6ND)</caption>
-        <thead>
-          <tr>
-            <th scope="col">Quantity</th>
-            <th scope="col">Formula</th>
-            <FitHeads />
-          </tr>
-        </thead>
-        <tbody>
-          <FitRow testId="planner-g" label="G" formula="G = (αA / (βB))^(1/(α+β))" fits={fits} value={(f) => f.budget?.G} format={(x) => formatMetric(x, 6)} />
-          <FitRow testId="planner-nopt" label="Parameters N_opt" formula="N_opt = G · (C/6)^(β/(α+β))" fits={fits} value={(f) => f.budget?.N} />
-          <FitRow testId="planner-dopt" label="Tokens D_opt" formula="D_opt = G⁻¹ · (C/6)^(α/(α+β))" fits={fits} value={(f) => f.budget?.D} />
-          <FitRow testId="planner-ratio" label="Tokens per parameter" formula="D_opt / N_opt" fits={fits} value={(f) => f.budget?.tokensPerParam} format={(x) => formatMetric(x, 4)} />
-          <FitRow testId="planner-lopt" label="Loss L(N_opt, D_opt)" formula="E + A/N^α + B/D^β" fits={fits} value={(f) => f.budget?.loss} format={(x) => formatMetric(x, 5)} />
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      testId="planner-budget-table"
+      className="planner-table"
+      caption={<>Compute-optimal allocation of C = {view.budget === null ? '—' : sci(view.budget)} FLOPs (minimise L subject to C = 6ND)</>}
+      head={<FitHead />}
+    >
+      <FitRow testId="planner-g" label="G" formula="G = (αA / (βB))^(1/(α+β))" fits={fits} value={(f) => f.budget?.G} format={(x) => formatMetric(x, 6)} />
+      <FitRow testId="planner-nopt" label="Parameters N_opt" formula="N_opt = G · (C/6)^(β/(α+β))" fits={fits} value={(f) => f.budget?.N} />
+      <FitRow testId="planner-dopt" label="Tokens D_opt" formula="D_opt = G⁻¹ · (C/6)^(α/(α+β))" fits={fits} value={(f) => f.budget?.D} />
+      <FitRow testId="planner-ratio" label="Tokens per parameter" formula="D_opt / N_opt" fits={fits} value={(f) => f.budget?.tokensPerParam} format={(x) => formatMetric(x, 4)} />
+      <FitRow testId="planner-lopt" label="Loss L(N_opt, D_opt)" formula="E + A/N^α + B/D^β" fits={fits} value={(f) => f.budget?.loss} format={(x) => formatMetric(x, 5)} />
+    </DataTable>
   );
 }
 
@@ -235,13 +236,7 @@ function ModelTable({ view }: { view: PlannerView }) {
         <caption>
           Where {view.model.name} sits: N = {sci(view.model.N)} parameters, D = {sci(view.tokens.value)} tokens ({view.tokens.source})
         </caption>
-        <thead>
-          <tr>
-            <th scope="col">Quantity</th>
-            <th scope="col">Formula</th>
-            <FitHeads />
-          </tr>
-        </thead>
+        <FitHead />
         <tbody>
           <FitRow testId="planner-model-compute" label="Training compute" formula="C = 6 · N · D" fits={fits} value={(f) => m(f)?.compute} />
           <FitRow testId="planner-model-loss" label="Predicted loss" formula="L(N, D) = E + A/N^α + B/D^β" fits={fits} value={(f) => m(f)?.loss.total} format={(x) => formatMetric(x, 5)} />
@@ -297,34 +292,19 @@ function FrontierChart({ view }: { view: PlannerView }) {
       </figcaption>
       <div className="chart-box">
         <ResponsiveContainer width="100%" height={260}>
-          <ScatterChart margin={{ top: 10, right: 18, bottom: 22, left: 6 }}>
+          <ScatterChart margin={CHART_MARGIN}>
             <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
-            <XAxis
-              type="number"
-              dataKey="C"
-              name="compute"
-              scale="log"
-              domain={c.xDomain}
-              ticks={c.xTicks}
-              interval={0}
-              allowDataOverflow
-              stroke="var(--muted)"
-              tickFormatter={decadeTick}
-              label={{ value: 'training compute C (FLOPs)', position: 'insideBottom', offset: -12, fill: 'var(--muted)', fontSize: 12 }}
-            />
+            <XAxis {...NUMBER_AXIS} dataKey="C" name="compute" scale="log" domain={c.xDomain} ticks={c.xTicks} tickFormatter={decadeTick} label={xTitle('training compute C (FLOPs)')} />
             <YAxis
-              type="number"
+              {...NUMBER_AXIS}
               dataKey="N"
               name="parameters"
               scale="log"
               domain={c.yDomain}
               ticks={c.yTicks}
-              interval={0}
-              allowDataOverflow
-              stroke="var(--muted)"
               width={52}
               tickFormatter={decadeTick}
-              label={{ value: 'parameters N', angle: -90, position: 'insideLeft', fill: 'var(--muted)', fontSize: 12, dy: 40 }}
+              label={yTitle('parameters N', 40)}
             />
             <Tooltip content={TooltipBody} cursor={{ strokeDasharray: '3 3' }} isAnimationActive={false} />
             {c.series.map((s) => (
@@ -392,18 +372,7 @@ function InferenceTable({ inf, ctx }: { inf: InferenceView; ctx: number | null }
           {s.kvHeads !== s.heads ? <> ({s.kvHeads} KV heads)</> : null}, FFN {s.ffn}
           {s.gatedMlp ? ' gated' : ''}, vocabulary {formatInt(s.vocab)}
         </caption>
-        <thead>
-          <tr>
-            <th scope="col">Quantity</th>
-            <th scope="col">Formula</th>
-            <th scope="col" className="num">
-              Dense
-            </th>
-            <th scope="col" className="num">
-              {p ? 'Pruned (nonzeros)' : 'Pruned'}
-            </th>
-          </tr>
-        </thead>
+        <Head cols={['Quantity', 'Formula', '#Dense', { num: p ? 'Pruned (nonzeros)' : 'Pruned' }]} />
         <tbody>
           {row('planner-linear', 'Decoder linear weights', p ? 'W_linear = n_layer · (q + k + v + o + MLP); nnz = W_linear − zeros' : 'W_linear = n_layer · (q + k + v + o + MLP)', sci(inf.linearWeights), p ? sci(p.nonzeros) : '—', {
             dense: inf.linearWeights,
@@ -504,11 +473,7 @@ function InferenceTable({ inf, ctx }: { inf: InferenceView; ctx: number | null }
 }
 
 export function PlannerPanel() {
-  const budget = usePlanner((s) => s.budget);
-  const fitId = usePlanner((s) => s.fitId);
-  const tokens = usePlanner((s) => s.tokens);
-  const tokensModel = usePlanner((s) => s.tokensModel);
-  const ctx = usePlanner((s) => s.ctx);
+  const { budget, fitId, tokens, tokensModel, ctx } = usePlanner(useShallow((s) => ({ budget: s.budget, fitId: s.fitId, tokens: s.tokens, tokensModel: s.tokensModel, ctx: s.ctx })));
   const model = useModel((s) => s.summary);
   // Deferred: a sweep changes these at every point; the planner (and its chart) re-renders in the
   // background, interruptibly, so it never adds a long task to the main thread.

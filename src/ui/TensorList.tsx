@@ -1,6 +1,7 @@
 import { useMemo } from 'react';
 import type { TensorSummary } from '../core/types';
 import { formatBytes, formatInt } from './format';
+import { Head } from './Table';
 
 interface Group {
   key: string;
@@ -50,16 +51,7 @@ export function TensorList({ tensors }: { tensors: TensorSummary[] }) {
             {g.title} <span className="muted">({g.tensors.length} tensors, {formatBytes(g.bytes)})</span>
           </summary>
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">dtype</th>
-                <th scope="col">Shape</th>
-                <th scope="col" className="num">
-                  Bytes
-                </th>
-              </tr>
-            </thead>
+            <Head cols={['Name', 'dtype', 'Shape', '#Bytes']} />
             <tbody>
               {g.tensors.map((t) => (
                 <tr key={t.name}>

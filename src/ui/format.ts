@@ -18,17 +18,7 @@ export function formatCompact(n: number): string {
   return String(n);
 }
 
-/** Binary-prefixed bytes: 1044992 -> "1020.5 KiB". */
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (Math.abs(v) >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
-}
+export { formatBytes } from '../core/units';
 
 export function formatSeconds(s: number): string {
   if (s < 60) return `${s.toFixed(1)} s`;

@@ -171,7 +171,7 @@ async function handle(req: AnyRequest, signal: AbortSignal): Promise<ResponseRes
     case 'sweep': {
       const e = requireEngine();
       const onPoint = (point: SweepPointResult) => post({ type: 'point', id: req.id, point, hfNames: hfNames(e, point.layers) });
-      const points = await runSweep(e, req.calibText, req.evalText, req.spec, onPoint, progressFor(req.id), signal);
+      const points = await runSweep(e, req, { onPoint, onProgress: progressFor(req.id), signal });
       return { points, pruned: weightsState(e) };
     }
     case 'speed':
@@ -197,7 +197,7 @@ async function handle(req: AnyRequest, signal: AbortSignal): Promise<ResponseRes
     }
     case 'pruneContextual': {
       const e = requireEngine();
-      const r = await runContextualJob(e, req.calibText, req.options, req.evaluate, progressFor(req.id), signal);
+      const r = await runContextualJob(e, req, { onProgress: progressFor(req.id), signal });
       return { ...r, weights: weightsState(e) };
     }
     case 'exportSmaller': {

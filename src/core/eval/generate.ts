@@ -5,6 +5,7 @@
 import { BadOption, BadText, NumericalError, throwIfCancelled } from '../errors';
 import type { GpuModel } from '../nn/model';
 import { mulberry32 } from '../random';
+import { now } from '../units';
 
 export function argmax(x: ArrayLike<number>): number {
   let best = 0;
@@ -111,7 +112,6 @@ export interface GenerateLoopOptions {
   onToken?: (id: number, index: number) => void;
 }
 
-const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 /** Append up to `maxNew` tokens to `ids` (see GenerateLoopOptions); stops early at `eos`. */
 export async function generate(model: GpuModel, ids: number[], opts: GenerateLoopOptions): Promise<GenerationRun> {

@@ -9,6 +9,7 @@ import { GpuError, TooLargeForDevice } from '../errors';
 /** The two dense GEMM variants with one contract (see shaders/matmul*.wgsl). */
 export type MatmulVariant = 'tiled' | 'rb';
 import type { AdapterSummary } from '../types';
+import { formatBytes } from '../units';
 
 export type ShaderLoader = (name: string) => string;
 
@@ -74,7 +75,7 @@ export class GpuContext {
     const bytes = Math.max(16, Math.ceil(size / 4) * 4);
     if (bytes > this.maxBinding && usage & GPUBufferUsage.STORAGE) {
       throw new TooLargeForDevice(
-        `${label} needs one GPU buffer of ${fmtBytes(bytes)}, but this adapter allows at most ${fmtBytes(this.maxBinding)} per storage buffer. Use a shorter sequence length or fewer tokens per batch.`,
+        `${label} needs one GPU buffer of ${formatBytes(bytes)}, but this adapter allows at most ${formatBytes(this.maxBinding)} per storage buffer. Use a shorter sequence length or fewer tokens per batch.`,
       );
     }
     const b = this.device.createBuffer({ size: bytes, usage, label });
@@ -259,13 +260,6 @@ export class GpuContext {
     this.dummy = null;
     for (const b of [...this.live.keys()]) this.destroy(b);
   }
-}
-
-export function fmtBytes(n: number): string {
-  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(2)} GiB`;
-  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
-  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
-  return `${n} B`;
 }
 
 /** Pack uniform words: numbers marked with `f` are f32, others u32. */

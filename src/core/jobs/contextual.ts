@@ -2,11 +2,12 @@
 // (domain and general text, dense and pruned), on the engine.
 //
 //   Engine.pruneContextual(calibText, ContextualRunOptions) → ContextualReport   (engine.ts)
-//   runContextualJob(engine, calibText, options, evaluate)   → ContextualJobResult
+//   runContextualJob(engine, { calibText, options, evaluate }, hooks)   → ContextualJobResult
 //       = restore dense, [dense ppl: domain, general], prune, [pruned ppl: domain, general]
 import { throwIfCancelled } from '../errors';
 import type { ContextualReport, ContextualRunOptions } from '../prune/contextual-report';
 import type { PerplexityOptions, PerplexityResult, ProgressFn } from '../types';
+import type { JobHooks } from './job';
 
 export type { ContextualReport, ContextualRunOptions } from '../prune/contextual-report';
 
@@ -53,12 +54,10 @@ export interface ContextualEngine {
  */
 export async function runContextualJob(
   engine: ContextualEngine,
-  calibText: string,
-  options: ContextualRunOptions,
-  evaluate: ContextualEvaluation | null,
-  onProgress?: ProgressFn,
-  signal?: AbortSignal,
+  input: { calibText: string; options: ContextualRunOptions; evaluate: ContextualEvaluation | null },
+  { onProgress, signal }: JobHooks = {},
 ): Promise<ContextualJobResult> {
+  const { calibText, options, evaluate } = input;
   const texts = (['domain', 'general'] as const).filter((k) => evaluate?.[k]);
   const stages: string[] = [
     ...(evaluate?.dense ? texts.map((k) => `dense · ${k} text`) : []),

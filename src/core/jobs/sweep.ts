@@ -2,6 +2,7 @@
 // evaluated, reported as soon as it is measured (the live sparsity-vs-perplexity chart).
 import type { Engine } from '../engine';
 import type { ProgressFn } from '../types';
+import type { JobHooks } from './job';
 import type { SparseLlmOptions } from '../prune/sparsellm';
 import { checkPruneOptions } from '../prune/driver';
 import { type PruneMethod, type PruneOptions, type SublayerReport, type Target, checkTarget, targetLabel } from '../prune/types';
@@ -60,13 +61,10 @@ export function sweepPoints(methods: PruneMethod[], sparsities: number[], patter
  */
 export async function runSweep(
   engine: Engine,
-  calibText: string,
-  evalText: string,
-  spec: SweepSpec,
-  onPoint?: (r: SweepPointResult) => void,
-  onProgress?: ProgressFn,
-  signal?: AbortSignal,
+  input: { calibText: string; evalText: string; spec: SweepSpec },
+  { onPoint, onProgress, signal }: JobHooks & { onPoint?: (r: SweepPointResult) => void } = {},
 ): Promise<SweepPointResult[]> {
+  const { calibText, evalText, spec } = input;
   const results: SweepPointResult[] = [];
   const evalOpts = { seqlen: spec.seqlen, maxWindows: spec.maxWindows };
   const total = spec.points.length + (spec.includeDense ? 1 : 0);

@@ -2,10 +2,10 @@
 // family's tensor plan) and the tokenizer, and that the tokenizer's ids fit the model's vocab.
 // Engine.loadModel starts from this; the bad-file corpus tests it without a GPU.
 import { BadModelFile, TooLargeForDevice } from '../errors';
-import { fmtBytes } from '../gpu/context';
 import type { FileSource } from '../io/file-source';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer/tokenizer';
 import { openModelFolder, type ModelFolder } from './folder';
+import { formatBytes } from '../units';
 
 /**
  * Tensors are uploaded in pages of whole rows, each page one storage binding: a row larger than
@@ -18,7 +18,7 @@ export function checkFitsDevice(folder: ModelFolder, maxBindingBytes: number): v
       const rowBytes = 4 * (o.shape.length > 1 ? o.shape.slice(1).reduce((a, b) => a * b, 1) : o.shape[0] ?? 1);
       if (rowBytes > maxBindingBytes) {
         throw new TooLargeForDevice(
-          `${p.hf} has rows of ${fmtBytes(rowBytes)} (shape [${o.shape.join(', ')}], computed in f32), but this GPU binds at most ${fmtBytes(maxBindingBytes)} per buffer, so it cannot be run even in pieces. A GPU (or browser) with a larger maxStorageBufferBindingSize is needed.`,
+          `${p.hf} has rows of ${formatBytes(rowBytes)} (shape [${o.shape.join(', ')}], computed in f32), but this GPU binds at most ${formatBytes(maxBindingBytes)} per buffer, so it cannot be run even in pieces. A GPU (or browser) with a larger maxStorageBufferBindingSize is needed.`,
         );
       }
     }

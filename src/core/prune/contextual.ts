@@ -55,6 +55,7 @@ import { linearNames, linearShape, type ModelSpec } from '../model/spec';
 import type { GpuModel } from '../nn/model';
 import type { ProgressFn } from '../types';
 import type { DenseBackup } from './driver';
+import { now } from '../units';
 
 
 export type ContextualScoring = 'mean-abs' | 'wanda';
@@ -127,7 +128,6 @@ export interface ContextualSelection extends StructuredRemoval {
   };
 }
 
-const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 // ---------------------------------------------------------------------------------------------
 // Whole canonical tensors on the GPU (paged weights included)

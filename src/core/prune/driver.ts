@@ -12,7 +12,6 @@
 import { collectHessians, releaseStats, type LayerStats } from '../calib/hessian';
 import { LayerInputs } from '../calib/inputs';
 import { Cancelled, NumericalError, TooLargeForDevice, throwIfCancelled } from '../errors';
-import { fmtBytes } from '../gpu/context';
 import * as op from '../gpu/ops';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../model/dtypes';
 import { type ModelSpec, linearNames, linearShape } from '../model/spec';
@@ -25,10 +24,10 @@ import { type SparseLlmMlpResult, mlpKind, resolveSparseLlmOptions, sparsellmMlp
 import { sparsegpt } from './sparsegpt';
 import { type PhaseTimes, type PruneOptions, type PruneReport, type SublayerReport, type Target, checkOverrides, checkTarget, checkTargetFits } from './types';
 import { wanda } from './wanda';
+import { formatBytes, now } from '../units';
 
 // SparseLLM prunes attention with SparseGPT; its MLPs go through sparsellmMlp (not a per-sublayer PruneFn).
 const METHOD_FNS: Record<PruneOptions['method'], PruneFn> = { magnitude, wanda, sparsegpt, sparsellm: sparsegpt };
-const now = () => performance.now();
 
 /** Dense copies of the weights a run modified, by canonical weight name. */
 export type DenseBackup = Map<string, Float32Array<ArrayBuffer>>;
@@ -99,7 +98,7 @@ function checkUnpaged(model: GpuModel, skip: ReadonlySet<number>): void {
       if (wt && wt.chunks.length !== 1) {
         const [R, C] = linearShape(spec, name);
         throw new TooLargeForDevice(
-          `${name} (${R} × ${C}, ${fmtBytes(R * C * 4)} in f32) is larger than one GPU binding (${fmtBytes(ctx.pageBytes)} here); pruning a weight in pieces is not supported yet. Skip this layer or use a GPU with a larger maxStorageBufferBindingSize.`,
+          `${name} (${R} × ${C}, ${formatBytes(R * C * 4)} in f32) is larger than one GPU binding (${formatBytes(ctx.pageBytes)} here); pruning a weight in pieces is not supported yet. Skip this layer or use a GPU with a larger maxStorageBufferBindingSize.`,
         );
       }
     }

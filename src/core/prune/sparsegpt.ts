@@ -12,9 +12,9 @@ import * as op from '../gpu/ops';
 import { inverseCholeskyUpper } from './linalg';
 import type { MethodInput, MethodResult } from './method';
 import { thresholdMask } from './select';
+import { now } from '../units';
 
 const MAX_RETRIES = 4;
-const now = () => performance.now();
 
 export async function sparsegpt(m: MethodInput): Promise<MethodResult> {
   const { ctx, w, R, C, stats, target } = m;

@@ -57,6 +57,7 @@ import type { MethodResult } from './method';
 import { sparsegpt } from './sparsegpt';
 import type { Target } from '../options';
 import { OPTIONS, checkOption } from '../options';
+import { now } from '../units';
 
 /** The two MLP forms SparseLLM has closed-form auxiliary updates for. */
 export type MlpKind = 'relu' | 'silu-gated';
@@ -178,7 +179,6 @@ export interface SparseLlmMlpResult {
   phases: { prepare: number; refit: number; prune: number; update: number };
 }
 
-const now = () => performance.now();
 
 /** Shape and kind checks of the input (refused before any GPU work). */
 function checkMlpInput(input: SparseLlmMlpInput): void {

@@ -7,14 +7,15 @@ import { weightsLabel } from '../../store/eval-settings';
 import { useModel } from '../../store/model';
 import { usePerplexity } from '../../store/perplexity';
 import { METHOD_LABELS, sweepRemainder, usePrune, type PatternChoice } from '../../store/prune';
-import { cancelPruneJob, restoreDense, resumeSweep, runPrune, runSweep } from '../../store/prune-actions';
+import { useJob } from '../../store/job';
+import { restoreDense, resumeSweep, runPrune, runSweep } from '../../store/prune-actions';
 import { MAX_SPARSITY_PCT, selectedMethods, sweepPointsOf } from '../../store/prune-settings';
 import { knownTokens, useTexts } from '../../store/texts';
-import { intOrNull, useCalibrationBlocker } from '../calibration-blocker';
+import { intOrNull, useCalibrationBlocker } from '../blockers';
 import { ErrorAlert } from '../ErrorAlert';
 import { formatBytes, formatInt } from '../format';
-import { NumberField } from '../NumberField';
-import { JobProgress } from './JobProgress';
+import { DECIMAL, NumberField, TextField, fieldsOf } from '../NumberField';
+import { JobProgress, RunControls, useJobKind } from '../JobControls';
 
 const METHOD_HELP: Record<PruneMethod, string> = {
   magnitude: 'Removes the smallest weights |W|. No calibration statistics are needed, but they are still collected for the error report.',
@@ -53,7 +54,11 @@ function CalibrationFacts() {
 function WeightsBadge() {
   const weights = usePrune((s) => s.weights);
   // A primitive, so progress events do not re-render this.
-  const jobState = usePrune((s) => (s.job ? (s.job.kind === 'prune' && s.job.stage === 'eval' ? 'evaluating' : 'pruning') : null));
+  const jobState = useJob((s) => {
+    const j = s.current;
+    if (!j || !(j.kind === 'prune' || j.kind === 'sweep' || j.kind === 'contextual')) return null;
+    return j.kind === 'prune' && j.stage === 'eval' ? 'evaluating' : 'pruning';
+  });
   const state = jobState ? 'busy' : weights ? 'pruned' : 'dense';
   return (
     <p className={`weights-state weights-${state}`} data-testid="weights-state" data-state={state} aria-live="polite">
@@ -140,8 +145,8 @@ function TargetFields({ disabled }: { disabled: boolean }) {
 
 function SweepSection({ busy, blocker }: { busy: boolean; blocker: string | null }) {
   const sweep = usePrune((s) => s.sweep);
-  const sweeping = usePrune((s) => s.job?.kind === 'sweep');
   const setSweep = usePrune((s) => s.setSweep);
+  const sweepField = fieldsOf(sweep, setSweep, busy);
   let count: string;
   try {
     const n = sweepPointsOf(sweep).length + (sweep.includeDense ? 1 : 0);
@@ -176,43 +181,18 @@ function SweepSection({ busy, blocker }: { busy: boolean; blocker: string | null
         ))}
       </fieldset>
       <div className="form-grid">
-        <label htmlFor="sweep-sparsities">Sparsities</label>
-        <input
-          id="sweep-sparsities"
-          type="text"
-          data-testid="sweep-sparsities"
-          placeholder="0.3, 0.5, 0.7"
-          value={sweep.sparsities}
-          disabled={busy}
-          onChange={(e) => setSweep({ sparsities: e.currentTarget.value })}
-        />
-        <label htmlFor="sweep-patterns">N:M patterns</label>
-        <input
-          id="sweep-patterns"
-          type="text"
-          data-testid="sweep-patterns"
-          placeholder="2:4, 4:8 (optional)"
-          value={sweep.patterns}
-          disabled={busy}
-          onChange={(e) => setSweep({ patterns: e.currentTarget.value })}
-        />
+        <TextField {...sweepField('sparsities', 'sweep-sparsities')} label="Sparsities" placeholder="0.3, 0.5, 0.7" />
+        <TextField {...sweepField('patterns', 'sweep-patterns')} label="N:M patterns" placeholder="2:4, 4:8 (optional)" />
       </div>
       <label className="check">
         <input type="checkbox" data-testid="sweep-dense" checked={sweep.includeDense} disabled={busy} onChange={(e) => setSweep({ includeDense: e.currentTarget.checked })} />
         <span>Measure the dense model first (the chart's reference point)</span>
       </label>
-      <div className="button-row">
-        <button type="submit" className="primary" data-testid="sweep-run" disabled={busy || blocker !== null}>
-          Run sweep
-        </button>
-        <button type="button" data-testid="sweep-cancel" disabled={!sweeping} onClick={cancelPruneJob}>
-          Cancel
-        </button>
+      <RunControls kind="sweep" ids={{ run: 'sweep-run', cancel: 'sweep-cancel', blocker: 'sweep-blocker' }} label="Run sweep" busy={busy} blocker={blocker}>
         <span className="muted" data-testid="sweep-count">
           {count}
         </span>
-      </div>
-      {blocker && !busy ? <p className="blocker">{blocker}</p> : null}
+      </RunControls>
       <ResumeSweep busy={busy} />
       <JobProgress kind="sweep" />
       <SweepNotice />
@@ -225,8 +205,8 @@ function SweepSection({ busy, blocker }: { busy: boolean; blocker: string | null
 function ResumeSweep({ busy }: { busy: boolean }) {
   const sweeps = usePrune((s) => s.sweeps);
   const runs = usePrune((s) => s.runs);
-  const running = usePrune((s) => s.job !== null);
-  if (running) return null;
+  const running = useJobKind();
+  if (running === 'prune' || running === 'sweep') return null;
   const ids = Object.keys(sweeps).map(Number).sort((a, b) => b - a);
   for (const id of ids) {
     const left = sweepRemainder(sweeps[id], runs);
@@ -260,7 +240,8 @@ export function MethodPanel() {
   const s = usePrune((st) => st.settings);
   const setSettings = usePrune((st) => st.setSettings);
   // The job's kind only (a primitive): progress events re-render JobProgress, not this form.
-  const jobKind = usePrune((st) => st.job?.kind ?? null);
+  const running = useJobKind();
+  const jobKind = running === 'prune' || running === 'sweep' ? running : null;
   const weights = usePrune((st) => st.weights);
   const seqlenInput = usePerplexity((st) => st.seqlenInput);
   const setPpl = usePerplexity((st) => st.set);
@@ -268,6 +249,7 @@ export function MethodPanel() {
   // Why Prune / Run sweep cannot start now (beyond settings errors, which show on click).
   const blocker = useCalibrationBlocker('method');
   const busy = jobKind !== null;
+  const field = fieldsOf(s, setSettings, busy);
 
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
@@ -303,18 +285,9 @@ export function MethodPanel() {
         <TargetFields disabled={busy} />
 
         <div className="form-grid">
+          <NumberField {...field('calibSamples', 'calib-samples')} label="Calibration samples" min={1} />
           <NumberField
-            id="calib-samples"
-            testId="calib-samples"
-            label="Calibration samples"
-            min={1}
-            value={s.calibSamples}
-            disabled={busy}
-            onChange={(v) => setSettings({ calibSamples: v })}
-          />
-          <NumberField
-            id="prune-seqlen"
-            testId="prune-seqlen"
+            {...fieldsOf({ seqlen: seqlenInput }, (p) => setPpl({ seqlenInput: p.seqlen }), busy)('seqlen', 'prune-seqlen')}
             label={
               <>
                 Sequence length <span className="muted">(shared with evaluation)</span>
@@ -322,13 +295,9 @@ export function MethodPanel() {
             }
             title="The same setting as in the Evaluate area"
             min={2}
-            value={seqlenInput}
-            disabled={busy}
-            onChange={(v) => setPpl({ seqlenInput: v })}
           />
           <NumberField
-            id="calib-seed"
-            testId="calib-seed"
+            {...field('seed', 'calib-seed')}
             label={
               <>
                 Random windows, seed <span className="muted">(optional)</span>
@@ -336,68 +305,43 @@ export function MethodPanel() {
             }
             min={0}
             placeholder="first windows"
-            value={s.seed}
-            disabled={busy}
-            onChange={(v) => setSettings({ seed: v })}
           />
-          <label htmlFor="skip-layers">Layers to skip <span className="muted">(optional)</span></label>
-          <input
-            id="skip-layers"
-            data-testid="skip-layers"
-            type="text"
+          <TextField
+            {...field('skipLayers', 'skip-layers')}
+            label={
+              <>
+                Layers to skip <span className="muted">(optional)</span>
+              </>
+            }
             placeholder={layers ? `e.g. 0, ${layers - 1}  (0–${layers - 1})` : 'e.g. 0, 3-4'}
-            value={s.skipLayers}
-            disabled={busy}
-            onChange={(e) => setSettings({ skipLayers: e.currentTarget.value })}
           />
-          <label htmlFor="layer-overrides">Per-layer overrides <span className="muted">(optional)</span></label>
-          <input
-            id="layer-overrides"
-            data-testid="layer-overrides"
-            type="text"
-            placeholder="e.g. mlp.down=30%, layers.0.attn.q=2:4"
+          <TextField
+            {...field('overrides', 'layer-overrides')}
+            label={
+              <>
+                Per-layer overrides <span className="muted">(optional)</span>
+              </>
+            }
             title="Sublayer (in every layer, or one layer with layers.N.) = sparsity or N:M pattern"
-            value={s.overrides}
-            disabled={busy}
-            onChange={(e) => setSettings({ overrides: e.currentTarget.value })}
+            placeholder="e.g. mlp.down=30%, layers.0.attn.q=2:4"
           />
         </div>
 
         <fieldset className="sparsegpt-options" disabled={busy || s.method !== 'sparsegpt'}>
           <legend>SparseGPT {s.method !== 'sparsegpt' ? <span className="muted">(not used by {METHOD_LABELS[s.method]})</span> : null}</legend>
           <div className="form-grid">
-            <NumberField
-              id="percdamp"
-              testId="percdamp"
-              label="Dampening"
-              inputMode="decimal"
-              min={0}
-              step="any"
-              value={s.percdamp}
-              onChange={(v) => setSettings({ percdamp: v })}
-            />
-            <NumberField id="blocksize" testId="blocksize" label="Block size" min={1} value={s.blocksize} onChange={(v) => setSettings({ blocksize: v })} />
+            <NumberField {...field('percdamp', 'percdamp')} disabled={undefined} {...DECIMAL} label="Dampening" min={0} />
+            <NumberField {...field('blocksize', 'blocksize')} disabled={undefined} label="Block size" min={1} />
           </div>
         </fieldset>
 
         <CalibrationFacts />
 
-        <div className="button-row">
-          <button type="submit" className="primary" data-testid="prune-run" disabled={busy || blocker !== null} aria-describedby={blocker ? 'prune-blocker' : undefined}>
-            Prune
-          </button>
+        <RunControls kind="prune" ids={{ run: 'prune-run', cancel: 'prune-cancel', blocker: 'prune-blocker' }} label="Prune" busy={busy} blocker={blocker}>
           <button type="button" data-testid="restore-dense" disabled={busy || weights === null} onClick={() => void restoreDense()}>
             Restore dense
           </button>
-          <button type="button" data-testid="prune-cancel" disabled={jobKind !== 'prune'} onClick={cancelPruneJob}>
-            Cancel
-          </button>
-        </div>
-        {blocker && !busy ? (
-          <p id="prune-blocker" className="blocker" data-testid="prune-blocker">
-            {blocker}
-          </p>
-        ) : null}
+        </RunControls>
         <p className="muted small">Prune runs once from the dense weights, then measures the pruned model on the evaluation text.</p>
       </form>
       <JobProgress kind="prune" />

@@ -14,6 +14,9 @@ import { formatMetric, formatSeconds } from '../format';
 import { RunHistory } from './RunHistory';
 import { SpeedPanel } from './SpeedPanel';
 import { SweepChart } from './SweepChart';
+import { useJobKind } from '../JobControls';
+import { DataTable } from '../Table';
+import { Fact } from '../Fact';
 
 // Record the settings of every run from the first one on (for recipes and the JSON export).
 
@@ -52,34 +55,12 @@ function LatestResult() {
         <span className="big">{run.ppl === null ? 'not measured' : formatMetric(run.ppl, 6)}</span>
       </p>
       <dl className="facts">
-        <div className="fact">
-          <dt>Achieved sparsity</dt>
-          <dd>{pct(run.sparsity, 2)}</dd>
-        </div>
-        <div className="fact">
-          <dt>Dense perplexity</dt>
-          <dd>{d === undefined ? 'not measured with these settings' : formatMetric(d, 6)}</dd>
-        </div>
-        <div className="fact">
-          <dt>Change</dt>
-          <dd>
-            <Delta ppl={run.ppl} dense={d} />
-          </dd>
-        </div>
-        <div className="fact">
-          <dt>Time</dt>
-          <dd>
-            {formatSeconds(run.pruneSeconds)} pruning, {formatSeconds(run.seconds)} in all
-          </dd>
-        </div>
-        <div className="fact">
-          <dt>Calibration</dt>
-          <dd>{run.calibLabel}</dd>
-        </div>
-        <div className="fact">
-          <dt>Evaluation</dt>
-          <dd>{run.evalLabel}</dd>
-        </div>
+        <Fact label="Achieved sparsity">{pct(run.sparsity, 2)}</Fact>
+        <Fact label="Dense perplexity">{d === undefined ? 'not measured with these settings' : formatMetric(d, 6)}</Fact>
+        <Fact label="Change"><Delta ppl={run.ppl} dense={d} /></Fact>
+        <Fact label="Time">{formatSeconds(run.pruneSeconds)} pruning, {formatSeconds(run.seconds)} in all</Fact>
+        <Fact label="Calibration">{run.calibLabel}</Fact>
+        <Fact label="Evaluation">{run.evalLabel}</Fact>
       </dl>
       {run.warnings.length ? (
         <details className="warnings" open={run.warnings.length <= 3}>
@@ -102,81 +83,55 @@ function RunsTable() {
   const selected = useDeferredValue(usePrune(selectedRun));
   // Always mounted (with an empty row), so the first run of a sweep only adds a row.
   return (
-    <div className="table-wrap">
-      <table className="data-table" data-testid="runs-table">
-        <caption>Runs (select one to see its sublayers)</caption>
-        <thead>
-          <tr>
-            <th scope="col">#</th>
-            <th scope="col">Method</th>
-            <th scope="col">Target</th>
-            <th scope="col" className="num">
-              Sparsity
-            </th>
-            <th scope="col" className="num">
-              Perplexity
-            </th>
-            <th scope="col" className="num">
-              vs dense
-            </th>
-            <th scope="col" className="num">
-              Seconds
-            </th>
-            <th scope="col">From</th>
-            <th scope="col">Recipe</th>
-          </tr>
-        </thead>
-        <tbody>
-          {runs.length === 0 ? (
-            <tr>
-              <td colSpan={9} className="muted">
-                No runs yet.
-              </td>
-            </tr>
-          ) : null}
-          {runs.map((r) => (
-            <tr
-              key={r.id}
-              data-testid="run-row"
-              data-run-id={r.id}
-              data-method={r.method}
-              data-sparsity={String(r.sparsity)}
-              data-ppl={r.ppl === null ? '' : String(r.ppl)}
-              aria-selected={selected?.id === r.id}
-              className={selected?.id === r.id ? 'selected' : undefined}
-              title={`Evaluation: ${r.evalLabel}\nCalibration: ${r.calibLabel}`}
-            >
-              <td>
-                <button type="button" className="link-button" onClick={() => selectRun(r.id)} disabled={!r.layers.length} aria-label={`Show the sublayers of run ${r.id}`}>
-                  {r.id}
-                </button>
-              </td>
-              <td>{METHOD_LABELS[r.method]}</td>
-              <td>{r.target ? targetLabel(r.target) : '—'}</td>
-              <td className="num">{pct(r.sparsity)}</td>
-              <td className="num">{r.ppl === null ? '—' : formatMetric(r.ppl, 6)}</td>
-              <td className="num">{r.method === 'dense' ? '' : <Delta ppl={r.ppl} dense={denseOf(r, dense)} />}</td>
-              <td className="num">{r.seconds.toFixed(1)}</td>
-              <td>{r.source === 'sweep' ? `sweep ${r.sweepId}` : 'prune'}</td>
-              <td>
-                {r.method !== 'dense' ? (
-                  <button
-                    type="button"
-                    className="link-button"
-                    data-testid="run-recipe"
-                    onClick={() => void saveRecipe(r.id)}
-                    title="An llm-compressor recipe that repeats this run (method, sparsity or pattern, calibration samples, sequence length) on a larger model"
-                    aria-label={`Save an llm-compressor recipe for run ${r.id}`}
-                  >
-                    YAML
-                  </button>
-                ) : null}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable testId="runs-table" caption="Runs (select one to see its sublayers)" cols={['#', 'Method', 'Target', '#Sparsity', '#Perplexity', '#vs dense', '#Seconds', 'From', 'Recipe']}>
+      {runs.length === 0 ? (
+        <tr>
+          <td colSpan={9} className="muted">
+            No runs yet.
+          </td>
+        </tr>
+      ) : null}
+      {runs.map((r) => (
+        <tr
+          key={r.id}
+          data-testid="run-row"
+          data-run-id={r.id}
+          data-method={r.method}
+          data-sparsity={String(r.sparsity)}
+          data-ppl={r.ppl === null ? '' : String(r.ppl)}
+          aria-selected={selected?.id === r.id}
+          className={selected?.id === r.id ? 'selected' : undefined}
+          title={`Evaluation: ${r.evalLabel}\nCalibration: ${r.calibLabel}`}
+        >
+          <td>
+            <button type="button" className="link-button" onClick={() => selectRun(r.id)} disabled={!r.layers.length} aria-label={`Show the sublayers of run ${r.id}`}>
+              {r.id}
+            </button>
+          </td>
+          <td>{METHOD_LABELS[r.method]}</td>
+          <td>{r.target ? targetLabel(r.target) : '—'}</td>
+          <td className="num">{pct(r.sparsity)}</td>
+          <td className="num">{r.ppl === null ? '—' : formatMetric(r.ppl, 6)}</td>
+          <td className="num">{r.method === 'dense' ? '' : <Delta ppl={r.ppl} dense={denseOf(r, dense)} />}</td>
+          <td className="num">{r.seconds.toFixed(1)}</td>
+          <td>{r.source === 'sweep' ? `sweep ${r.sweepId}` : 'prune'}</td>
+          <td>
+            {r.method !== 'dense' ? (
+              <button
+                type="button"
+                className="link-button"
+                data-testid="run-recipe"
+                onClick={() => void saveRecipe(r.id)}
+                title="An llm-compressor recipe that repeats this run (method, sparsity or pattern, calibration samples, sequence length) on a larger model"
+                aria-label={`Save an llm-compressor recipe for run ${r.id}`}
+              >
+                YAML
+              </button>
+            ) : null}
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 
@@ -195,58 +150,46 @@ function LayerTable() {
   if (!run || !run.layers.length) return null;
   const maxErr = Math.max(...run.layers.map((l) => l.rel_error), 1e-12);
   return (
-    <div className="table-wrap layer-wrap">
-      <table className="data-table layer-table" data-testid="layer-table" data-run-id={run.id}>
-        <caption>
-          Sublayers of run {run.id} ({run.label}): sparsity and relative reconstruction error ‖WX − ŴX‖² / ‖WX‖² on the calibration inputs
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col">Sublayer / Hugging Face module</th>
-            <th scope="col" className="num">
-              Sparsity
-            </th>
-            <th scope="col" className="num">
-              Rel. error
-            </th>
-            <th scope="col">Note</th>
-          </tr>
-        </thead>
-        <tbody>
-          {run.layers.map((l) => (
-            <tr key={l.name} data-testid="layer-row" data-name={l.name} data-sparsity={String(l.sparsity)} data-rel-error={String(l.rel_error)}>
-              <td className="mono sublayer">
-                {l.name}
-                {hfNames[l.name] && hfNames[l.name] !== l.name ? <span className="hf-name">{hfNames[l.name]}</span> : null}
-              </td>
-              <td className="num">
-                <Bar value={l.sparsity} max={1} kind="sparsity" />
-                {pct(l.sparsity)}
-              </td>
-              <td className="num">
-                <Bar value={l.rel_error} max={maxErr} kind="error" />
-                {l.rel_error.toExponential(2)}
-              </td>
-              <td className="small">
-                {l.damp !== undefined ? `λ ${l.damp.toExponential(1)}` : ''}
-                {l.note ? ` ${l.note}` : ''}
-                {l.history ? (
-                  <span data-testid="sparsellm-history" title="‖Y − Ŷ‖²/‖Y‖² of the whole MLP on the calibration tokens after each alternation (the first is SparseGPT)">
-                    {' '}SparseLLM MLP error: {l.history.map((e) => e.toFixed(3)).join(' → ')} (kept {(l.kept ?? l.history.length - 1) + 1})
-                  </span>
-                ) : null}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      testId="layer-table"
+      className="layer-table"
+      wrapClassName="layer-wrap"
+      data={{ 'data-run-id': run.id }}
+      caption={<>Sublayers of run {run.id} ({run.label}): sparsity and relative reconstruction error ‖WX − ŴX‖² / ‖WX‖² on the calibration inputs</>}
+      cols={['Sublayer / Hugging Face module', '#Sparsity', '#Rel. error', 'Note']}
+    >
+      {run.layers.map((l) => (
+        <tr key={l.name} data-testid="layer-row" data-name={l.name} data-sparsity={String(l.sparsity)} data-rel-error={String(l.rel_error)}>
+          <td className="mono sublayer">
+            {l.name}
+            {hfNames[l.name] && hfNames[l.name] !== l.name ? <span className="hf-name">{hfNames[l.name]}</span> : null}
+          </td>
+          <td className="num">
+            <Bar value={l.sparsity} max={1} kind="sparsity" />
+            {pct(l.sparsity)}
+          </td>
+          <td className="num">
+            <Bar value={l.rel_error} max={maxErr} kind="error" />
+            {l.rel_error.toExponential(2)}
+          </td>
+          <td className="small">
+            {l.damp !== undefined ? `λ ${l.damp.toExponential(1)}` : ''}
+            {l.note ? ` ${l.note}` : ''}
+            {l.history ? (
+              <span data-testid="sparsellm-history" title="‖Y − Ŷ‖²/‖Y‖² of the whole MLP on the calibration tokens after each alternation (the first is SparseGPT)">
+                {' '}SparseLLM MLP error: {l.history.map((e) => e.toFixed(3)).join(' → ')} (kept {(l.kept ?? l.history.length - 1) + 1})
+              </span>
+            ) : null}
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 
 function ExportSection() {
   const weights = usePrune((s) => s.weights);
-  const busy = usePrune((s) => s.job !== null);
+  const busy = useJobKind() !== null;
   const status = usePrune((s) => s.exportStatus);
   const hasRuns = usePrune((s) => s.runs.length > 0);
   const fileBusy = useFileExports((s) => s.busy);

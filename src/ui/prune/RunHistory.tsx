@@ -4,13 +4,15 @@ import { useState } from 'react';
 import { clearHistory, useHistory } from '../../store/history';
 import { useModel } from '../../store/model';
 import { usePrune } from '../../store/prune';
+import { useJobKind } from '../JobControls';
 
 export function RunHistory() {
   const status = useHistory((s) => s.status);
   const skipped = useHistory((s) => s.skipped);
   const runs = usePrune((s) => s.runs.length);
   const hasDense = usePrune((s) => Object.keys(s.dense).length > 0);
-  const busy = usePrune((s) => s.job !== null);
+  const kind = useJobKind();
+  const busy = kind === 'prune' || kind === 'sweep';
   const model = useModel((s) => s.summary?.name ?? null);
   const [confirming, setConfirming] = useState(false);
   const saved = status.status === 'ready';

@@ -2,15 +2,15 @@
 // and storage format: bytes on disk and in GPU memory, decode (GEMV) and prefill (GEMM, T = 128)
 // time per call with the speed-up over the dense kernel, and end-to-end decode tokens/s dense vs
 // the auto-selected sparse kernels. Measured in the worker when the button is pressed.
-import { useEngine } from '../../store/engine';
+import { useEngine } from '../../store/engine-status';
 import { weightsLabel } from '../../store/eval-settings';
-import { useModel } from '../../store/model';
-import { usePerplexity } from '../../store/perplexity';
 import { usePrune } from '../../store/prune';
-import { cancelSpeed, groupByShape, runSpeed, speedBlocker, useSpeed, type SpeedResult } from '../../store/speed';
+import { groupByShape, runSpeed, speedBlocker, useSpeed, type SpeedResult } from '../../store/speed';
 import { ErrorAlert } from '../ErrorAlert';
 import { formatBytes, formatMetric, formatSeconds } from '../format';
-import { useNow } from '../hooks';
+import { useEngineBusy } from '../blockers';
+import { HeadCells } from '../Table';
+import { JobProgress, RunControls, useJobKind } from '../JobControls';
 
 const FORMAT_LABELS: Record<string, string> = { dense: 'dense', bitmask: 'bitmask', '2:4': '2:4', csr: 'CSR', sell: 'SELL' };
 
@@ -24,27 +24,6 @@ function times(x: number): string {
 
 function ofDense(x: number, dense: number | undefined): string {
   return dense ? `${((x / dense) * 100).toFixed(0)} %` : '';
-}
-
-function SpeedProgress() {
-  const run = useSpeed((s) => s.run);
-  const now = useNow(run.status === 'running', 250);
-  if (run.status !== 'running') return null;
-  const p = run.progress;
-  const f = p && p.total > 0 ? Math.min(1, p.done / p.total) : null;
-  const elapsed = Math.max(0, (now - run.startedAt) / 1000);
-  return (
-    <div className="progress-block" data-testid="speed-progress" data-done={p?.done} data-total={p?.total}>
-      <label>
-        <span>Measuring · {p?.detail ? `${p.detail} done · ${p.done}/${p.total}` : 'timing the first shape…'}</span>
-        <progress max={1} value={f ?? undefined} aria-label="Speed measurement progress" />
-        <span className="muted">{formatSeconds(elapsed)} elapsed</span>
-      </label>
-      <button type="button" data-testid="speed-cancel" onClick={cancelSpeed}>
-        Cancel
-      </button>
-    </div>
-  );
 }
 
 function SpeedTable({ result }: { result: SpeedResult }) {
@@ -61,35 +40,14 @@ function SpeedTable({ result }: { result: SpeedResult }) {
             <th scope="col" rowSpan={2}>
               Format
             </th>
-            <th scope="colgroup" colSpan={2} className="num">
-              Bytes (% of dense)
-            </th>
-            <th scope="colgroup" colSpan={2} className="num">
-              Decode GEMV, T = 1
-            </th>
-            <th scope="colgroup" colSpan={2} className="num">
-              Prefill GEMM, T = 128
-            </th>
+            {['Bytes (% of dense)', 'Decode GEMV, T = 1', 'Prefill GEMM, T = 128'].map((g) => (
+              <th key={g} scope="colgroup" colSpan={2} className="num">
+                {g}
+              </th>
+            ))}
           </tr>
           <tr>
-            <th scope="col" className="num">
-              disk
-            </th>
-            <th scope="col" className="num">
-              GPU
-            </th>
-            <th scope="col" className="num">
-              ms, ×
-            </th>
-            <th scope="col" className="num">
-              GB/s
-            </th>
-            <th scope="col" className="num">
-              ms, ×
-            </th>
-            <th scope="col" className="num">
-              GFLOP/s
-            </th>
+            <HeadCells cols={['#disk', '#GPU', '#ms, ×', '#GB/s', '#ms, ×', '#GFLOP/s']} />
           </tr>
         </thead>
         {groups.map((g) => (
@@ -164,18 +122,11 @@ function DecodeResult({ result }: { result: SpeedResult }) {
 }
 
 export function SpeedPanel() {
-  const running = useSpeed((s) => s.run.status === 'running');
+  const running = useJobKind() === 'speed';
   const result = useSpeed((s) => s.result);
   const adapter = useEngine((s) => s.adapter?.description ?? null);
   const weights = usePrune((s) => s.weights);
-  const blocker = speedBlocker({
-    engineReady: useEngine((s) => s.status === 'ready'),
-    hasModel: useModel((s) => s.summary !== null),
-    dense: weights === null,
-    pruneJob: usePrune((s) => s.job !== null),
-    measuringPpl: usePerplexity((s) => s.run.status === 'running'),
-    exporting: usePrune((s) => s.exportStatus.status === 'exporting'),
-  });
+  const blocker = speedBlocker({ ...useEngineBusy(), dense: weights === null });
   const stale = result !== null && result.weights !== weightsLabel(weights);
   return (
     <div className="speed" data-testid="speed-panel">
@@ -185,17 +136,14 @@ export function SpeedPanel() {
         weights: each weight shape with the dense kernel and each sparse storage format, then end-to-end decode. Nothing is estimated; on
         a software adapter it takes up to a minute.
       </p>
-      <div className="button-row">
-        <button type="button" className="primary" data-testid="speed-run" disabled={blocker !== null || running} onClick={() => void runSpeed()}>
-          {running ? 'Measuring…' : 'Measure speed & size'}
-        </button>
-        {blocker && !running ? (
-          <span className="muted" data-testid="speed-blocker">
-            {blocker}
-          </span>
-        ) : null}
-      </div>
-      <SpeedProgress />
+      <RunControls
+        kind="speed"
+        ids={{ run: 'speed-run', cancel: 'speed-cancel', blocker: 'speed-blocker' }}
+        label={running ? 'Measuring…' : 'Measure speed & size'}
+        blocker={blocker}
+        onRun={() => void runSpeed()}
+      />
+      <JobProgress kind="speed" />
       <ErrorAlert area="speed" testId="speed-error" />
       {result ? (
         <div className="speed-result" data-testid="speed-result">

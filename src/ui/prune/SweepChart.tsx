@@ -13,6 +13,8 @@ import { formatMetric } from '../format';
 import { useThrottled } from '../hooks';
 import { chartData, yAxis, type ChartPoint, type ChartData } from './chart-data';
 import { saveChart, type LegendEntry } from './chart-export';
+import { useJobKind } from '../JobControls';
+import { CHART_MARGIN, NUMBER_AXIS, xTitle, yTitle } from '../chart-style';
 
 export const METHOD_COLORS: Record<ChartPoint['method'], string> = {
   magnitude: '#8250df',
@@ -27,8 +29,8 @@ const THROTTLE_MS = 250;
 
 const NONE: ChartPoint[] = [];
 const X_TICKS = [0, 20, 40, 60, 80, 100];
-const X_LABEL = { value: 'achieved sparsity (% zeros in pruned layers)', position: 'insideBottom', offset: -12, fill: 'var(--muted)', fontSize: 12 } as const;
-const Y_LABEL = { value: 'perplexity', angle: -90, position: 'insideLeft', fill: 'var(--muted)', fontSize: 12, dy: 30 } as const;
+const X_LABEL = xTitle('achieved sparsity (% zeros in pruned layers)');
+const Y_LABEL = yTitle('perplexity', 30);
 const LINES = Object.fromEntries(Object.entries(METHOD_COLORS).map(([m, c]) => [m, { stroke: c, strokeWidth: 1.5 }])) as Record<ChartPoint['method'], { stroke: string; strokeWidth: number }>;
 const formatTick = (v: number) => formatMetric(v, 3);
 
@@ -117,7 +119,7 @@ export function SweepChart() {
   const liveRuns = usePrune((s) => s.runs);
   const liveDense = usePrune((s) => s.dense);
   const selectedId = usePrune((s) => s.selectedRunId);
-  const running = usePrune((s) => s.job?.kind === 'sweep');
+  const running = useJobKind() === 'sweep';
   // Throttled, then deferred: React renders the new points at low priority, in slices.
   const runs = useDeferredValue(useThrottled(liveRuns, THROTTLE_MS));
   const dense = useDeferredValue(useThrottled(liveDense, THROTTLE_MS));
@@ -152,29 +154,16 @@ export function SweepChart() {
           <p className="muted chart-empty">Prune or run a sweep: each measured run appears here. Measure the dense model (Evaluate, or a sweep) for the reference point.</p>
         ) : null}
         <ResponsiveContainer width="100%" height={280}>
-          <ScatterChart margin={{ top: 10, right: 18, bottom: 22, left: 6 }}>
+          <ScatterChart margin={CHART_MARGIN}>
             <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
-            <XAxis
-              type="number"
-              dataKey="x"
-              name="sparsity"
-              unit="%"
-              domain={[0, 100]}
-              ticks={X_TICKS}
-              interval={0}
-              stroke="var(--muted)"
-              label={X_LABEL}
-            />
+            <XAxis {...NUMBER_AXIS} dataKey="x" name="sparsity" unit="%" domain={[0, 100]} ticks={X_TICKS} label={X_LABEL} />
             <YAxis
-              type="number"
+              {...NUMBER_AXIS}
               dataKey="y"
               name="perplexity"
               scale={log ? 'log' : 'linear'}
               domain={axis.domain}
               ticks={axis.ticks}
-              interval={0}
-              allowDataOverflow
-              stroke="var(--muted)"
               width={58}
               tickFormatter={formatTick}
               label={Y_LABEL}

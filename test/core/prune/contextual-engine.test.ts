@@ -31,9 +31,12 @@ afterAll(() => engine?.dispose());
 
 test('the job: dense and pruned perplexities on both texts, the prune state, a smaller export with the same perplexity', async () => {
   const stages: string[] = [];
-  const r = await runContextualJob(engine, calib, small, { domain: evalText, general, ...evalOpts, dense: true }, (p) => {
-    const s = `${p.point}/${p.points} ${p.detail?.split(' · ').slice(0, 2).join(' · ')}`;
-    if (stages[stages.length - 1] !== s) stages.push(s);
+  const evaluate = { domain: evalText, general, ...evalOpts, dense: true };
+  const r = await runContextualJob(engine, { calibText: calib, options: small, evaluate }, {
+    onProgress: (p) => {
+      const s = `${p.point}/${p.points} ${p.detail?.split(' · ').slice(0, 2).join(' · ')}`;
+      if (stages[stages.length - 1] !== s) stages.push(s);
+    },
   });
   // Stages in order, each announced in its progress events.
   expect([...new Set(stages.map((s) => s.split(' ')[0]))]).toEqual(['1/5', '2/5', '3/5', '4/5', '5/5']);

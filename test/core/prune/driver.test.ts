@@ -111,7 +111,7 @@ describe('bad options are refused before any work', () => {
   test('a sweep with one impossible point is refused before its first point', async () => {
     const seen: string[] = [];
     const spec = { points: sweepPoints(['magnitude'], [0.5], [[4, 8]]), includeDense: true, calibSamples: 2, seqlen: 32, maxWindows: 1 };
-    await expect(runSweep(engine, calib, evalText, spec, (p) => seen.push(p.label))).rejects.toThrow(/4:8 needs input widths divisible by 8/);
+    await expect(runSweep(engine, { calibText: calib, evalText, spec }, { onPoint: (p) => seen.push(p.label) })).rejects.toThrow(/4:8 needs input widths divisible by 8/);
     expect(seen).toEqual([]);
   });
   test('a calibration text shorter than one window', async () => {

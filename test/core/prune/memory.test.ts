@@ -35,7 +35,7 @@ afterAll(() => engine?.dispose());
 
 test('a 20-point sweep returns GPU buffers and bytes to their starting level; heap growth is bounded', async () => {
   // Warm-up point: pipelines and caches that live for the engine's lifetime are created here.
-  await runSweep(engine, calib, evalText, { points: sweepPoints(['magnitude'], [0.5]), includeDense: false, calibSamples: 2, seqlen: 32, maxWindows: 1 }, () => {});
+  await runSweep(engine, { calibText: calib, evalText, spec: { points: sweepPoints(['magnitude'], [0.5]), includeDense: false, calibSamples: 2, seqlen: 32, maxWindows: 1 } }, { onPoint: () => {} });
   engine.restoreDense();
   const gpu0 = engine.ctx.stats();
   const heap0 = heap();
@@ -45,7 +45,7 @@ test('a 20-point sweep returns GPU buffers and bytes to their starting level; he
   const all = [...points, ...extra];
   expect(all.length + 1).toBe(20); // + the dense point
   const seen: number[] = [];
-  await runSweep(engine, calib, evalText, { points: all, includeDense: true, calibSamples: 2, seqlen: 32, maxWindows: 1 }, (p) => seen.push(p.ppl));
+  await runSweep(engine, { calibText: calib, evalText, spec: { points: all, includeDense: true, calibSamples: 2, seqlen: 32, maxWindows: 1 } }, { onPoint: (p) => seen.push(p.ppl) });
   expect(seen.length).toBe(20);
   expect(seen.every(Number.isFinite)).toBe(true);
 

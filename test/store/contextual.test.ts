@@ -14,8 +14,9 @@ const { worker, client } = fakeEngine();
 vi.mock('../../src/store/client', () => ({ getClient: () => client, hasClient: () => true, replaceClient: () => client }));
 
 const { useContextual, contextualRunning, DEFAULT_CONTEXTUAL } = await import('../../src/store/contextual');
+const { useJob } = await import('../../src/store/job');
 const { selectionOf, runContextual, cancelContextual, saveSmallerModel } = await import('../../src/store/contextual-actions');
-const { useEngine } = await import('../../src/store/engine');
+const { useEngine } = await import('../../src/store/engine-status');
 const { useModel } = await import('../../src/store/model');
 const { usePrune } = await import('../../src/store/prune');
 const { usePerplexity } = await import('../../src/store/perplexity');
@@ -41,12 +42,13 @@ beforeEach(() => {
   worker.sent = [];
   useEngine.getState().set({ status: 'ready' });
   useModel.getState().set({ status: 'loaded', summary: MODEL });
-  usePrune.getState().set({ weights: null, job: null, dense: {} });
+  usePrune.getState().set({ weights: null, dense: {} });
+  useJob.setState({ current: null });
   usePrune.getState().setSettings({ calibSamples: '4', seed: '' });
   usePerplexity.getState().set({ seqlenInput: '64', maxWindowsInput: '2' });
   useTexts.getState().setSlot('calib', { selected: 'pasted', pasted: 'DOMAIN CALIB', tokens: { status: 'done', tokens: 1000, kind: 'pasted' } });
   useTexts.getState().setSlot('eval', { selected: 'pasted', pasted: 'DOMAIN EVAL', sample: { status: 'ready', name: 'sample-eval.txt', text: 'GENERAL' } });
-  useContextual.getState().set({ job: null, result: null, cancelled: null, exportStatus: { status: 'idle' } });
+  useContextual.getState().set({ result: null, cancelled: null, exportStatus: { status: 'idle' } });
   useContextual.getState().setSettings(DEFAULT_CONTEXTUAL);
   for (const a of ['contextual', 'prune', 'eval', 'speed'] as const) useErrors.getState().clearError(a);
 });
@@ -79,12 +81,12 @@ describe('runs', () => {
     });
     expect(contextualRunning()).toBe(true);
     worker.emit({ type: 'progress', id: req.id, progress: { phase: 'prune', done: 1, total: 4, point: 3, points: 5, detail: 'contextual pruning · scoring' } });
-    expect(useContextual.getState().job?.progress?.point).toBe(3);
+    expect(useJob.getState().current?.progress?.point).toBe(3);
 
     // Meanwhile the other starters refuse.
     worker.sent = [];
     const { runPrune } = await import('../../src/store/prune-actions');
-    const { measurePerplexity } = await import('../../src/store/actions');
+    const { measurePerplexity } = await import('../../src/store/perplexity-actions');
     await runPrune();
     await measurePerplexity();
     await runContextual();
@@ -123,7 +125,7 @@ describe('runs', () => {
     const st = worker.last('getState');
     worker.emit({ type: 'result', id: st.id, result: { adapter: null, model: MODEL, pruned: null } });
     await done;
-    expect(useContextual.getState().job).toBeNull();
+    expect(useJob.getState().current).toBeNull();
     expect(useErrors.getState().errors.contextual).toMatchObject({ name: 'Cancelled', message: expect.stringMatching(/dense again/) });
     expect(usePrune.getState().weights).toBeNull();
   });

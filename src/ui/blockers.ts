@@ -1,31 +1,23 @@
-// Why a run that calibrates on the Data area's text (Prune, Run sweep, Run contextual pruning)
-// cannot start now, shared by the Method and Contextual areas: the same readiness checks, the other
-// jobs each area waits for, and the calibration text too short for the samples asked for. What
-// differs between the areas (the words that name the run, the jobs) is the table below.
-import { useEngine } from '../store/engine';
-import { useGenerate } from '../store/generate';
+// Why a run cannot start now, as the areas render it (the starters check the same on click).
+// useCalibrationBlocker serves the runs that calibrate on the Data area's text (Prune, Run sweep,
+// Run contextual pruning): the same readiness checks, any other job holding the engine, and the
+// calibration text too short for the samples asked for; what differs between the areas (the words
+// that name the run, its own jobs) is the table below. useEngineBusy gives the short requests'
+// facts (generation, the speed measurement).
+import { busyLine, jobBusy, type EngineBusy, type JobKind } from '../store/job';
+import { useEngine } from '../store/engine-status';
 import { useModel } from '../store/model';
 import { usePerplexity } from '../store/perplexity';
 import { usePrune } from '../store/prune';
 import { calibrationShortfall } from '../store/prune-settings';
-import { useSpeed } from '../store/speed';
 import { knownTokens, selectedText, useTexts } from '../store/texts';
+import { useJobKind } from './JobControls';
 
 /** A whole number typed in a box, or null while the box holds anything else (blank, "1.5", "-2"). */
 export function intOrNull(raw: string): number | null {
   const s = raw.trim();
   return /^\d+$/.test(s) ? Number(s) : null;
 }
-
-/** The other jobs that can hold the engine, and what the blocker says for each. */
-const BUSY = {
-  prune: 'Busy: a pruning run is in progress.',
-  perplexity: 'Busy: a perplexity measurement is running.',
-  speed: 'Busy: the speed & size measurement is running.',
-  generate: 'Busy: text generation is running.',
-} as const;
-
-type BusyWith = keyof typeof BUSY;
 
 interface AreaBlocker {
   /** No WebGPU engine. */
@@ -34,24 +26,22 @@ interface AreaBlocker {
   noCalib: string;
   /** No evaluation text selected in the Data area. */
   noEval: string;
-  /** The other jobs that block the run, checked in this order. */
-  busyWith: readonly BusyWith[];
+  /** The area's own jobs: they disable its buttons instead. */
+  own: readonly JobKind[];
 }
 
 const AREAS = {
-  // Prune and Run sweep. The area's own job disables its buttons instead.
   method: {
     noGpu: 'Pruning needs WebGPU.',
     noCalib: 'Choose a calibration text in the Data area.',
     noEval: 'Choose an evaluation text in the Data area (the pruned model is measured on it).',
-    busyWith: ['perplexity', 'speed'],
+    own: ['prune', 'sweep'],
   },
-  // Run contextual pruning.
   contextual: {
     noGpu: 'Contextual pruning needs WebGPU.',
     noCalib: 'Choose the domain text as the calibration text in the Data area.',
     noEval: 'Choose an evaluation text in the Data area (the domain perplexity is measured on it).',
-    busyWith: ['prune', 'perplexity', 'speed', 'generate'],
+    own: ['contextual'],
   },
 } satisfies Record<string, AreaBlocker>;
 
@@ -65,13 +55,7 @@ export function useCalibrationBlocker(area: keyof typeof AREAS): string | null {
   const modelLoaded = useModel((s) => s.status === 'loaded');
   const calib = useTexts((s) => s.calib);
   const hasEval = useTexts((s) => selectedText(s.eval).length > 0);
-  // Primitives, so a job's progress events do not re-render the area.
-  const busy: Record<BusyWith, boolean> = {
-    prune: usePrune((s) => s.job !== null),
-    perplexity: usePerplexity((s) => s.run.status === 'running'),
-    speed: useSpeed((s) => s.run.status === 'running'),
-    generate: useGenerate((s) => s.run.status === 'running'),
-  };
+  const running = useJobKind();
   const seqlenInput = usePerplexity((s) => s.seqlenInput);
   const samplesInput = usePrune((s) => s.settings.calibSamples);
   const seeded = usePrune((s) => s.settings.seed.trim() !== '');
@@ -79,9 +63,17 @@ export function useCalibrationBlocker(area: keyof typeof AREAS): string | null {
   if (!modelLoaded) return 'Load a model first.';
   if (!selectedText(calib)) return own.noCalib;
   if (!hasEval) return own.noEval;
-  for (const job of own.busyWith) if (busy[job]) return BUSY[job];
+  if (running && !own.own.includes(running)) return busyLine(running);
   const samples = intOrNull(samplesInput);
   const seqlen = intOrNull(seqlenInput);
   if (samples !== null && seqlen !== null && seqlen >= 2) return calibrationShortfall(knownTokens(calib), samples, seqlen, seeded);
   return null;
+}
+
+/** The engine's readiness and what holds it now (a hook: primitives, so progress does not re-render). */
+export function useEngineBusy(): Required<EngineBusy> {
+  const engineReady = useEngine((s) => s.status === 'ready');
+  const hasModel = useModel((s) => s.summary !== null);
+  const exporting = usePrune((s) => s.exportStatus.status === 'exporting');
+  return { engineReady, hasModel, ...jobBusy(useJobKind()), exporting };
 }

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { BadOption } from '../../src/core/errors';
 import { checkOverrides, parseOverrides } from '../../src/core/prune/types';
-import { DEFAULT_SETTINGS, DEFAULT_SWEEP, jobFraction, selectedRun, type PruneJob, type RunRecord } from '../../src/store/prune';
+import { jobFraction, type Job } from '../../src/store/job';
+import { DEFAULT_SETTINGS, DEFAULT_SWEEP, selectedRun, type RunRecord } from '../../src/store/prune';
 import {
   calibrationShortfall,
   commonOptions,
@@ -138,10 +139,11 @@ describe('store helpers', () => {
   });
 
   it('estimates the fraction done', () => {
-    const prune: PruneJob = { kind: 'prune', callId: 1, stage: 'prune', startedAt: 0, stageStartedAt: 0, progress: { phase: 'prune', done: 7, total: 35 }, label: '' };
+    const job = { id: 1, callId: 1, startedAt: 0, stageStartedAt: 0, label: '', sweep: null, cancelRequested: false };
+    const prune: Job = { ...job, kind: 'prune', stage: 'prune', progress: { phase: 'prune', done: 7, total: 35 } };
     expect(jobFraction(prune)).toBeCloseTo(0.85 * 0.2);
     expect(jobFraction({ ...prune, stage: 'eval', progress: { phase: 'perplexity', done: 1, total: 2 } })).toBeCloseTo(0.925);
-    const sweep: PruneJob = { kind: 'sweep', callId: 1, sweepId: 1, startedAt: 0, progress: null, pointsDone: 2, pointsTotal: 4, label: '' };
+    const sweep: Job = { ...job, kind: 'sweep', stage: null, progress: null, sweep: { sweepId: 1, pointsDone: 2, pointsTotal: 4 } };
     expect(jobFraction(sweep)).toBe(0.5);
     expect(jobFraction({ ...sweep, progress: { phase: 'prune', done: 35, total: 35, detail: 'point 3/4 (wanda 50%) · layer 5/5' } })).toBeCloseTo((2 + 0.85) / 4);
   });

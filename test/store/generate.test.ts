@@ -12,8 +12,9 @@ const { worker, client } = fakeEngine();
 vi.mock('../../src/store/client', () => ({ getClient: () => client, hasClient: () => true, replaceClient: () => client }));
 
 const { useGenerate, generationRunning, DEFAULT_GEN_SETTINGS } = await import('../../src/store/generate');
+const { useJob } = await import('../../src/store/job');
 const { generateOptionsOf, generationBlocker, runGeneration, cancelGeneration, decodingLabel } = await import('../../src/store/generate-actions');
-const { useEngine } = await import('../../src/store/engine');
+const { useEngine } = await import('../../src/store/engine-status');
 const { useModel } = await import('../../src/store/model');
 const { usePrune } = await import('../../src/store/prune');
 const { useErrors } = await import('../../src/store/errors');
@@ -30,8 +31,9 @@ beforeEach(() => {
   worker.sent = [];
   useEngine.getState().set({ status: 'ready' });
   useModel.getState().set({ status: 'loaded', summary: { name: 'stories260K' } as ModelSummary });
-  usePrune.getState().set({ weights: null, job: null });
-  useGenerate.getState().set({ run: { status: 'idle' }, outputs: { dense: null, pruned: null }, shown: null });
+  usePrune.getState().set({ weights: null });
+  useJob.setState({ current: null });
+  useGenerate.getState().set({ outputs: { dense: null, pruned: null }, shown: null });
   useGenerate.getState().setSettings(DEFAULT_GEN_SETTINGS);
   for (const a of ['generate', 'prune', 'eval', 'speed'] as const) useErrors.getState().clearError(a);
 });
@@ -139,7 +141,7 @@ describe('runs', () => {
     await tick();
     worker.sent = [];
     const { runPrune } = await import('../../src/store/prune-actions');
-    const { measurePerplexity } = await import('../../src/store/actions');
+    const { measurePerplexity } = await import('../../src/store/perplexity-actions');
     const { runSpeed } = await import('../../src/store/speed');
     await runPrune();
     await measurePerplexity();
