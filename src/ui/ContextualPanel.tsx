@@ -3,7 +3,6 @@
 // threshold on the score; then the perplexity on the domain (the Data area's evaluation text) and
 // on a general text (the built-in sample) side by side, dense vs pruned; parameters and bytes
 // before and after; and "Export smaller model". Only plain summaries reach this component.
-import { type FormEvent } from 'react';
 import type { ContextualScoring } from '../core/prune/contextual';
 import { useContextual, type ContextualResult } from '../store/contextual';
 import { runContextual, saveSmallerModel } from '../store/contextual-actions';
@@ -13,10 +12,10 @@ import { usePrune } from '../store/prune';
 import { useCalibrationBlocker } from './blockers';
 import { ErrorAlert } from './ErrorAlert';
 import { formatBytes, formatInt, formatMetric, formatSeconds } from './format';
-import { JobProgress, RunControls, useJobKind } from './JobControls';
-import { DECIMAL, NumberField, fieldsOf } from './NumberField';
+import { JobProgress, RunControls, useJobKind, submitTo } from './JobControls';
+import { DECIMAL, NumberField, SelectField, fieldsOf } from './NumberField';
 import { DataTable } from './Table';
-import { Fact } from './Fact';
+import { Fact, Warnings } from './Fact';
 
 /** Short labels for the select (a narrow column), long ones for the result. */
 const SCORING_LABELS: Record<ContextualScoring, string> = { 'mean-abs': 'Mean |activation|', wanda: 'Wanda-style' };
@@ -99,20 +98,7 @@ function Settings({ disabled }: { disabled: boolean }) {
             placeholder="as neurons"
           />
         )}
-        <label htmlFor="ctx-scoring">Scoring</label>
-        <select
-          id="ctx-scoring"
-          data-testid="ctx-scoring"
-          value={s.scoring}
-          disabled={disabled}
-          onChange={(e) => set({ scoring: e.currentTarget.value as ContextualScoring })}
-        >
-          {(Object.keys(SCORING_LABELS) as ContextualScoring[]).map((k) => (
-            <option key={k} value={k}>
-              {SCORING_LABELS[k]}
-            </option>
-          ))}
-        </select>
+        <SelectField id="ctx-scoring" label="Scoring" value={s.scoring} labels={SCORING_LABELS} disabled={disabled} onChange={(scoring) => set({ scoring })} />
       </div>
       <label className="check">
         <input
@@ -233,16 +219,7 @@ function Result() {
           ))}
         </DataTable>
       </details>
-      {r.warnings.length ? (
-        <details className="warnings" open data-testid="ctx-warnings">
-          <summary>{r.warnings.length} warning(s)</summary>
-          <ul>
-            {r.warnings.map((w, i) => (
-              <li key={i}>{w}</li>
-            ))}
-          </ul>
-        </details>
-      ) : null}
+      <Warnings warnings={r.warnings} testId="ctx-warnings" open />
       <ExportSmaller result={result} />
     </div>
   );
@@ -253,10 +230,7 @@ export function ContextualPanel() {
   const blocker = useCalibrationBlocker('contextual');
   const samples = usePrune((s) => s.settings.calibSamples);
   const seqlen = usePerplexity((s) => s.seqlenInput);
-  const onSubmit = (e: FormEvent) => {
-    e.preventDefault();
-    void runContextual();
-  };
+  const onSubmit = submitTo(runContextual);
   return (
     <section className="panel panel-contextual" aria-labelledby="contextual-heading" data-testid="contextual-panel">
       <h2 id="contextual-heading">Contextual (structured) pruning</h2>

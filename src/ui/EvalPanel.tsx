@@ -1,4 +1,3 @@
-import { type FormEvent } from 'react';
 import { measurePerplexity } from '../store/perplexity-actions';
 import { useEngine } from '../store/engine-status';
 import { useModel } from '../store/model';
@@ -7,7 +6,7 @@ import { busyLine } from '../store/job';
 import { selectedText, useTexts } from '../store/texts';
 import { ErrorAlert } from './ErrorAlert';
 import { formatInt, formatMetric, formatSeconds } from './format';
-import { JobProgress, RunControls, useJobKind } from './JobControls';
+import { JobProgress, RunControls, useJobKind, submitTo } from './JobControls';
 import { NumberField, fieldsOf } from './NumberField';
 import { Fact } from './Fact';
 
@@ -62,10 +61,7 @@ export function EvalPanel() {
           ? busyLine(job)
           : null;
 
-  const onSubmit = (e: FormEvent) => {
-    e.preventDefault();
-    void measurePerplexity();
-  };
+  const onSubmit = submitTo(measurePerplexity);
 
   return (
     <section className="panel panel-eval" aria-labelledby="eval-heading">

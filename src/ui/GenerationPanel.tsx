@@ -1,7 +1,7 @@
 // The generation playground: one prompt continued by the dense and by the pruned weights, side by
 // side, greedy or with seeded temperature sampling. Text streams in as the worker decodes each
 // token; under each output the measured decode tokens/s (prefill excluded) and the prefill time.
-import { type FormEvent, type ReactNode } from 'react';
+import { type ReactNode } from 'react';
 import { weightsLabel } from '../store/eval-settings';
 import { type GenOutput, type GenSide, useGenerate } from '../store/generate';
 import { generationBlocker, runGeneration } from '../store/generate-actions';
@@ -10,8 +10,8 @@ import { useEngineBusy } from './blockers';
 import { ErrorAlert } from './ErrorAlert';
 import { formatMetric, formatSeconds } from './format';
 import { useNow } from './hooks';
-import { RunControls, useJobKind } from './JobControls';
-import { DECIMAL, NumberField, fieldsOf } from './NumberField';
+import { RunControls, useJobKind, submitTo } from './JobControls';
+import { DECIMAL, NumberField, SelectField, fieldsOf } from './NumberField';
 
 const SIDE_TITLES: Record<GenSide, string> = { dense: 'Dense', pruned: 'Pruned' };
 
@@ -86,6 +86,8 @@ function OutputBox({ side }: { side: GenSide }) {
   );
 }
 
+const MODES = { greedy: 'Greedy', sampling: 'Sampling' } as const;
+
 export function GenerationPanel() {
   const settings = useGenerate((s) => s.settings);
   const setSettings = useGenerate((s) => s.setSettings);
@@ -96,10 +98,7 @@ export function GenerationPanel() {
   const sampling = settings.mode === 'sampling';
   const field = fieldsOf(settings, setSettings, running);
 
-  const onSubmit = (e: FormEvent) => {
-    e.preventDefault();
-    void runGeneration();
-  };
+  const onSubmit = submitTo(runGeneration);
 
   return (
     <section className="panel panel-generate" aria-labelledby="gen-heading" data-testid="generation-panel">
@@ -122,11 +121,7 @@ export function GenerationPanel() {
         />
         <div className="form-grid">
           <NumberField {...field('maxNewTokens', 'gen-max-new')} label="New tokens" min={1} />
-          <label htmlFor="gen-mode">Decoding</label>
-          <select id="gen-mode" data-testid="gen-mode" value={settings.mode} disabled={running} onChange={(e) => setSettings({ mode: e.currentTarget.value as 'greedy' | 'sampling' })}>
-            <option value="greedy">Greedy</option>
-            <option value="sampling">Sampling</option>
-          </select>
+          <SelectField id="gen-mode" label="Decoding" value={settings.mode} labels={MODES} disabled={running} onChange={(mode) => setSettings({ mode })} />
           {sampling ? (
             <>
               <NumberField {...field('temperature', 'gen-temperature')} {...DECIMAL} label="Temperature" title="softmax(logits / temperature); above 0" min={0} />

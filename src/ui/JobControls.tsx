@@ -3,7 +3,7 @@
 // elapsed time and an estimate of the time left. One component each for every job kind; what
 // differs per kind — the words, the test id, the data attributes the end-to-end tests read — is the
 // table below.
-import type { ReactNode } from 'react';
+import type { FormEvent, ReactNode } from 'react';
 import { cancelJob, elapsedSeconds, jobEta, jobFraction, useJob, type Job, type JobKind } from '../store/job';
 import { formatSeconds } from './format';
 import { useNow } from './hooks';
@@ -146,4 +146,12 @@ export function RunControls({ kind, ids, label, busy = false, blocker, onRun, ch
       ) : null}
     </>
   );
+}
+
+/** A form's submit handler that starts `run` (the page stays put). */
+export function submitTo(run: () => Promise<void>) {
+  return (e: FormEvent) => {
+    e.preventDefault();
+    void run();
+  };
 }

@@ -66,3 +66,28 @@ export function fieldsOf<S>(values: S, set: (patch: Partial<S>) => void, disable
     onChange: (v: string) => set({ [key]: v } as Partial<S>),
   });
 }
+
+/** A labelled <select> in a form grid: the options' values and labels from a table. */
+export function SelectField<V extends string>(props: {
+  id: string;
+  label: ReactNode;
+  value: V;
+  labels: Readonly<Record<V, string>>;
+  onChange: (value: V) => void;
+  disabled?: boolean;
+  describedBy?: string;
+}) {
+  const { id, label, value, labels, onChange, disabled, describedBy } = props;
+  return (
+    <>
+      <label htmlFor={id}>{label}</label>
+      <select id={id} data-testid={id} value={value} disabled={disabled} aria-describedby={describedBy} onChange={(e) => onChange(e.currentTarget.value as V)}>
+        {(Object.keys(labels) as V[]).map((k) => (
+          <option key={k} value={k}>
+            {labels[k]}
+          </option>
+        ))}
+      </select>
+    </>
+  );
+}

@@ -78,23 +78,21 @@ class FakeDir implements DirHandleLike {
     readonly disk = new Disk(),
     private writable = true,
   ) {}
-  async getDirectoryHandle(name: string, o: { create?: boolean } = {}): Promise<FakeDir> {
+  /** The child `name` of the kind asked for, made when `create`; the errors OPFS throws otherwise. */
+  private child<T extends FakeDir | FakeFile>(name: string, kind: new (name: string, disk: Disk, writable: boolean) => T, create: boolean | undefined): T {
     const c = this.children.get(name);
-    if (c instanceof FakeDir) return c;
-    if (c) throw new DOMException(`${name} is a file.`, 'TypeMismatchError');
-    if (!o.create) throw notFound(name);
-    const d = new FakeDir(name, this.disk, this.writable);
-    this.children.set(name, d);
-    return d;
+    if (c instanceof kind) return c;
+    if (c) throw new DOMException(`${name} is a ${c instanceof FakeDir ? 'folder' : 'file'}.`, 'TypeMismatchError');
+    if (!create) throw notFound(name);
+    const made = new kind(name, this.disk, this.writable);
+    this.children.set(name, made);
+    return made;
+  }
+  async getDirectoryHandle(name: string, o: { create?: boolean } = {}): Promise<FakeDir> {
+    return this.child(name, FakeDir, o.create);
   }
   async getFileHandle(name: string, o: { create?: boolean } = {}): Promise<FakeFile> {
-    const c = this.children.get(name);
-    if (c instanceof FakeFile) return c;
-    if (c) throw new DOMException(`${name} is a folder.`, 'TypeMismatchError');
-    if (!o.create) throw notFound(name);
-    const f = new FakeFile(name, this.disk, this.writable);
-    this.children.set(name, f);
-    return f;
+    return this.child(name, FakeFile, o.create);
   }
   async removeEntry(name: string, o: { recursive?: boolean } = {}): Promise<void> {
     const c = this.children.get(name);

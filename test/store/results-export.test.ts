@@ -1,31 +1,16 @@
 // Results as CSV (RFC 4180) and JSON, and the per-run settings the recipe and the JSON use.
 // The CSV is read back with an independent RFC 4180 parser written here.
 import { describe, expect, it } from 'vitest';
-import type { RunRecord } from '../../src/store/prune';
 import { CSV_COLUMNS, csvField, resultsCsv, resultsJson } from '../../src/store/results-export';
 import { parseCalibLabel, runOptions } from '../../src/store/run-options';
+import { runFactory } from '../helpers/runs';
 
-let id = 0;
-function run(p: Partial<RunRecord>): RunRecord {
-  return {
-    id: ++id,
-    source: 'prune',
-    method: 'sparsegpt',
-    target: { kind: 'unstructured', sparsity: 0.5 },
-    label: 'sparsegpt 50%',
-    sparsity: 0.50018,
-    ppl: 24.1248,
-    nll: Math.log(24.1248),
-    seconds: 12.5,
-    pruneSeconds: 10.25,
-    layers: [{ name: 'layers.0.attn.q', hf: 'model.layers.0.self_attn.q_proj', sparsity: 0.5, rel_error: 0.01, damp: 0.002 }],
-    warnings: [],
-    evalKey: 'E',
-    evalLabel: 'seqlen 64, max 2 windows, sample-eval.txt',
-    calibLabel: '4 × 64 tokens of sample-calib.txt',
-    ...p,
-  };
-}
+// A SparseGPT 50 % prune run measured on the sample texts.
+const run = runFactory({
+  source: 'prune', method: 'sparsegpt', label: 'sparsegpt 50%', sparsity: 0.50018, ppl: 24.1248, nll: Math.log(24.1248), seconds: 12.5, pruneSeconds: 10.25,
+  layers: [{ name: 'layers.0.attn.q', hf: 'model.layers.0.self_attn.q_proj', sparsity: 0.5, rel_error: 0.01, damp: 0.002 }],
+  evalKey: 'E', evalLabel: 'seqlen 64, max 2 windows, sample-eval.txt', calibLabel: '4 × 64 tokens of sample-calib.txt',
+});
 
 /** RFC 4180: records end with CRLF; quoted fields may hold commas, CRLF/LF and doubled quotes. */
 function parseCsv(text: string): string[][] {

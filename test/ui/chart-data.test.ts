@@ -1,29 +1,9 @@
 // The sweep chart's data: series per method, N:M apart, dense point, comparable runs only.
 import { describe, expect, it } from 'vitest';
-import type { RunRecord } from '../../src/store/prune';
 import { chartData, yAxis } from '../../src/ui/prune/chart-data';
+import { runFactory } from '../helpers/runs';
 
-let id = 0;
-function run(p: Partial<RunRecord>): RunRecord {
-  return {
-    id: ++id,
-    source: 'sweep',
-    method: 'wanda',
-    target: { kind: 'unstructured', sparsity: 0.5 },
-    label: 'x',
-    sparsity: 0.5,
-    ppl: 10,
-    nll: 2,
-    seconds: 1,
-    pruneSeconds: 1,
-    layers: [],
-    warnings: [],
-    evalKey: 'A',
-    evalLabel: 'A',
-    calibLabel: 'c',
-    ...p,
-  };
-}
+const run = runFactory();
 
 describe('chartData', () => {
   it('is empty without measured runs', () => {

@@ -3,24 +3,19 @@
 import { describe, expect, it } from 'vitest';
 import { collectDroppedFiles, filesFromInput, labelFor, snapshotDataTransfer } from '../../src/ui/drop';
 
+/** The fields every entry has, from its path. */
+function entry(fullPath: string, isFile: boolean) {
+  return { isFile, isDirectory: !isFile, name: fullPath.slice(fullPath.lastIndexOf('/') + 1), fullPath };
+}
+
 function fileEntry(fullPath: string, content = 'x'): FileSystemFileEntry {
-  const name = fullPath.slice(fullPath.lastIndexOf('/') + 1);
-  return {
-    isFile: true,
-    isDirectory: false,
-    name,
-    fullPath,
-    file: (ok: (f: File) => void) => ok(new File([content], name)),
-  } as unknown as FileSystemFileEntry;
+  const e = entry(fullPath, true);
+  return { ...e, file: (ok: (f: File) => void) => ok(new File([content], e.name)) } as unknown as FileSystemFileEntry;
 }
 
 function dirEntry(fullPath: string, children: FileSystemEntry[], batch = 2): FileSystemDirectoryEntry {
-  const name = fullPath.slice(fullPath.lastIndexOf('/') + 1);
   return {
-    isFile: false,
-    isDirectory: true,
-    name,
-    fullPath,
+    ...entry(fullPath, false),
     createReader: () => {
       let i = 0;
       // Like Chromium: entries come in batches until an empty one.

@@ -1,6 +1,5 @@
 // The Method area: method, target, calibration and SparseGPT settings; Prune / Restore dense /
 // Cancel; the sweep settings; progress of the running job.
-import { type FormEvent } from 'react';
 import { calibrationBytes } from '../../core/calib/windows';
 import { METHODS, type PruneMethod } from '../../core/prune/types';
 import { weightsLabel } from '../../store/eval-settings';
@@ -14,8 +13,8 @@ import { knownTokens, useTexts } from '../../store/texts';
 import { intOrNull, useCalibrationBlocker } from '../blockers';
 import { ErrorAlert } from '../ErrorAlert';
 import { formatBytes, formatInt } from '../format';
-import { DECIMAL, NumberField, TextField, fieldsOf } from '../NumberField';
-import { JobProgress, RunControls, useJobKind } from '../JobControls';
+import { DECIMAL, NumberField, SelectField, TextField, fieldsOf } from '../NumberField';
+import { JobProgress, RunControls, useJobKind, submitTo } from '../JobControls';
 
 const METHOD_HELP: Record<PruneMethod, string> = {
   magnitude: 'Removes the smallest weights |W|. No calibration statistics are needed, but they are still collected for the error report.',
@@ -50,6 +49,9 @@ function CalibrationFacts() {
     </p>
   );
 }
+
+/** The methods the select offers, in their order. */
+const METHOD_CHOICES = Object.fromEntries(METHODS.map((m) => [m, METHOD_LABELS[m]])) as Record<PruneMethod, string>;
 
 function WeightsBadge() {
   const weights = usePrune((s) => s.weights);
@@ -154,10 +156,7 @@ function SweepSection({ busy, blocker }: { busy: boolean; blocker: string | null
   } catch {
     count = selectedMethods(sweep).length ? 'check the lists' : 'no method ticked';
   }
-  const onSubmit = (e: FormEvent) => {
-    e.preventDefault();
-    void runSweep();
-  };
+  const onSubmit = submitTo(runSweep);
   return (
     <form className="sweep" onSubmit={onSubmit} aria-labelledby="sweep-heading">
       <h3 id="sweep-heading">Sweep</h3>
@@ -251,10 +250,7 @@ export function MethodPanel() {
   const busy = jobKind !== null;
   const field = fieldsOf(s, setSettings, busy);
 
-  const onSubmit = (e: FormEvent) => {
-    e.preventDefault();
-    void runPrune();
-  };
+  const onSubmit = submitTo(runPrune);
 
   return (
     <section className="panel panel-method" aria-labelledby="method-heading" data-testid="method-panel">
@@ -262,21 +258,7 @@ export function MethodPanel() {
       <WeightsBadge />
       <form className="method-form" onSubmit={onSubmit}>
         <div className="form-grid">
-          <label htmlFor="method-select">Method</label>
-          <select
-            id="method-select"
-            data-testid="method-select"
-            value={s.method}
-            disabled={busy}
-            onChange={(e) => setSettings({ method: e.currentTarget.value as PruneMethod })}
-            aria-describedby="method-help"
-          >
-            {METHODS.map((m) => (
-              <option key={m} value={m}>
-                {METHOD_LABELS[m]}
-              </option>
-            ))}
-          </select>
+          <SelectField id="method-select" label="Method" value={s.method} labels={METHOD_CHOICES} disabled={busy} describedBy="method-help" onChange={(method) => setSettings({ method })} />
           <p id="method-help" className="muted span-all">
             {METHOD_HELP[s.method]}
           </p>

@@ -16,7 +16,7 @@ import { SpeedPanel } from './SpeedPanel';
 import { SweepChart } from './SweepChart';
 import { useJobKind } from '../JobControls';
 import { DataTable } from '../Table';
-import { Fact } from '../Fact';
+import { Fact, Warnings } from '../Fact';
 
 // Record the settings of every run from the first one on (for recipes and the JSON export).
 
@@ -62,16 +62,7 @@ function LatestResult() {
         <Fact label="Calibration">{run.calibLabel}</Fact>
         <Fact label="Evaluation">{run.evalLabel}</Fact>
       </dl>
-      {run.warnings.length ? (
-        <details className="warnings" open={run.warnings.length <= 3}>
-          <summary>{run.warnings.length} warning(s)</summary>
-          <ul>
-            {run.warnings.map((w, i) => (
-              <li key={i}>{w}</li>
-            ))}
-          </ul>
-        </details>
-      ) : null}
+      <Warnings warnings={run.warnings} />
     </div>
   );
 }
