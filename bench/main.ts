@@ -42,6 +42,19 @@ if (name !== 'forward' && name !== 'prune' && name !== 'generate') {
 
 const engine = await createNodeEngine();
 const adapter = engine.adapter;
+/** Writes the result JSON (with adapter and machine), prints it or where it went, and exits. */
+function finish(fields: Record<string, unknown>, summary?: () => void): never {
+  const doc = { bench: name, date: new Date().toISOString(), adapter, machine: machine(), ...fields };
+  const file = writeResult(name, adapter.description, doc, values.out);
+  if (values.json) process.stdout.write(`${JSON.stringify(doc)}\n`);
+  else {
+    summary?.();
+    process.stdout.write(`adapter: ${adapter.description}\nwritten: ${file}\n`);
+  }
+  engine.dispose();
+  process.exit(0);
+}
+
 if (name === 'generate') {
   const results = await generateBench(engine, {
     demoDir: path.resolve('public/models/stories260K'),
@@ -49,12 +62,7 @@ if (name === 'generate') {
     tokens: Number(values.tokens ?? 32),
     log: (s) => process.stderr.write(`${s}\n`),
   });
-  const doc = { bench: name, date: new Date().toISOString(), adapter, machine: machine(), results };
-  const file = writeResult(name, adapter.description, doc, values.out);
-  if (values.json) process.stdout.write(`${JSON.stringify(doc)}\n`);
-  else process.stdout.write(`adapter: ${adapter.description}\nwritten: ${file}\n`);
-  engine.dispose();
-  process.exit(0);
+  finish({ results });
 }
 if (name === 'prune') {
   const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -67,12 +75,7 @@ if (name === 'prune') {
     skipOpt: values['skip-opt'] ?? false,
     log,
   });
-  const doc = { bench: name, date: new Date().toISOString(), adapter, machine: machine(), results };
-  const file = writeResult(name, adapter.description, doc, values.out);
-  if (values.json) process.stdout.write(`${JSON.stringify(doc)}\n`);
-  else process.stdout.write(`adapter: ${adapter.description}\nwritten: ${file}\n`);
-  engine.dispose();
-  process.exit(0);
+  finish({ results });
 }
 // SwiftShader runs at about 1 GFLOP/s: one timed run (after a warm-up) is all it can afford.
 const reps = values.reps ? Number(values.reps) : adapter.isSoftware ? 1 : 5;
@@ -81,15 +84,9 @@ const results = await forwardBench(engine, {
   demoDir: path.resolve('public/models/stories260K'),
   skipOpt: values['skip-opt'] ?? false,
 });
-const doc = { bench: name, date: new Date().toISOString(), adapter, machine: machine(), reps, results };
-const file = writeResult(name, adapter.description, doc, values.out);
-if (values.json) process.stdout.write(`${JSON.stringify(doc)}\n`);
-else {
+finish({ reps, results }, () => {
   for (const r of results) {
     process.stdout.write(`${r.model}: ${r.tokens_per_s.toFixed(1)} tokens/s at seqlen ${r.seqlen} (${r.forward_ms.toFixed(1)} ms, ${r.forward_gflops.toFixed(2)} GFLOP/s overall)\n`);
     for (const m of r.matmul) process.stdout.write(`  matmul ${m.shape} T=${m.T}: ${m.ms.toFixed(2)} ms, ${m.gflops.toFixed(2)} GFLOP/s, ${m.gbps.toFixed(2)} GB/s\n`);
   }
-  process.stdout.write(`adapter: ${adapter.description}\nwritten: ${file}\n`);
-}
-engine.dispose();
-process.exit(0);
+});

@@ -81,6 +81,22 @@ export type PruneMethod = (typeof METHODS)[number];
 /** Unstructured sparsity (fraction of weights removed) or N:M (N of every M consecutive inputs). */
 export type Target = { kind: 'unstructured'; sparsity: number } | { kind: 'nm'; n: number; m: number };
 
+/** What a one-shot pruning run is: the part of its options a recipe records too. */
+export interface PruneRun {
+  method: PruneMethod;
+  target: Target;
+  calibSamples: number;
+  seqlen: number;
+  /** Random calibration windows with this seed; default: the first windows of the text. */
+  seed?: number;
+  /** SparseGPT dampening, as a fraction of mean(diag H) (default: OPTIONS.percdamp). */
+  percdamp?: number;
+  /** SparseGPT block size in columns (default: OPTIONS.blocksize). */
+  blocksize?: number;
+  /** Decoder layers left dense. */
+  skipLayers?: number[];
+}
+
 export function parseMethod(m: string): PruneMethod {
   if (!(METHODS as readonly string[]).includes(m)) throw new BadOption(`Unknown method "${m.slice(0, 40)}"; choose one of ${METHODS.join(', ')}.`);
   return m as PruneMethod;

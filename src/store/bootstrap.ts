@@ -5,7 +5,7 @@ import { startEngine } from './engine-actions';
 import { initHistory, modelIdentity } from './history';
 import { loadDemoModel } from './model-actions';
 import { usePrune } from './prune';
-import { continueIdsAbove, resetPruneState } from './prune-actions';
+import { resetPruneState } from './prune-actions';
 import { useModel } from './model';
 import { loadSampleText, refreshTokenCount } from './text-actions';
 import { useTexts } from './texts';
@@ -42,7 +42,7 @@ export async function bootstrap(): Promise<void> {
   });
   // Saved settings come back now; each loaded model's runs come back after the reset above.
   // A sweep that loses its GPU device restarts the engine and resumes by itself.
-  void initHistory({ continueIdsAbove });
+  void initHistory();
   void loadSampleText('calib');
   void loadSampleText('eval');
   if (await startEngine()) await loadDemoModel();

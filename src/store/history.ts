@@ -24,7 +24,7 @@ import type { ModelSummary } from '../core/types';
 import { useModel } from './model';
 import { DEFAULT_SEQLEN, usePerplexity } from './perplexity';
 import type { SweepSpec } from '../core/jobs/sweep';
-import { DEFAULT_SETTINGS, DEFAULT_SWEEP, usePrune, type MethodSettings, type RunRecord, type SweepRecord, type SweepSettings } from './prune';
+import { DEFAULT_SETTINGS, DEFAULT_SWEEP, continueIdsAbove, usePrune, type MethodSettings, type RunRecord, type SweepRecord, type SweepSettings } from './prune';
 import { useTexts, type FileText, type TextKind, type TextSlot, type TextSlotName } from './texts';
 
 export const HISTORY_DB_NAME = 'prune-studio-history';
@@ -290,11 +290,6 @@ export const useHistory = create<HistoryState>()((set) => ({
 // ---------------------------------------------------------------------------------------------
 // Opening, failing
 
-export interface HistoryHooks {
-  /** Keep numbering runs and sweeps above these, so ids stay unique across reloads. */
-  continueIdsAbove(maxRunId: number, maxSweepId: number): void;
-}
-
 export interface HistoryOptions {
   dbName?: string;
   /** Give up on a database that does not open (an old tab blocking an upgrade). */
@@ -307,7 +302,6 @@ let db: HistoryDb | null = null;
 let started = false;
 /** Bumped by closeHistory: continuations of an older start stop. */
 let generation = 0;
-let hooks: HistoryHooks | null = null;
 let unsubscribers: (() => void)[] = [];
 let settingsTimer: ReturnType<typeof setTimeout> | null = null;
 let settingsDelayMs = 400;
@@ -562,7 +556,7 @@ async function restoreFor(summary: ModelSummary): Promise<void> {
   s.set({ runs: merged, dense: { ...dense, ...s.dense }, hfNames: { ...hfNames, ...s.hfNames }, sweeps: { ...sweeps, ...s.sweeps } });
   const [maxRun, maxSweepRun] = maxIds(merged);
   const maxSweep = Math.max(maxSweepRun, ...Object.keys(sweeps).map(Number));
-  hooks?.continueIdsAbove(maxRun, maxSweep);
+  continueIdsAbove(maxRun, maxSweep);
   if (skipped) useHistory.getState().set({ skipped: useHistory.getState().skipped + skipped });
 }
 
@@ -676,11 +670,10 @@ export async function clearHistory(): Promise<void> {
  * settings changes and restore each loaded model's runs. Never throws: without storage the page
  * works as before and useHistory says why nothing is saved.
  */
-export async function initHistory(h: HistoryHooks, opts: HistoryOptions = {}): Promise<void> {
+export async function initHistory(opts: HistoryOptions = {}): Promise<void> {
   if (started) return;
   started = true;
   const gen = ++generation;
-  hooks = h;
   settingsDelayMs = opts.settingsDelayMs ?? 400;
   const initial = settingsSnapshot();
   useHistory.getState().set({ status: { status: 'opening' }, skipped: 0 });
@@ -702,7 +695,7 @@ export async function initHistory(h: HistoryHooks, opts: HistoryOptions = {}): P
     // can never take the id of a saved one.
     const keys = await opened.getAllKeys('runs');
     const maxRun = keys.reduce((m, k) => (Array.isArray(k) && isPosInt(k[1]) ? Math.max(m, k[1]) : m), 0);
-    h.continueIdsAbove(maxRun, 0);
+    continueIdsAbove(maxRun, 0);
     const saved = validSettings(await opened.get('settings', SETTINGS_KEY));
     if (gen !== generation) return;
     if (saved) applySettings(saved, initial);
@@ -734,7 +727,6 @@ export async function flushHistory(): Promise<void> {
 export function closeHistory(): void {
   generation++;
   started = false;
-  hooks = null;
   for (const u of unsubscribers) u();
   unsubscribers = [];
   if (settingsTimer) clearTimeout(settingsTimer);

@@ -19,12 +19,6 @@ import { resetSpeed } from './speed';
 import { knownTokens, selectedText, selectedTextLabel, useTexts } from './texts';
 import { OPTIONS } from '../core/options';
 
-/** After a reload: keep numbering runs and sweeps above those in the saved history. */
-export function continueIdsAbove(maxRunId: number, maxSweepId: number): void {
-  const { nextIds } = usePrune.getState();
-  usePrune.getState().set({ nextIds: { run: Math.max(nextIds.run, maxRunId + 1), sweep: Math.max(nextIds.sweep, maxSweepId + 1) } });
-}
-
 /** The next id of a run or sweep (page-wide, never reused). */
 function takeId(kind: 'run' | 'sweep'): number {
   const { nextIds } = usePrune.getState();

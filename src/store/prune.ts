@@ -199,3 +199,9 @@ export function sweepRemainder(rec: SweepRecord, runs: readonly RunRecord[]): { 
   const left = points.length + (includeDense ? 1 : 0);
   return left === 0 ? null : { points, includeDense, done: total - left, total };
 }
+
+/** After a reload: keep numbering runs and sweeps above those in the saved history. */
+export function continueIdsAbove(maxRunId: number, maxSweepId: number): void {
+  const { nextIds, set } = usePrune.getState();
+  set({ nextIds: { run: Math.max(nextIds.run, maxRunId + 1), sweep: Math.max(nextIds.sweep, maxSweepId + 1) } });
+}

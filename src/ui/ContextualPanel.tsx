@@ -13,7 +13,7 @@ import { useCalibrationBlocker } from './blockers';
 import { ErrorAlert } from './ErrorAlert';
 import { formatBytes, formatInt, formatMetric, formatSeconds } from './format';
 import { JobProgress, RunControls, useJobKind, submitTo } from './JobControls';
-import { DECIMAL, NumberField, SelectField, fieldsOf } from './NumberField';
+import { DECIMAL, InlineDecimal, NumberField, SelectField, fieldsOf } from './NumberField';
 import { DataTable } from './Table';
 import { Fact, Warnings } from './Fact';
 
@@ -38,18 +38,7 @@ function Settings({ disabled }: { disabled: boolean }) {
           <span>The same fraction of every layer (exports a smaller model)</span>
         </label>
         <div className="target-row" aria-disabled={!fraction}>
-          <input
-            type="number"
-            min={0}
-            max={95}
-            step="any"
-            inputMode="decimal"
-            aria-label="Neurons removed per layer (%)"
-            data-testid="ctx-fraction"
-            value={s.fractionPct}
-            disabled={!fraction}
-            onChange={(e) => set({ fractionPct: e.currentTarget.value })}
-          />
+          <InlineDecimal testId="ctx-fraction" label="Neurons removed per layer (%)" max={95} value={s.fractionPct} disabled={!fraction} onChange={(v) => set({ fractionPct: v })} />
           <span>% of the MLP neurons</span>
         </div>
         <label className="radio">
@@ -57,17 +46,7 @@ function Settings({ disabled }: { disabled: boolean }) {
           <span>Everything scoring below a threshold (uneven: exported as zeros)</span>
         </label>
         <div className="target-row" aria-disabled={fraction}>
-          <input
-            type="number"
-            min={0}
-            step="any"
-            inputMode="decimal"
-            aria-label="Score threshold"
-            data-testid="ctx-threshold"
-            value={s.threshold}
-            disabled={fraction}
-            onChange={(e) => set({ threshold: e.currentTarget.value })}
-          />
+          <InlineDecimal testId="ctx-threshold" label="Score threshold" value={s.threshold} disabled={fraction} onChange={(v) => set({ threshold: v })} />
           <span>score</span>
         </div>
       </fieldset>

@@ -45,6 +45,23 @@ export function NumberField({ id, testId, label, title, value, onChange, min, ma
   );
 }
 
+/** A fraction box inside a sentence ("[25] % of the MLP neurons"): named by aria-label, not a <label>. */
+export function InlineDecimal({ testId, label, value, onChange, disabled, max }: { testId: string; label: string; value: string; onChange: (value: string) => void; disabled?: boolean; max?: number }) {
+  return (
+    <input
+      type="number"
+      min={0}
+      max={max}
+      {...DECIMAL}
+      aria-label={label}
+      data-testid={testId}
+      value={value}
+      disabled={disabled}
+      onChange={(e) => onChange(e.currentTarget.value)}
+    />
+  );
+}
+
 /** A labelled text input (lists, patterns) in a form grid. */
 export function TextField(props: Omit<NumberFieldProps, 'type' | 'min' | 'max' | 'step' | 'inputMode'>) {
   return <NumberField {...props} type="text" />;

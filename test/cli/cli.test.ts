@@ -1,20 +1,11 @@
 // The CLI as a user runs it: one JSON object on success; a specific message on stderr and a
 // non-zero exit code on bad input.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { DEMO_MODEL, ROOT, SAMPLE_EVAL } from '../helpers/fixtures';
-
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'src/cli/main.ts'), ...args], {
-    encoding: 'utf8',
-    cwd: ROOT,
-    timeout: 170_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { cli } from '../helpers/cli';
+import { DEMO_MODEL, SAMPLE_EVAL } from '../helpers/fixtures';
 
 function tmpDir(files: Record<string, string | Buffer>): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'prune-cli-'));

@@ -4,25 +4,16 @@
 // written by --out (its config.json and its tensor shapes), and that folder loading back through
 // `eval` with the perplexity the prune run reported; a threshold removes unevenly and exports zeros
 // in the original shapes; bad options are refused with their message and exit code 1.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from 'vitest';
+import { cli } from '../helpers/cli';
 import { DEMO_MODEL, ROOT, SAMPLE_EVAL } from '../helpers/fixtures';
 
 const CALIB = path.join(ROOT, 'public/data/sample-calib.txt');
 const GENERAL = path.join(ROOT, 'README.md');
 const SMALL = ['--calib-samples', '4', '--seqlen', '64', '--max-windows', '2'];
-
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'src/cli/main.ts'), ...args], {
-    encoding: 'utf8',
-    cwd: ROOT,
-    timeout: 170_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 function okJson(r: ReturnType<typeof cli>) {
   expect(r.stderr).not.toMatch(/^error/m);

@@ -1,12 +1,12 @@
 // `--model hf:org/name[@rev]`: the CLI downloads into the Hugging Face cache (HF_HOME,
 // HF_ENDPOINT) from a local server with the Hub's layout, gives the same perplexity as the
 // folder, reads the cache again offline (HF_HUB_OFFLINE=1), and names a Hub refusal.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { DEMO_MODEL, ROOT, SAMPLE_EVAL } from '../helpers/fixtures';
+import { cliAsync } from '../helpers/cli';
+import { DEMO_MODEL, SAMPLE_EVAL } from '../helpers/fixtures';
 import { folderFiles, startMockHub, type MockHub } from '../helpers/mock-hub';
 
 let hub: MockHub;
@@ -22,19 +22,7 @@ afterAll(async () => {
   fs.rmSync(home, { recursive: true, force: true });
 });
 
-function cli(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'src/cli/main.ts'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, HF_TOKEN: '', HF_HUB_OFFLINE: '', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (env: Record<string, string>, ...args: string[]) => cliAsync({ HF_TOKEN: '', HF_HUB_OFFLINE: '', ...env }, ...args);
 
 const evalArgs = ['--text', SAMPLE_EVAL, '--seqlen', '64', '--max-windows', '2', '--json'];
 

@@ -60,15 +60,8 @@ const INTERESTING_BYTES = [0x00, 0x01, 0x7f, 0x80, 0xff, 0x22, 0x5b, 0x7b, 0x7d,
 
 type ByteOp = { op: number; pos: number; len: number; val: number };
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+/** Byte strings joined (a plain copy: Buffer.concat over views of one buffer). */
+const concat = (...parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
 
 function applyByteOps(seed: Uint8Array, ops: ByteOp[]): Uint8Array {
   let b: Uint8Array = Uint8Array.from(seed);

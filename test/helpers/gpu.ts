@@ -37,3 +37,19 @@ export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): { err: nu
 export function tolFor(n: number): number {
   return 2e-6 * Math.sqrt(n) + 1e-6;
 }
+
+/** Calibration inputs with correlated features (as real activations have): X = Z · M, (T, C) each. */
+export function correlatedInputs(nseq: number, T: number, C: number, seed: number): Float32Array[] {
+  const M = randn(C * C, seed, 1 / Math.sqrt(C));
+  for (let i = 0; i < C; i++) M[i * C + i] += 1;
+  return Array.from({ length: nseq }, (_, s) => {
+    const Z = randn(T * C, seed + 100 + s);
+    const X = new Float32Array(T * C);
+    for (let t = 0; t < T; t++) for (let j = 0; j < C; j++) {
+      let v = 0;
+      for (let k = 0; k < C; k++) v += Z[t * C + k] * M[k * C + j];
+      X[t * C + j] = v;
+    }
+    return X;
+  });
+}

@@ -103,10 +103,6 @@ async function loadModel(m: ModelSummary): Promise<void> {
   await flushHistory();
 }
 
-function hooks() {
-  return { continueIdsAbove: vi.fn<(run: number, sweep: number) => void>() };
-}
-
 afterEach(() => {
   closeHistory();
   vi.unstubAllGlobals();
@@ -132,10 +128,9 @@ describe('model identity', () => {
 describe('history round trip', () => {
   it('brings back runs, dense points, module names and settings after a reload', async () => {
     const dbName = freshName();
-    const h1 = hooks();
-    await initHistory(h1, { dbName, settingsDelayMs: 0 });
+    await initHistory({ dbName, settingsDelayMs: 0 });
     expect(useHistory.getState().status).toEqual({ status: 'ready' });
-    expect(h1.continueIdsAbove).toHaveBeenCalledWith(0, 0);
+    expect(usePrune.getState().nextIds).toEqual({ run: 1, sweep: 1 });
 
     const m = summary('tiny');
     await loadModel(m);
@@ -157,8 +152,7 @@ describe('history round trip', () => {
     closeHistory();
     resetStores();
     expect(usePrune.getState().settings).toEqual(DEFAULT_SETTINGS);
-    const h2 = hooks();
-    await initHistory(h2, { dbName, settingsDelayMs: 0 });
+    await initHistory({ dbName, settingsDelayMs: 0 });
     // Settings come back at once, before any model is loaded.
     expect(usePrune.getState().settings).toEqual({ ...DEFAULT_SETTINGS, method: 'wanda', sparsityPct: '70', skipLayers: '0' });
     expect(usePrune.getState().sweep).toEqual({ ...DEFAULT_SWEEP, methods: { magnitude: true, wanda: false, sparsegpt: true, sparsellm: false }, sparsities: '0.2', includeDense: false });
@@ -169,7 +163,7 @@ describe('history round trip', () => {
     expect(useTexts.getState().calib.selected).toBe('file');
     expect(useTexts.getState().calib.file).toEqual({ name: 'calib.txt', bytes: 11, text: 'hello world' });
     // Ids continue above every saved run.
-    expect(h2.continueIdsAbove).toHaveBeenCalledWith(3, 0);
+    expect(usePrune.getState().nextIds).toEqual({ run: 4, sweep: 1 });
     expect(usePrune.getState().runs).toEqual([]);
 
     // The same model (a new summary object, as the worker sends after a reload).
@@ -178,12 +172,12 @@ describe('history round trip', () => {
     expect(s.runs).toEqual(before.runs);
     expect(s.dense).toEqual(before.dense);
     expect(s.hfNames).toEqual(before.hfNames);
-    expect(h2.continueIdsAbove).toHaveBeenLastCalledWith(3, 3);
+    expect(usePrune.getState().nextIds).toEqual({ run: 4, sweep: 4 });
   });
 
   it('saves a run the moment it is recorded (a crash mid-sweep keeps the points so far)', async () => {
     const dbName = freshName();
-    await initHistory(hooks(), { dbName });
+    await initHistory({ dbName });
     const m = summary('tiny');
     await loadModel(m);
     await record(run(1, { source: 'sweep', sweepId: 1 }));
@@ -197,7 +191,7 @@ describe('history round trip', () => {
 
   it('keeps the runs of each model apart', async () => {
     const dbName = freshName();
-    await initHistory(hooks(), { dbName });
+    await initHistory({ dbName });
     await loadModel(summary('tiny'));
     await record(run(1));
     await record(run(2));
@@ -215,7 +209,7 @@ describe('history round trip', () => {
 
   it('keeps a run recorded while the history was being read', async () => {
     const dbName = freshName();
-    await initHistory(hooks(), { dbName });
+    await initHistory({ dbName });
     await loadModel(summary('tiny'));
     await record(run(1));
     usePrune.getState().set({ runs: [] });
@@ -228,7 +222,7 @@ describe('history round trip', () => {
 
   it('Clear history forgets the loaded model only, on the page and in the database', async () => {
     const dbName = freshName();
-    await initHistory(hooks(), { dbName });
+    await initHistory({ dbName });
     await loadModel(summary('other'));
     await record(run(1));
     await loadModel(summary('tiny'));
@@ -270,7 +264,7 @@ describe('damaged and old records', () => {
 
   it('skips damaged records and falls back to defaults for damaged settings', async () => {
     const dbName = freshName();
-    await initHistory(hooks(), { dbName });
+    await initHistory({ dbName });
     const m = summary('tiny');
     await loadModel(m);
     await record(run(1));
@@ -297,7 +291,7 @@ describe('damaged and old records', () => {
     });
     raw.close();
 
-    await initHistory(hooks(), { dbName });
+    await initHistory({ dbName });
     // Valid fields come back; mistyped ones keep their defaults.
     expect(usePrune.getState().settings).toEqual({ ...DEFAULT_SETTINGS, skipLayers: '1', targetKind: 'nm' });
     expect(usePrune.getState().sweep).toEqual({ ...DEFAULT_SWEEP, methods: { ...DEFAULT_SWEEP.methods, sparsegpt: false }, sparsities: '0.9' });
@@ -316,36 +310,36 @@ describe('damaged and old records', () => {
 
   it('ignores a settings record of another format version', async () => {
     const dbName = freshName();
-    await initHistory(hooks(), { dbName });
+    await initHistory({ dbName });
     closeHistory();
     const raw = await openDB(dbName, HISTORY_DB_VERSION);
     await raw.put('settings', { key: 'settings', v: 99, method: { sparsityPct: '10' } });
     raw.close();
-    await initHistory(hooks(), { dbName });
+    await initHistory({ dbName });
     expect(usePrune.getState().settings).toEqual(DEFAULT_SETTINGS);
   });
 
   it('does not save texts longer than the bound, and keeps the sample selected', async () => {
     const dbName = freshName();
-    await initHistory(hooks(), { dbName, settingsDelayMs: 0 });
+    await initHistory({ dbName, settingsDelayMs: 0 });
     useTexts.getState().setSlot('eval', { pasted: 'x'.repeat(MAX_SAVED_TEXT_CHARS + 1), selected: 'pasted' });
     await flushHistory();
     closeHistory();
     resetStores();
-    await initHistory(hooks(), { dbName });
+    await initHistory({ dbName });
     expect(useTexts.getState().eval.pasted).toBe('');
     expect(useTexts.getState().eval.selected).toBe('sample');
   });
 
   it('does not overwrite settings the user changed before the database opened', async () => {
     const dbName = freshName();
-    await initHistory(hooks(), { dbName, settingsDelayMs: 0 });
+    await initHistory({ dbName, settingsDelayMs: 0 });
     usePrune.getState().setSettings({ sparsityPct: '70' });
     usePerplexity.getState().set({ seqlenInput: '64' });
     await flushHistory();
     closeHistory();
     resetStores();
-    const opening = initHistory(hooks(), { dbName });
+    const opening = initHistory({ dbName });
     usePrune.getState().setSettings({ sparsityPct: '20' });
     await opening;
     expect(usePrune.getState().settings.sparsityPct).toBe('20');
@@ -356,7 +350,7 @@ describe('damaged and old records', () => {
 describe('without storage', () => {
   it('works without IndexedDB and says so once', async () => {
     vi.stubGlobal('indexedDB', undefined);
-    await initHistory(hooks(), { dbName: freshName() });
+    await initHistory({ dbName: freshName() });
     const st = useHistory.getState().status;
     expect(st.status).toBe('unavailable');
     expect(st.status === 'unavailable' && st.reason).toMatch(/no IndexedDB/);
@@ -376,7 +370,7 @@ describe('without storage', () => {
         throw new DOMException('The user denied permission to access the database.', 'SecurityError');
       },
     });
-    await initHistory(hooks(), { dbName: freshName() });
+    await initHistory({ dbName: freshName() });
     const st = useHistory.getState().status;
     expect(st.status === 'unavailable' && st.reason).toMatch(/does not allow storage/);
   });
@@ -384,13 +378,13 @@ describe('without storage', () => {
   it('gives up on a database that never opens', async () => {
     // An open request that never answers (another tab blocking an upgrade).
     vi.stubGlobal('indexedDB', { open: () => new IDBOpenDBRequest() });
-    await initHistory(hooks(), { dbName: freshName(), openTimeoutMs: 50 });
+    await initHistory({ dbName: freshName(), openTimeoutMs: 50 });
     const st = useHistory.getState().status;
     expect(st.status === 'unavailable' && st.reason).toMatch(/did not open/);
   });
 
   it('stops saving after a full quota, with one notice, and keeps the runs on the page', async () => {
-    await initHistory(hooks(), { dbName: freshName() });
+    await initHistory({ dbName: freshName() });
     await loadModel(summary('tiny'));
     const proto = (globalThis as unknown as { IDBObjectStore: { prototype: { put: (...a: unknown[]) => unknown } } }).IDBObjectStore.prototype;
     vi.spyOn(proto, 'put').mockImplementation(() => {
@@ -418,7 +412,7 @@ describe('resumable sweeps', () => {
 
   it('an unfinished sweep comes back after a reload with exactly the points it still lacks', async () => {
     const dbName = freshName();
-    await initHistory(hooks(), { dbName });
+    await initHistory({ dbName });
     const m = summary('tiny');
     await loadModel(m);
     await saveSweep(rec);
@@ -428,13 +422,12 @@ describe('resumable sweeps', () => {
 
     closeHistory();
     resetStores();
-    const h = hooks();
-    await initHistory(h, { dbName });
+    await initHistory({ dbName });
     await loadModel(m);
     const s = usePrune.getState();
     expect(s.sweeps[3]).toEqual(rec);
     // Sweep numbering continues above the saved sweep.
-    expect(h.continueIdsAbove).toHaveBeenLastCalledWith(2, 3);
+    expect(usePrune.getState().nextIds).toEqual({ run: 3, sweep: 4 });
     const left = sweepRemainder(s.sweeps[3], s.runs)!;
     expect(left.includeDense).toBe(false);
     expect(left.points).toEqual(spec.points.slice(1));
@@ -457,7 +450,7 @@ describe('resumable sweeps', () => {
     await v1.put('runs', { modelKey: modelIdentity(m).key, id: 5, savedAt: 1, run: run(5) });
     v1.close();
     expect(HISTORY_DB_VERSION).toBe(2);
-    await initHistory(hooks(), { dbName });
+    await initHistory({ dbName });
     await loadModel(m);
     expect(usePrune.getState().runs.map((r) => r.id)).toEqual([5]);
     expect(validSweepRecord({ ...rec, status: 'weird' })).toBeNull();

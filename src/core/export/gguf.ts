@@ -18,6 +18,7 @@
 // activation its architecture does not use) or said in the notes (its GELU is the tanh form, so a
 // model trained with the exact erf GELU runs with a slightly different activation).
 import { UnsupportedArchitecture } from '../errors';
+import { concat } from '../model/families/common';
 import type { ModelSpec } from '../model/spec';
 import { ropeInvFreq } from '../model/config';
 import { ggufTokenizerMeta, type TokenizerFiles } from './gguf-tokenizer';
@@ -50,16 +51,6 @@ export function permuteRotary(data: Float32Array, heads: number, cols: number): 
       out.set(data.subarray((h * D + j) * cols, (h * D + j + 1) * cols), (h * D + 2 * j) * cols);
       out.set(data.subarray((h * D + half + j) * cols, (h * D + half + j + 1) * cols), (h * D + 2 * j + 1) * cols);
     }
-  }
-  return out;
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
   }
   return out;
 }

@@ -24,22 +24,11 @@
 import { stringify } from 'yaml';
 import { BadOption } from '../errors';
 import { modulePathName } from './compressed';
-import type { PruneMethod, Target } from '../options';
+import type { PruneMethod, PruneRun, Target } from '../options';
 import { OPTIONS } from '../options';
 
-export interface RecipeInput {
-  method: PruneMethod;
-  target: Target;
-  calibSamples: number;
-  seqlen: number;
-  /** Random calibration windows (studio) → shuffled samples (llm-compressor, its own RNG). */
-  seed?: number;
-  /** SparseGPT dampening fraction (default: OPTIONS.percdamp). */
-  percdamp?: number;
-  /** SparseGPT block size (default: OPTIONS.blocksize). */
-  blocksize?: number;
-  /** Decoder layers the run left dense. */
-  skipLayers?: number[];
+/** A run as the recipe records it; a random calibration seed becomes llm-compressor's shuffle. */
+export interface RecipeInput extends PruneRun {
   /** Model family in the studio (llama, qwen2, gpt2, opt, gpt_neox, phi): module paths. */
   family?: string;
   /**

@@ -85,6 +85,18 @@ export function linearNames(spec: ModelSpec, i: number): string[] {
   return ['attn.q', 'attn.k', 'attn.v', 'attn.o', ...mlp].map((n) => p + n);
 }
 
+/** Fraction of zeros over linear sublayers, each weighted by its size (0 when there are none). */
+export function weightedSparsity(spec: ModelSpec, layers: Iterable<{ name: string; sparsity: number }>): number {
+  let zeros = 0;
+  let count = 0;
+  for (const l of layers) {
+    const [R, C] = linearShape(spec, l.name);
+    zeros += l.sparsity * R * C;
+    count += R * C;
+  }
+  return count ? zeros / count : 0;
+}
+
 /** Shape (out, in) of a canonical linear weight. */
 export function linearShape(spec: ModelSpec, name: string): [number, number] {
   const short = name.replace(/^layers\.\d+\./, '');

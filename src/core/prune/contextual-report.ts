@@ -3,24 +3,13 @@
 // the worker boundary and goes into JSON). The pruning itself is contextual.ts; the job that
 // measures perplexities around it is jobs/contextual.ts.
 import type { ModelSpec } from '../model/spec';
-import { linearShape } from '../model/spec';
+import { weightedSparsity } from '../model/spec';
 import type { ParamCounts } from '../model/structure';
 import type { ContextualOptions, ContextualScores, ContextualScoring, ContextualSelection, GqaMode } from './contextual';
 import type { Target } from './types';
 
 /** One run: what to remove (as in contextual.ts, without keepTokens) and the calibration windows. */
-export interface ContextualRunOptions {
-  /** Uniform: this fraction of the neurons (and head units) of every layer. */
-  fraction?: number;
-  /** Non-uniform: the neurons (and head units) scoring below this. */
-  threshold?: number;
-  /** Head units per layer (default: `fraction`). Fraction mode only. */
-  headFraction?: number;
-  /** Head score threshold (default: `threshold`). Threshold mode only. */
-  headThreshold?: number;
-  scoring?: ContextualScoring;
-  gqa?: GqaMode;
-  zeroUnusedTokens?: boolean;
+export interface ContextualRunOptions extends Omit<ContextualOptions, 'keepTokens'> {
   /** Calibration windows: the first `calibSamples` windows of `seqlen` tokens (random with `seed`). */
   calibSamples: number;
   seqlen: number;
@@ -110,13 +99,6 @@ export function contextualReport(
   counts: ParamCounts,
   calib: { windows: number; tokens: number; seconds: number },
 ): ContextualReport {
-  let zeros = 0;
-  let total = 0;
-  for (const l of layers) {
-    const [R, C] = linearShape(spec, l.name);
-    zeros += l.sparsity * R * C;
-    total += R * C;
-  }
   const anyHeads = sel.summary.heads.removed > 0;
   const { warnings, ...rest } = counts;
   const neuronFraction = sel.summary.neurons.total > 0 ? sel.summary.neurons.removed / sel.summary.neurons.total : 0;
@@ -128,7 +110,7 @@ export function contextualReport(
     neuronTarget: sel.neuronTarget,
     headTarget: sel.headTarget,
     target: { kind: 'unstructured', sparsity: sel.mode === 'fraction' ? sel.neuronTarget : neuronFraction },
-    sparsity: total > 0 ? zeros / total : 0,
+    sparsity: weightedSparsity(spec, layers),
     layers: layers.map((l) => ({ name: l.name, sparsity: l.sparsity })),
     removed: sel.layers.map((l) => ({ neurons: l.neurons.length, heads: l.heads.length, kvHeads: l.kvHeads.length })),
     summary: sel.summary,

@@ -14,7 +14,7 @@ import { LayerInputs } from '../calib/inputs';
 import { Cancelled, NumericalError, TooLargeForDevice, throwIfCancelled } from '../errors';
 import * as op from '../gpu/ops';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../model/dtypes';
-import { type ModelSpec, linearNames, linearShape } from '../model/spec';
+import { type ModelSpec, linearNames, linearShape, weightedSparsity } from '../model/spec';
 import { type GpuModel, capturePointOf } from '../nn/model';
 import { OPTIONS, checkOption } from '../options';
 import type { ProgressFn } from '../types';
@@ -172,14 +172,7 @@ export async function pruneModel(
   } finally {
     inputs.release();
   }
-  let zeros = 0;
-  let count = 0;
-  for (const l of layers) {
-    const [R, C] = linearShape(spec, l.name);
-    zeros += l.sparsity * R * C;
-    count += R * C;
-  }
-  return { method: opts.method, target: opts.target, sparsity: count ? zeros / count : 0, layers, seconds: (now() - start) / 1000, phases, warnings };
+  return { method: opts.method, target: opts.target, sparsity: weightedSparsity(spec, layers), layers, seconds: (now() - start) / 1000, phases, warnings };
 }
 
 /** Steps 1 and 2 for decoder layer i: its statistics, then each of its linear sublayers. */

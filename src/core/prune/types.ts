@@ -1,24 +1,12 @@
 // Pruning options and reports shared by the methods, the driver, the worker and the CLI (the
 // vocabulary of methods and targets is the options module's: ../options.ts).
 import { BadOption } from '../errors';
-import type { PruneMethod, Target } from '../options';
+import type { PruneMethod, PruneRun, Target } from '../options';
 import type { SparseLlmOptions } from './sparsellm';
 
 export { METHODS, type PruneMethod, type Target, checkTarget, parseMethod, parseOverrides, parseTarget, targetLabel } from '../options';
 
-export interface PruneOptions {
-  method: PruneMethod;
-  target: Target;
-  calibSamples: number;
-  seqlen: number;
-  /** Random calibration windows with this seed; default: the first windows of the text. */
-  seed?: number;
-  /** SparseGPT dampening, as a fraction of mean(diag H). */
-  percdamp?: number;
-  /** SparseGPT block size (columns). */
-  blocksize?: number;
-  /** Decoder layers left dense. */
-  skipLayers?: number[];
+export interface PruneOptions extends PruneRun {
   /** Per-sublayer targets by canonical name ("layers.3.mlp.down") or suffix ("mlp.down"). */
   overrides?: Record<string, Target>;
   /** SparseLLM only: alternations, penalty weights, which alternation to keep (see sparsellm.ts). */

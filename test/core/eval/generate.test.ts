@@ -12,12 +12,10 @@ import { type GenerateOptions, type GenerateUpdate, argmax, generateGreedy } fro
 import { referenceLogits } from '../../../src/core/reference/hf-model';
 import { parseSafetensorsRef } from '../../../src/core/reference/safetensors-ref';
 import { createNodeEngine, loadNodeModel } from '../../../src/node/engine';
-import { DEMO_MODEL, FIXTURE_MODELS, ROOT, json } from '../../helpers/fixtures';
+import { CALIB_TEXT as calib, DEMO_MODEL, EVAL_TEXT as evalText, FIXTURE_MODELS, json, ROOT } from '../../helpers/fixtures';
 import { sparseCopies } from '../../../src/core/sparse/select';
 
 const ref = json(path.join(ROOT, 'test/fixtures/stories260K/reference_outputs.json'));
-const calib = fs.readFileSync(path.join(ROOT, 'public/data/sample-calib.txt'), 'utf8');
-const evalText = fs.readFileSync(path.join(ROOT, 'public/data/sample-eval.txt'), 'utf8');
 const evalOpts = { seqlen: 64, maxWindows: 2 };
 const PROMPT = 'Once upon a time';
 const greedy = (maxNewTokens: number, weights: GenerateOptions['weights'] = 'dense'): GenerateOptions => ({ weights, maxNewTokens, temperature: 0 });

@@ -5,7 +5,6 @@
 // carries the sparsity_config. (2) The file size of a 50%-sparse f16 model whose weights are
 // dominated by wide linear layers, against the dense file (pure CPU: the folder holds pruned
 // weights already, as a model pruned elsewhere would).
-import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Engine } from '../../../src/core/engine';
@@ -18,9 +17,8 @@ import { readSafetensorsHeader, readTensorF32, type TensorInfo } from '../../../
 import { writeSafetensors, type TensorToWrite } from '../../../src/core/export/safetensors-write';
 import type { PruneOptions } from '../../../src/core/prune/types';
 import { createNodeEngine, loadNodeModel } from '../../../src/node/engine';
-import { FIXTURE_MODELS, ROOT } from '../../helpers/fixtures';
+import { CALIB_TEXT as calib, FIXTURE_MODELS } from '../../helpers/fixtures';
 
-const calib = fs.readFileSync(path.join(ROOT, 'public/data/sample-calib.txt'), 'utf8');
 
 interface Parsed {
   tensors: Map<string, TensorInfo>;

@@ -13,10 +13,8 @@ import type { GpuModel } from '../../../src/core/nn/model';
 
 const readTensor = (model: GpuModel, name: string) => model.read(name);
 import { createNodeEngine, loadNodeModel } from '../../../src/node/engine';
-import { DEMO_MODEL, ROOT } from '../../helpers/fixtures';
+import { CALIB_TEXT as calib, DEMO_MODEL, EVAL_TEXT as evalText, ROOT } from '../../helpers/fixtures';
 
-const calib = fs.readFileSync(path.join(ROOT, 'public/data/sample-calib.txt'), 'utf8');
-const evalText = fs.readFileSync(path.join(ROOT, 'public/data/sample-eval.txt'), 'utf8');
 const general = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 const small: ContextualRunOptions = { fraction: 0.3, calibSamples: 4, seqlen: 64 };
 const evalOpts = { seqlen: 64, maxWindows: 2 };

@@ -26,11 +26,9 @@ import { createNodeEngine, loadNodeModel } from '../../../src/node/engine';
 import { folderSources } from '../../../src/node/files';
 
 const readTensor = (model: GpuModel, name: string) => model.read(name);
-import { DEMO_MODEL, FIXTURE_MODELS, ROOT, json } from '../../helpers/fixtures';
+import { CALIB_TEXT as calibText, DEMO_MODEL, EVAL_TEXT as evalText, FIXTURE_MODELS, json, ROOT } from '../../helpers/fixtures';
 import { randn, testContext } from '../../helpers/gpu';
 
-const calibText = fs.readFileSync(path.join(ROOT, 'public/data/sample-calib.txt'), 'utf8');
-const evalText = fs.readFileSync(path.join(ROOT, 'public/data/sample-eval.txt'), 'utf8');
 const fixtures = fs.readdirSync(FIXTURE_MODELS).filter((n) => fs.existsSync(path.join(FIXTURE_MODELS, n, 'config.json'))).sort();
 
 function refTensors(dir: string): RefTensors {

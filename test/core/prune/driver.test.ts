@@ -1,6 +1,5 @@
 // The sequential pruning driver on the demo model (small calibration to stay fast on SwiftShader):
 // achieved sparsity, reconstruction errors, restore/cancel semantics, bad options, export round trip.
-import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Engine } from '../../../src/core/engine';
 import { BadOption, BadText, Cancelled, NumericalError } from '../../../src/core/errors';
@@ -9,11 +8,8 @@ import { sparsegpt } from '../../../src/core/prune/sparsegpt';
 import type { PruneOptions } from '../../../src/core/prune/types';
 import { runSweep, sweepPoints } from '../../../src/core/jobs/sweep';
 import { createNodeEngine, loadNodeModel } from '../../../src/node/engine';
-import { DEMO_MODEL, ROOT } from '../../helpers/fixtures';
-import path from 'node:path';
+import { CALIB_TEXT as calib, DEMO_MODEL, EVAL_TEXT as evalText } from '../../helpers/fixtures';
 
-const calib = fs.readFileSync(path.join(ROOT, 'public/data/sample-calib.txt'), 'utf8');
-const evalText = fs.readFileSync(path.join(ROOT, 'public/data/sample-eval.txt'), 'utf8');
 const small = { calibSamples: 4, seqlen: 64 };
 const evalOpts = { seqlen: 64, maxWindows: 2 };
 let engine: Engine;

@@ -4,17 +4,14 @@
 // test/fixtures/stories260K/prune_golden.json): every run within 1.5%, and the published order of
 // quality: SparseGPT ≤ Wanda < magnitude at 50% and at 2:4. The all-windows figures are checked by
 // the same comparison in the README's reproduction command (too slow for CI on SwiftShader).
-import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Engine } from '../../../src/core/engine';
 import type { PruneMethod, Target } from '../../../src/core/prune/types';
 import { createNodeEngine, loadNodeModel } from '../../../src/node/engine';
-import { DEMO_MODEL, ROOT, json } from '../../helpers/fixtures';
+import { CALIB_TEXT as calib, DEMO_MODEL, EVAL_TEXT as evalText, json, ROOT } from '../../helpers/fixtures';
 
 const golden = json(path.join(ROOT, 'test/fixtures/stories260K/prune_golden.json'));
-const calib = fs.readFileSync(path.join(ROOT, 'public/data/sample-calib.txt'), 'utf8');
-const evalText = fs.readFileSync(path.join(ROOT, 'public/data/sample-eval.txt'), 'utf8');
 const evalOpts = { seqlen: 256, maxWindows: 8 };
 
 function goldenPpl(method: string, target: Target | null): number {

@@ -2,21 +2,17 @@
 // each point pruned from dense and evaluated) ends with the engine holding exactly the GPU
 // buffers it held before (count and bytes, from GpuContext's accounting of every buffer it
 // creates and destroys), and with the JS heap grown by less than a stated bound.
-import fs from 'node:fs';
-import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Engine } from '../../../src/core/engine';
 import { runSweep, sweepPoints } from '../../../src/core/jobs/sweep';
 import { createNodeEngine, loadNodeModel } from '../../../src/node/engine';
-import { DEMO_MODEL, ROOT } from '../../helpers/fixtures';
+import { CALIB_TEXT as calib, DEMO_MODEL, EVAL_TEXT as evalText } from '../../helpers/fixtures';
 
 /** Heap growth allowed over the sweep (the run reports it keeps are a few hundred KB). */
 const HEAP_BOUND_BYTES = 32 * 2 ** 20;
 
-const calib = fs.readFileSync(path.join(ROOT, 'public/data/sample-calib.txt'), 'utf8');
-const evalText = fs.readFileSync(path.join(ROOT, 'public/data/sample-eval.txt'), 'utf8');
 let engine: Engine;
 
 v8.setFlagsFromString('--expose-gc');

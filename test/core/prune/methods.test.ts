@@ -13,29 +13,13 @@ import { wanda } from '../../../src/core/prune/wanda';
 import {
   createHessianState, hessianAccumulate, magnitudeRef, sparsegptRef, wandaRef, type PrunePattern,
 } from '../../../src/core/reference/prune';
-import { maxRelErr, randn, testContext, tolFor } from '../../helpers/gpu';
+import { correlatedInputs as calib, maxRelErr, randn, testContext, tolFor } from '../../helpers/gpu';
 
 let ctx: GpuContext;
 beforeAll(async () => {
   ctx = await testContext();
 });
 afterAll(() => ctx?.dispose());
-
-/** Calibration inputs with correlated features (as real activations have): X = Z · M. */
-function calib(nseq: number, T: number, C: number, seed: number): Float32Array[] {
-  const M = randn(C * C, seed, 1 / Math.sqrt(C));
-  for (let i = 0; i < C; i++) M[i * C + i] += 1;
-  return Array.from({ length: nseq }, (_, s) => {
-    const Z = randn(T * C, seed + 100 + s);
-    const X = new Float32Array(T * C);
-    for (let t = 0; t < T; t++) for (let j = 0; j < C; j++) {
-      let v = 0;
-      for (let k = 0; k < C; k++) v += Z[t * C + k] * M[k * C + j];
-      X[t * C + j] = v;
-    }
-    return X;
-  });
-}
 
 async function gpuHessian(xs: Float32Array[], T: number, C: number): Promise<{ h: GPUBuffer; hCpu: Float32Array }> {
   const h = ctx.storage(C * C * 4, 'H');

@@ -1,16 +1,13 @@
 // SparseLLM through the driver (method 'sparsellm'): attention by SparseGPT, each MLP by
 // sparsellmMlp, on a SiLU-gated model (tiny-llama) and a ReLU model (tiny-opt); GELU MLPs are
 // refused before any work; a restore gives the dense model back exactly.
-import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Engine } from '../../../src/core/engine';
 import { BadOption } from '../../../src/core/errors';
 import { createNodeEngine, loadNodeModel } from '../../../src/node/engine';
-import { FIXTURE_MODELS, ROOT } from '../../helpers/fixtures';
+import { CALIB_TEXT as calib, EVAL_TEXT as evalText, FIXTURE_MODELS } from '../../helpers/fixtures';
 
-const calib = fs.readFileSync(path.join(ROOT, 'public/data/sample-calib.txt'), 'utf8');
-const evalText = fs.readFileSync(path.join(ROOT, 'public/data/sample-eval.txt'), 'utf8');
 const small = { calibSamples: 4, seqlen: 32 };
 let engine: Engine;
 

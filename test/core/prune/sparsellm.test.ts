@@ -16,29 +16,13 @@ import { BadOption } from '../../../src/core/errors';
 import { relu, silu } from '../../../src/core/reference/kernels';
 import type { PrunePattern } from '../../../src/core/reference/prune';
 import { SPARSELLM_REF_DEFAULTS, type SparseLlmRefResult, pinvSym, sparsellmMlpRef } from '../../../src/core/reference/sparsellm';
-import { maxRelErr, randn, testContext, tolFor } from '../../helpers/gpu';
+import { correlatedInputs as calib, maxRelErr, randn, testContext, tolFor } from '../../helpers/gpu';
 
 let ctx: GpuContext;
 beforeAll(async () => {
   ctx = await testContext();
 });
 afterAll(() => ctx?.dispose());
-
-/** Calibration inputs with correlated features (as real activations have): X = Z · M, (T, C) each. */
-function calib(nseq: number, T: number, C: number, seed: number): Float32Array[] {
-  const M = randn(C * C, seed, 1 / Math.sqrt(C));
-  for (let i = 0; i < C; i++) M[i * C + i] += 1;
-  return Array.from({ length: nseq }, (_, s) => {
-    const Z = randn(T * C, seed + 100 + s);
-    const X = new Float32Array(T * C);
-    for (let t = 0; t < T; t++) for (let j = 0; j < C; j++) {
-      let v = 0;
-      for (let k = 0; k < C; k++) v += Z[t * C + k] * M[k * C + j];
-      X[t * C + j] = v;
-    }
-    return X;
-  });
-}
 
 interface Mlp {
   kind: MlpKind;

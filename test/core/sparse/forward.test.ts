@@ -1,15 +1,11 @@
 // The pruned demo model run with sparse kernels gives the same perplexity as dense-with-zeros
 // (within 1e-5 relative) for every format, and the same greedy tokens; 'auto' measures and picks.
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Engine } from '../../../src/core/engine';
 import { generateGreedy } from '../../../src/core/eval/generate';
 import { createNodeEngine, loadNodeModel } from '../../../src/node/engine';
-import { DEMO_MODEL, ROOT } from '../../helpers/fixtures';
+import { CALIB_TEXT as calib, DEMO_MODEL, EVAL_TEXT as evalText } from '../../helpers/fixtures';
 
-const calib = fs.readFileSync(path.join(ROOT, 'public/data/sample-calib.txt'), 'utf8');
-const evalText = fs.readFileSync(path.join(ROOT, 'public/data/sample-eval.txt'), 'utf8');
 const evalOpts = { seqlen: 64, maxWindows: 2 };
 let engine: Engine;
 
