@@ -7,6 +7,11 @@
 // Algorithm: 64×64 tiles of G; the workgroup stages 16 tokens ×
 // 64 columns of A (for its rows i) and of B (for its columns j) in workgroup memory as vec4s and
 // each of the 16×16 threads keeps a 4×4 block in four vec4 registers. Bounds checked: any T, M, K.
+// A may be a column window of a wider matrix: A[t, i] = A_stored[t · lda + aOff + i] (lda = 0: M).
+// With transA, A is read as the transpose of a row-major (M, lda) matrix from column aOff:
+// A[t, i] = A_stored[i · lda + aOff + t], so G = a·G + b·A_storedᵀ… gives training's linear input
+// gradient dX = dY · W (dY: (T_tok, N) as A_stored with lda = N, W: (N, K) as B, reduction over N),
+// one row chunk of a paged W at a time (aOff = the chunk's first row).
 // Dispatch: (ceil(K / 64), ceil(M / 64)), workgroup 16×16.
 
 struct Params {
@@ -15,13 +20,13 @@ struct Params {
   K: u32,
   a: f32,
   b: f32,
-  _p0: u32,
-  _p1: u32,
-  _p2: u32,
+  transA: u32,
+  lda: u32,
+  aOff: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> A: array<f32>;        // (T, M)
+@group(0) @binding(1) var<storage, read> A: array<f32>;        // (T, M); transA: (M, lda)
 @group(0) @binding(2) var<storage, read> B: array<f32>;        // (T, K)
 @group(0) @binding(3) var<storage, read_write> G: array<f32>;  // (M, K)
 
@@ -35,6 +40,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   let i0 = wg.y * TILE;
   let j0 = wg.x * TILE;
   let tid = lid.y * 16u + lid.x;
+  let lda = select(p.M, p.lda, p.lda != 0u);
   var acc0 = vec4f(0.0);
   var acc1 = vec4f(0.0);
   var acc2 = vec4f(0.0);
@@ -49,7 +55,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
       var va = 0.0;
       var vb = 0.0;
       if (t < p.T) {
-        if (i0 + c < p.M) { va = A[t * p.M + i0 + c]; }
+        if (i0 + c < p.M) {
+          if (p.transA != 0u) { va = A[(i0 + c) * p.lda + p.aOff + t]; } else { va = A[t * lda + p.aOff + i0 + c]; }
+        }
         if (j0 + c < p.K) { vb = B[t * p.K + j0 + c]; }
       }
       ai[tt * 16u + c / 4u][c % 4u] = va;
@@ -75,7 +83,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
       let j = j0 + lid.x * 4u + c;
       if (j >= p.K) { break; }
       let gi = i * p.K + j;
-      G[gi] = p.a * G[gi] + p.b * v4[c];
+      // a = 0 overwrites: stale values (NaN, ∞) in G must not leak through 0 · G.
+      G[gi] = select(p.a * G[gi], 0.0, p.a == 0.0) + p.b * v4[c];
     }
   }
 }

@@ -89,7 +89,7 @@ const CORE_FLOORS: Record<string, number> = {
   model: 4,
   nn: 5,
   calib: 6, eval: 6,
-  prune: 7, sparse: 7, export: 7, plan: 7,
+  prune: 7, train: 7, sparse: 7, export: 7, plan: 7,
   engine: 8,
   jobs: 9,
 };

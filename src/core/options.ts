@@ -40,6 +40,30 @@ export const OPTIONS = {
   skipLayer: { flag: 'skip-layers', label: 'Layers to skip', integer: true, min: 0, max: 4095 },
   /** SparseLLM alternations (the authors' 4). */
   sparsellmIterations: { flag: 'sparsellm-iterations', label: 'SparseLLM alternations', integer: true, min: 1, max: 50, default: 4 },
+
+  // Training (finetune): the protocol's defaults (README, "Training").
+  /** Optimizer steps S. */
+  steps: { flag: 'steps', label: 'Steps', integer: true, min: 1, max: 10_000_000, default: 100 },
+  /** Windows per step B (accumulated over micro-batches when they do not fit at once). */
+  batch: { flag: 'batch', label: 'Batch (windows per step)', integer: true, min: 1, max: 65_536, default: 8 },
+  /** Tokens per training window T. */
+  trainSeqlen: { flag: 'seqlen', label: 'Training sequence length', integer: true, min: 2, max: 1 << 20, default: 128 },
+  /** Peak learning rate of AdamW. */
+  lr: { flag: 'lr', label: 'Learning rate', integer: false, min: 0, minExclusive: true, max: 1, default: 1e-3 },
+  /** Linear warm-up steps W (then cosine decay to 0 at step S). */
+  warmup: { flag: 'warmup', label: 'Warm-up steps', integer: true, min: 0, max: 10_000_000, default: 10 },
+  /** AdamW's decoupled weight decay. */
+  weightDecay: { flag: 'weight-decay', label: 'Weight decay', integer: false, min: 0, max: 1, default: 0 },
+  /** Global gradient-norm clip (0: none). */
+  clip: { flag: 'clip', label: 'Gradient clip (global norm)', integer: false, min: 0, max: 1e6, default: 0 },
+  /** Gradual magnitude pruning: the final sparsity s_f. */
+  gmp: { flag: 'gmp', label: 'Final sparsity', integer: false, min: 0, max: 0.99 },
+  /** GMP: the first pruning step t0. */
+  gmpT0: { flag: 'gmp-t0', label: 'First pruning step', integer: true, min: 0, max: 10_000_000, default: 0 },
+  /** GMP: steps between pruning steps Δt. */
+  gmpDt: { flag: 'gmp-dt', label: 'Steps between prunings', integer: true, min: 1, max: 10_000_000, default: 10 },
+  /** GMP: pruning steps after t0 (n; n + 1 prunings in all). */
+  gmpN: { flag: 'gmp-n', label: 'Pruning steps', integer: true, min: 0, max: 100_000, default: 7 },
 } as const satisfies Record<string, NumberOption>;
 
 function rangeText(o: NumberOption): string {
