@@ -47,7 +47,7 @@ describe('gradual magnitude pruning (Zhu & Gupta)', () => {
   test('s_t = s_f + (s_i − s_f)(1 − (t − t0)/(nΔt))³ at t0, t0 + Δt, …, t0 + nΔt; null between', () => {
     const plan = gmpPlan(g, 100);
     expect(plan.map((p) => p.step)).toEqual([0, 10, 20, 30, 40, 50, 60, 70]);
-    plan.forEach(({ step, sparsity }, k) => expect(sparsity).toBeCloseTo(0.5 - 0.5 * (1 - k / 7) ** 3, 15));
+    plan.forEach(({ sparsity }, k) => expect(sparsity).toBeCloseTo(0.5 - 0.5 * (1 - k / 7) ** 3, 15));
     expect(plan[0].sparsity).toBe(0);
     expect(plan[7].sparsity).toBe(0.5);
     expect(gmpSparsityAt(5, g)).toBeNull();
