@@ -55,6 +55,8 @@ test('a reload mid-sweep keeps the finished points and the sweep resumes from th
   await expect(page.getByTestId('model-card')).toBeVisible();
   const resumable = page.getByTestId('sweep-resumable');
   await expect(resumable).toBeVisible();
+  // The runs table renders at low priority (useDeferredValue), after the resume line: wait for its rows.
+  await expect.poll(() => page.getByTestId('run-row').count()).toBeGreaterThanOrEqual(2);
   const saved = await page.getByTestId('run-row').count();
   expect(saved).toBeGreaterThanOrEqual(2);
   await expect(resumable).toHaveAttribute('data-left', String(TOTAL - saved));
