@@ -14,13 +14,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> X: array<f32>;  // (n)
 @group(0) @binding(2) var<storage, read> U: array<f32>;        // (n) when gated, else unused
 
-// erf with |error| < 1.5e-7 (Abramowitz & Stegun 7.1.26), enough for f32.
-fn erf_approx(x: f32) -> f32 {
-  let a = abs(x);
-  let t = 1.0 / (1.0 + 0.3275911 * a);
-  let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-a * a);
-  return select(-y, y, x >= 0.0);
-}
+#include "common/erf.wgsl"
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {

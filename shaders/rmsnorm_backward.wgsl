@@ -1,6 +1,6 @@
 // rmsnorm_backward: the input gradient of Y = X · r · w with r = rsqrt(mean(X²) + eps), per row:
 //   g = dY ⊙ w;   dX = r · g − (r³ / C) · X · Σ_c g[c] X[c]
-// and r per row for the weight gradient (rmsnorm_backward_w: dw[c] = Σ_t dY[t, c] X[t, c] r_t).
+// and (μ = 0, r) per row for the weight gradient (norm_backward_w: dw[c] += Σ_t dY[t, c] X[t, c] r_t).
 // Dispatch: (T) workgroups of 64 threads, one row each; tree reductions in workgroup memory.
 
 struct Params {
@@ -15,7 +15,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> w: array<f32>;          // (C)
 @group(0) @binding(3) var<storage, read> dY: array<f32>;         // (T, C)
 @group(0) @binding(4) var<storage, read_write> dX: array<f32>;   // (T, C), added to when accumulate
-@group(0) @binding(5) var<storage, read_write> rs: array<f32>;   // (T) r per row
+@group(0) @binding(5) var<storage, read_write> stats: array<f32>;  // (T, 2): 0, r per row
 
 var<workgroup> red: array<f32, 64>;
 
@@ -49,5 +49,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
     if (p.accumulate != 0u) { d += dX[base + c]; }
     dX[base + c] = d;
   }
-  if (li == 0u) { rs[wg.x] = r; }
+  if (li == 0u) {
+    stats[2u * wg.x] = 0.0;
+    stats[2u * wg.x + 1u] = r;
+  }
 }

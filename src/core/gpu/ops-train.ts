@@ -1,8 +1,8 @@
-// Host side of the training kernels (shaders/adamw.wgsl, sumsq.wgsl, nll_backward.wgsl,
-// rmsnorm_backward*.wgsl, and cross_gram.wgsl for the linear gradients): one function per kernel
+// Host side of the training kernels (shaders/adamw.wgsl, sumsq.wgsl, the *_backward.wgsl kernels,
+// and cross_gram.wgsl for the linear gradients): one function per kernel
 // role, recording dispatches on the context (nothing is submitted here).
 import { type Binding, type GpuContext, grid1d, params } from './context';
-import type { GpuTensor } from './ops';
+import { ACT_MODE, type GpuTensor } from './ops';
 
 export interface AdamWStep {
   lr: number;
@@ -48,13 +48,65 @@ export function nllBackward(ctx: GpuContext, logits: GPUBuffer, targets: GPUBuff
   ctx.dispatch('nll_backward', params(rows, V, row0, { f: scale }), [logits, targets, nll], [rows]);
 }
 
-/** dX (+)= ∂/∂X of RMSNorm; dw += its weight gradient.  x, dy, dx: (T, C); w, dw: (C); rs: (T) scratch. */
+/** dX (+)= ∂/∂X of RMSNorm; dw += its weight gradient.  x, dy, dx: (T, C); w, dw: (C); stats: (T, 2) scratch. */
 export function rmsnormBackward(
-  ctx: GpuContext, x: GPUBuffer, w: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer, dw: GPUBuffer, rs: GPUBuffer,
+  ctx: GpuContext, x: GPUBuffer, w: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer, dw: GPUBuffer, stats: GPUBuffer,
   T: number, C: number, eps: number, accumulate = false,
 ): void {
-  ctx.dispatch('rmsnorm_backward', params(T, C, { f: eps }, accumulate ? 1 : 0), [x, w, dy, dx, rs], [T]);
-  ctx.dispatch('rmsnorm_backward_w', params(T, C, 0, 0), [x, dy, rs, dw], [Math.ceil(C / 256)]);
+  ctx.dispatch('rmsnorm_backward', params(T, C, { f: eps }, accumulate ? 1 : 0), [x, w, dy, dx, stats], [T]);
+  ctx.dispatch('norm_backward_w', params(T, C, 0, 0), [x, dy, stats, dw, ctx.empty], [Math.ceil(C / 256)]);
+}
+
+/** dX (+)= ∂/∂X of LayerNorm; dw (and db) += its weight (and bias) gradients.  stats: (T, 2) scratch. */
+export function layernormBackward(
+  ctx: GpuContext, x: GPUBuffer, w: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer, dw: GPUBuffer, db: GPUBuffer | undefined, stats: GPUBuffer,
+  T: number, C: number, eps: number, accumulate = false,
+): void {
+  ctx.dispatch('layernorm_backward', params(T, C, { f: eps }, accumulate ? 1 : 0), [x, w, dy, dx, stats], [T]);
+  ctx.dispatch('norm_backward_w', params(T, C, db ? 1 : 0, 0), [x, dy, stats, dw, db ?? ctx.empty], [Math.ceil(C / 256)]);
+}
+
+/** dX = dY·act'(X) (·U), dU = dY·act(X) when gated.  x (pre-activation), u, dy, dx, du: (n). */
+export function activationBackward(
+  ctx: GpuContext, x: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer, n: number, act: keyof typeof ACT_MODE, gate?: { u: GPUBuffer; du: GPUBuffer },
+): void {
+  // Unused when not gated: U bound to dY, dU to the placeholder (one buffer never both read and written).
+  ctx.dispatch('activation_backward', params(n, ACT_MODE[act], gate ? 1 : 0, 0), [x, gate?.u ?? dy, dy, dx, gate?.du ?? ctx.empty], grid1d(n));
+}
+
+/** dE[ids[t]] += dY[t] for an embedding table E: (V, C) paged by rows.  ids: (T) u32, dy: (T, C). */
+export function embedBackward(ctx: GpuContext, ids: GPUBuffer, dy: GPUBuffer, dE: GpuTensor, T: number): void {
+  const C = dE.shape[1];
+  for (const c of dE.chunks) ctx.dispatch('embed_backward', params(T, C, c.row0, c.rows), [ids, dy, c.buffer], [Math.ceil(C / 256)]);
+}
+
+/**
+ * The gradient through rotary embedding is the rotation by −θ: the forward kernel with the sines of
+ * the table negated.  cs: (T, rot/2, 2) cos, sin → the same with −sin.
+ */
+export function inverseRopeTable(cs: Float32Array): Float32Array<ArrayBuffer> {
+  const out = new Float32Array(cs.length);
+  for (let i = 0; i < cs.length; i += 2) {
+    out[i] = cs[i];
+    out[i + 1] = -cs[i + 1];
+  }
+  return out;
+}
+
+/**
+ * Causal GQA attention's gradients (pos0 = 0): dQ, and dK, dV overwritten.  q, o, dO, dQ: (T, H, D);
+ * k, v, dK, dV: (T, Hkv, D); stats: (T, H, 2) scratch (lse, Δ).
+ */
+export function attentionBackward(
+  ctx: GpuContext,
+  f: { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; o: GPUBuffer; dO: GPUBuffer },
+  g: { dQ: GPUBuffer; dK: GPUBuffer; dV: GPUBuffer; stats: GPUBuffer },
+  T: number, H: number, Hkv: number, D: number, scale: number,
+): void {
+  if (D > 256) throw new Error(`attention: head_dim ${D} > 256 is not supported`);
+  const words = params(T, H, Hkv, { f: scale });
+  ctx.dispatch('attention_backward_q', words, [f.q, f.k, f.v, f.o, f.dO, g.dQ, g.stats], grid1d(T * H, 64), { HD: D });
+  ctx.dispatch('attention_backward_kv', words, [f.q, f.k, f.v, f.dO, g.stats, g.dK, g.dV], grid1d(T * Hkv, 64), { HD: D });
 }
 
 /**

@@ -2,7 +2,7 @@
 // (the fused log-softmax cross-entropy head, RMSNorm, a linear layer), AdamW as PyTorch writes it,
 // the global gradient norm, and central finite differences to check every backward against.
 // Literal and slow by design; tests only.
-import type { Vec } from './kernels';
+import { type Vec, erf } from './kernels';
 
 /** Central finite differences of a scalar function at x, one coordinate at a time. */
 export function finiteDiff(f: (x: Float64Array) => number, x: Vec, h = 1e-6): Float64Array {
@@ -125,4 +125,114 @@ export function clipScaleRef(grads: Vec[], maxNorm: number): { norm: number; sca
   for (const g of grads) for (let i = 0; i < g.length; i++) ss += g[i] * g[i];
   const norm = Math.sqrt(ss);
   return { norm, scale: maxNorm > 0 ? Math.min(1, maxNorm / (norm + 1e-6)) : 1 };
+}
+
+/** LayerNorm's gradients for Y = x̂·w + b, x̂ = (X − μ)/sqrt(var + eps).  x, dy: (T, C). */
+export function layerNormBackwardRef(x: Vec, T: number, C: number, w: Vec, eps: number, dy: Vec): { dx: Float64Array; dw: Float64Array; db: Float64Array } {
+  const dx = new Float64Array(T * C);
+  const dw = new Float64Array(C);
+  const db = new Float64Array(C);
+  for (let t = 0; t < T; t++) {
+    const o = t * C;
+    let mu = 0;
+    for (let c = 0; c < C; c++) mu += x[o + c];
+    mu /= C;
+    let v = 0;
+    for (let c = 0; c < C; c++) v += (x[o + c] - mu) ** 2;
+    const r = 1 / Math.sqrt(v / C + eps);
+    let mg = 0;
+    let mgx = 0;
+    for (let c = 0; c < C; c++) {
+      const g = dy[o + c] * w[c];
+      mg += g / C;
+      mgx += (g * (x[o + c] - mu) * r) / C;
+    }
+    for (let c = 0; c < C; c++) {
+      const xh = (x[o + c] - mu) * r;
+      dx[o + c] = r * (dy[o + c] * w[c] - mg - xh * mgx);
+      dw[c] += dy[o + c] * xh;
+      db[c] += dy[o + c];
+    }
+  }
+  return { dx, dw, db };
+}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/** The derivative of an MLP activation (analytic, float64): gelu_new, gelu (erf), relu, silu. */
+export function activationGradRef(name: 'gelu_new' | 'gelu' | 'relu' | 'silu'): (x: number) => number {
+  switch (name) {
+    case 'gelu_new':
+      return (x) => {
+        const th = Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x ** 3));
+        return 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x);
+      };
+    case 'gelu':
+      return (x) => 0.5 * (1 + erf(x / Math.SQRT2)) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI);
+    case 'relu':
+      return (x) => (x > 0 ? 1 : 0);
+    case 'silu':
+      return (x) => {
+        const s = 1 / (1 + Math.exp(-x));
+        return s * (1 + x * (1 - s));
+      };
+  }
+}
+
+/** dE for Y[t] = E[ids[t]]: dE[ids[t]] += dY[t], repeated ids adding up.  dy: (T, C) → (V, C). */
+export function embeddingBackwardRef(ids: readonly number[], dy: Vec, V: number, C: number): Float64Array {
+  const dE = new Float64Array(V * C);
+  ids.forEach((id, t) => {
+    for (let c = 0; c < C; c++) dE[id * C + c] += dy[t * C + c];
+  });
+  return dE;
+}
+
+/**
+ * Causal GQA attention's gradients (pos0 = 0), by the chain rule through the softmax:
+ * dV = Pᵀ dO, dP = dO Vᵀ, dS = P ⊙ (dP − rowsum(dO ⊙ O)), dQ = scale · dS K, dK = scale · dSᵀ Q,
+ * summed over the query heads of each KV group.  q, dO: (T, H, D); k, v: (T, Hkv, D).
+ */
+export function attentionBackwardRef(
+  q: Vec, k: Vec, v: Vec, dO: Vec, T: number, H: number, Hkv: number, D: number, scale: number,
+): { dq: Float64Array; dk: Float64Array; dv: Float64Array } {
+  const group = H / Hkv;
+  const dq = new Float64Array(T * H * D);
+  const dk = new Float64Array(T * Hkv * D);
+  const dv = new Float64Array(T * Hkv * D);
+  const P = new Float64Array(T);
+  const dP = new Float64Array(T);
+  for (let t = 0; t < T; t++) {
+    for (let h = 0; h < H; h++) {
+      const j = Math.floor(h / group);
+      const qo = (t * H + h) * D;
+      let mx = -Infinity;
+      for (let s = 0; s <= t; s++) {
+        let dot = 0;
+        for (let d = 0; d < D; d++) dot += q[qo + d] * k[(s * Hkv + j) * D + d];
+        P[s] = dot * scale;
+        mx = Math.max(mx, P[s]);
+      }
+      let sum = 0;
+      for (let s = 0; s <= t; s++) sum += (P[s] = Math.exp(P[s] - mx));
+      let rowDot = 0;
+      for (let s = 0; s <= t; s++) {
+        P[s] /= sum;
+        let g = 0;
+        for (let d = 0; d < D; d++) g += dO[qo + d] * v[(s * Hkv + j) * D + d];
+        dP[s] = g;
+        rowDot += P[s] * g;
+      }
+      for (let s = 0; s <= t; s++) {
+        const ko = (s * Hkv + j) * D;
+        const ds = P[s] * (dP[s] - rowDot) * scale;
+        for (let d = 0; d < D; d++) {
+          dv[ko + d] += P[s] * dO[qo + d];
+          dq[qo + d] += ds * k[ko + d];
+          dk[ko + d] += ds * q[qo + d];
+        }
+      }
+    }
+  }
+  return { dq, dk, dv };
 }

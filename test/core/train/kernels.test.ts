@@ -5,9 +5,13 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { GpuContext } from '../../../src/core/gpu/context';
 import * as op from '../../../src/core/gpu/ops';
 import * as top from '../../../src/core/gpu/ops-train';
-import { linearRef, logSoftmaxNllRef, rmsNormRef } from '../../../src/core/reference/kernels';
+import { ropeTable } from '../../../src/core/nn/model';
 import {
-  adamwRef, clipScaleRef, dot, finiteDiff, linearBackwardRef, nllBackwardRef, rmsNormBackwardRef,
+  activationByName, attentionRef, embeddingRef, layerNormRef, linearRef, logSoftmaxNllRef, ropeInvFreqRef, ropeRef, rmsNormRef,
+} from '../../../src/core/reference/kernels';
+import {
+  activationGradRef, adamwRef, attentionBackwardRef, clipScaleRef, dot, embeddingBackwardRef, finiteDiff, layerNormBackwardRef,
+  linearBackwardRef, nllBackwardRef, rmsNormBackwardRef,
 } from '../../../src/core/reference/train';
 import { maxRelErr, randn, testContext, tolFor } from '../../helpers/gpu';
 
@@ -19,6 +23,7 @@ afterAll(() => ctx?.dispose());
 
 const read = (b: GPUBuffer, n: number) => ctx.read(b, 0, n * 4);
 const f64 = (a: ArrayLike<number>) => Float64Array.from(a);
+type Vec = ArrayLike<number>;
 
 /** max |a − b| / max(max |b|, floor): finite differences are compared in scale, not per element. */
 function scaledErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3): number {
@@ -65,6 +70,48 @@ describe('backward references against central finite differences', () => {
   });
 });
 
+describe('more backward references against finite differences', () => {
+  test('LayerNorm: dX, dw and db', () => {
+    const T = 3, C = 8, eps = 1e-5;
+    const x = f64(randn(T * C, 61)), w = f64(randn(C, 62)), b = f64(randn(C, 63)), R = f64(randn(T * C, 64));
+    const g = layerNormBackwardRef(x, T, C, w, eps, R);
+    expect(scaledErr(g.dx, finiteDiff((xx) => dot(layerNormRef(xx, T, C, w, b, eps), R), x))).toBeLessThan(1e-6);
+    expect(scaledErr(g.dw, finiteDiff((ww) => dot(layerNormRef(x, T, C, ww, b, eps), R), w))).toBeLessThan(1e-6);
+    expect(scaledErr(g.db, finiteDiff((bb) => dot(layerNormRef(x, T, C, w, bb, eps), R), b))).toBeLessThan(1e-6);
+  });
+
+  test.each(['gelu_new', 'gelu', 'relu', 'silu'] as const)('%s derivative', (name) => {
+    const f = activationByName(name), df = activationGradRef(name);
+    // Away from relu's kink at 0.
+    const xs = [-6, -2.5, -1, -0.3, 0.05, 0.7, 1.9, 4.2];
+    for (const x of xs) expect(Math.abs(df(x) - (f(x + 1e-6) - f(x - 1e-6)) / 2e-6)).toBeLessThan(1e-7);
+  });
+
+  test('embedding: repeated ids add up', () => {
+    const V = 6, C = 4, ids = [2, 5, 2, 0, 2];
+    const E = f64(randn(V * C, 65)), R = f64(randn(ids.length * C, 66));
+    expect(scaledErr(embeddingBackwardRef(ids, R, V, C), finiteDiff((ee) => dot(embeddingRef(ee, V, C, ids), R), E))).toBeLessThan(1e-6);
+  });
+
+  test('rotary: the gradient is the rotation by −θ', () => {
+    const T = 4, H = 2, D = 6, rot = 4;
+    const inv = ropeInvFreqRef(rot, 10000);
+    const x = f64(randn(T * H * D, 67)), R = f64(randn(T * H * D, 68));
+    const fd = finiteDiff((xx) => dot(ropeRef(xx, T, H, D, rot, inv, 0), R), x);
+    expect(scaledErr(ropeRef(R, T, H, D, rot, inv.map((f) => -f), 0), fd)).toBeLessThan(1e-6);
+  });
+
+  test('causal GQA attention: dQ, dK, dV', () => {
+    const T = 5, H = 4, Hkv = 2, D = 3, scale = 1 / Math.sqrt(D);
+    const q = f64(randn(T * H * D, 71)), k = f64(randn(T * Hkv * D, 72)), v = f64(randn(T * Hkv * D, 73)), R = f64(randn(T * H * D, 74));
+    const g = attentionBackwardRef(q, k, v, R, T, H, Hkv, D, scale);
+    const L = (qq: Vec, kk: Vec, vv: Vec) => dot(attentionRef(qq, kk, vv, T, T, H, Hkv, D, scale, 0), R);
+    expect(scaledErr(g.dq, finiteDiff((qq) => L(qq, k, v), q))).toBeLessThan(1e-6);
+    expect(scaledErr(g.dk, finiteDiff((kk) => L(q, kk, v), k))).toBeLessThan(1e-6);
+    expect(scaledErr(g.dv, finiteDiff((vv) => L(q, k, vv), v))).toBeLessThan(1e-6);
+  });
+});
+
 describe('nll_backward (fused head loss)', () => {
   test.each([[1, 1], [3, 5], [17, 64], [9, 513], [4, 1000]])('rows=%i V=%i', async (rows, V) => {
     const logits = randn(rows * V, rows + V, 3);
@@ -86,7 +133,7 @@ describe('rmsnorm_backward', () => {
     const eps = 1e-5;
     const x = randn(T * C, 11), w = randn(C, 12), dy = randn(T * C, 13), dx0 = randn(T * C, 14), dw0 = randn(C, 15);
     const X = ctx.upload(x, 'x'), Wb = ctx.upload(w, 'w'), DY = ctx.upload(dy, 'dy'), DX = ctx.upload(dx0, 'dx'), DW = ctx.upload(dw0, 'dw');
-    const rs = ctx.storage(T * 4, 'rs');
+    const rs = ctx.storage(T * 8, 'stats');
     top.rmsnormBackward(ctx, X, Wb, DY, DX, DW, rs, T, C, eps, true);
     const ref = rmsNormBackwardRef(x, T, C, w, eps, dy);
     expect(scaledErr(await read(DX, T * C), ref.dx.map((v, i) => v + dx0[i]))).toBeLessThan(tolFor(C));
@@ -165,5 +212,85 @@ describe('adamw and the global gradient norm', () => {
     const ref = clipScaleRef([x], 0).norm ** 2;
     expect(Math.abs(got - ref) / ref).toBeLessThan(tolFor(n));
     [X, out].forEach((b) => ctx.destroy(b));
+  });
+});
+
+describe('layernorm_backward', () => {
+  test.each([[1, 1], [3, 7], [4, 64], [2, 129]])('T=%i C=%i, dX overwritten, dw and db added', async (T, C) => {
+    const eps = 1e-5;
+    const x = randn(T * C, 81, 2), w = randn(C, 82), dy = randn(T * C, 83), dw0 = randn(C, 84), db0 = randn(C, 85);
+    const X = ctx.upload(x, 'x'), Wb = ctx.upload(w, 'w'), DY = ctx.upload(dy, 'dy'), DX = ctx.storage(T * C * 4, 'dx');
+    const DW = ctx.upload(dw0, 'dw'), DB = ctx.upload(db0, 'db'), st = ctx.storage(T * 8, 'stats');
+    top.layernormBackward(ctx, X, Wb, DY, DX, DW, DB, st, T, C, eps);
+    const ref = layerNormBackwardRef(x, T, C, w, eps, dy);
+    // C = 1: x̂ = 0 and dX = 0 exactly; compare in the scale of dY.
+    expect(scaledErr(await read(DX, T * C), ref.dx, C === 1 ? 1 : 1e-3)).toBeLessThan(tolFor(C));
+    expect(scaledErr(await read(DW, C), ref.dw.map((v, i) => v + dw0[i]))).toBeLessThan(tolFor(T));
+    expect(scaledErr(await read(DB, C), ref.db.map((v, i) => v + db0[i]))).toBeLessThan(tolFor(T));
+    [X, Wb, DY, DX, DW, DB, st].forEach((b) => ctx.destroy(b));
+  });
+});
+
+describe('activation_backward', () => {
+  test.each(['gelu_new', 'gelu', 'relu', 'silu'] as const)('%s, plain and gated', async (act) => {
+    const n = 1031;
+    const x = randn(n, 91, 3), u = randn(n, 92), dy = randn(n, 93);
+    const X = ctx.upload(x, 'x'), U = ctx.upload(u, 'u'), DY = ctx.upload(dy, 'dy'), DX = ctx.storage(n * 4, 'dx'), DU = ctx.storage(n * 4, 'du');
+    const f = activationByName(act), df = activationGradRef(act);
+    top.activationBackward(ctx, X, DY, DX, n, act);
+    expect(scaledErr(await read(DX, n), Array.from(x, (xi, i) => dy[i] * df(xi)))).toBeLessThan(1e-5);
+    top.activationBackward(ctx, X, DY, DX, n, act, { u: U, du: DU });
+    expect(scaledErr(await read(DX, n), Array.from(x, (xi, i) => dy[i] * df(xi) * u[i]))).toBeLessThan(1e-5);
+    expect(scaledErr(await read(DU, n), Array.from(x, (xi, i) => dy[i] * f(xi)))).toBeLessThan(1e-5);
+    [X, U, DY, DX, DU].forEach((b) => ctx.destroy(b));
+  });
+});
+
+describe('embed_backward', () => {
+  test('repeated ids add up; a table paged into row chunks', async () => {
+    const small = await testContext(1024); // 1 KiB pages: 37 rows of 19 floats → 3 rows per chunk
+    try {
+      const V = 37, C = 19, T = 23;
+      const ids = Array.from({ length: T }, (_, t) => (t * 7) % 11 + (t % 3 === 0 ? 25 : 0));
+      const dy = randn(T * C, 95), e0 = randn(V * C, 96);
+      const dE = op.uploadTensor(small, e0, [V, C], 'dE');
+      expect(dE.chunks.length).toBeGreaterThan(1);
+      const IDS = small.upload(Uint32Array.from(ids), 'ids'), DY = small.upload(dy, 'dy');
+      top.embedBackward(small, IDS, DY, dE, T);
+      const ref = embeddingBackwardRef(ids, dy, V, C).map((v, i) => v + e0[i]);
+      expect(scaledErr(await op.readTensor(small, dE), ref)).toBeLessThan(tolFor(T));
+    } finally {
+      small.dispose();
+    }
+  });
+});
+
+describe('rope backward (the forward kernel with the inverse table)', () => {
+  test.each([[3, 2, 8, 8], [5, 3, 10, 4]])('T=%i H=%i D=%i rot=%i', async (T, H, D, rot) => {
+    const inv = ropeInvFreqRef(rot, 10000);
+    const g = randn(T * H * D, 97);
+    const G = ctx.upload(g, 'g'), CS = ctx.upload(top.inverseRopeTable(ropeTable(inv, 0, T)), 'cs');
+    op.rope(ctx, G, CS, T, H, D, rot);
+    const ref = ropeRef(g, T, H, D, rot, inv.map((f) => -f), 0);
+    expect(maxRelErr(await read(G, T * H * D), ref).err).toBeLessThan(1e-5);
+    [G, CS].forEach((b) => ctx.destroy(b));
+  });
+});
+
+describe('attention backward', () => {
+  test.each([[1, 1, 1, 4], [5, 4, 2, 3], [17, 4, 1, 8], [70, 6, 3, 16], [9, 2, 2, 64]])('T=%i H=%i Hkv=%i D=%i', async (T, H, Hkv, D) => {
+    const scale = 1 / Math.sqrt(D);
+    const q = randn(T * H * D, 101), k = randn(T * Hkv * D, 102), v = randn(T * Hkv * D, 103), dO = randn(T * H * D, 104);
+    const o = Float32Array.from(attentionRef(q, k, v, T, T, H, Hkv, D, scale, 0));
+    const [Q, K, V, O, DO] = [q, k, v, o, dO].map((a, i) => ctx.upload(a, `in${i}`));
+    const dQ = ctx.storage(T * H * D * 4, 'dq'), dK = ctx.storage(T * Hkv * D * 4, 'dk'), dV = ctx.storage(T * Hkv * D * 4, 'dv');
+    const stats = ctx.storage(T * H * 8, 'stats');
+    top.attentionBackward(ctx, { q: Q, k: K, v: V, o: O, dO: DO }, { dQ, dK, dV, stats }, T, H, Hkv, D, scale);
+    const ref = attentionBackwardRef(q, k, v, dO, T, H, Hkv, D, scale);
+    const tol = tolFor(T * D);
+    expect(scaledErr(await read(dQ, T * H * D), ref.dq)).toBeLessThan(tol);
+    expect(scaledErr(await read(dK, T * Hkv * D), ref.dk)).toBeLessThan(tol);
+    expect(scaledErr(await read(dV, T * Hkv * D), ref.dv)).toBeLessThan(tol);
+    [Q, K, V, O, DO, dQ, dK, dV, stats].forEach((b) => ctx.destroy(b));
   });
 });

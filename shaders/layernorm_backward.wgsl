@@ -1,0 +1,67 @@
+// layernorm_backward: the input gradient of Y = x̂ · w + b, x̂ = (X − μ) · r, r = rsqrt(var + eps)
+// (biased variance, as torch), per row:
+//   g = dY ⊙ w;   dX = r · (g − mean(g) − x̂ · mean(g ⊙ x̂))
+// and (μ, r) per row for the weight and bias gradients (norm_backward_w).
+// Dispatch: (T) workgroups of 64 threads, one row each; tree reductions in workgroup memory.
+
+struct Params {
+  T: u32,
+  C: u32,
+  eps: f32,
+  accumulate: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;            // (T, C) the norm's input
+@group(0) @binding(2) var<storage, read> w: array<f32>;            // (C)
+@group(0) @binding(3) var<storage, read> dY: array<f32>;           // (T, C)
+@group(0) @binding(4) var<storage, read_write> dX: array<f32>;     // (T, C), added to when accumulate
+@group(0) @binding(5) var<storage, read_write> stats: array<f32>;  // (T, 2): μ, r per row
+
+var<workgroup> red: array<f32, 64>;
+
+fn reduce(li: u32, v: f32) -> f32 {
+  red[li] = v;
+  workgroupBarrier();
+  for (var k = 32u; k > 0u; k >>= 1u) {
+    if (li < k) { red[li] += red[li + k]; }
+    workgroupBarrier();
+  }
+  let s = red[0];
+  workgroupBarrier();
+  return s;
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let base = wg.x * p.C;
+  let n = f32(p.C);
+  var s = 0.0;
+  for (var c = li; c < p.C; c += 64u) { s += X[base + c]; }
+  let mu = reduce(li, s) / n;
+  var v = 0.0;
+  for (var c = li; c < p.C; c += 64u) {
+    let d = X[base + c] - mu;
+    v = fma(d, d, v);
+  }
+  let r = inverseSqrt(reduce(li, v) / n + p.eps);
+  var sg = 0.0;
+  var sgx = 0.0;
+  for (var c = li; c < p.C; c += 64u) {
+    let g = dY[base + c] * w[c];
+    sg += g;
+    sgx = fma(g, (X[base + c] - mu) * r, sgx);
+  }
+  let mg = reduce(li, sg) / n;
+  let mgx = reduce(li, sgx) / n;
+  for (var c = li; c < p.C; c += 64u) {
+    let xh = (X[base + c] - mu) * r;
+    var d = r * (dY[base + c] * w[c] - mg - xh * mgx);
+    if (p.accumulate != 0u) { d += dX[base + c]; }
+    dX[base + c] = d;
+  }
+  if (li == 0u) {
+    stats[2u * wg.x] = mu;
+    stats[2u * wg.x + 1u] = r;
+  }
+}
