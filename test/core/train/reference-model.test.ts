@@ -1,0 +1,69 @@
+// The float64 training reference over canonical weights (src/core/reference/train-model.ts), for
+// every family's tiny fixture: its forward gives the logits of the HF-following reference
+// (hf-model.ts), and its gradient of every parameter agrees with central finite differences of
+// its loss (sampled coordinates of every tensor).
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Engine } from '../../../src/core/engine';
+import { referenceLogits } from '../../../src/core/reference/hf-model';
+import { parseSafetensorsRef } from '../../../src/core/reference/safetensors-ref';
+import { type RefParams, referenceTrainStep } from '../../../src/core/reference/train-model';
+import { createNodeEngine, loadNodeModel } from '../../../src/node/engine';
+import { FIXTURE_MODELS, json } from '../../helpers/fixtures';
+import { canonicalParams } from '../../helpers/train';
+
+// One fixture per family and layout: pre-LN, post-LN with project_in/out, parallel residual, shared norm, tied, GQA.
+const NAMES = ['tiny-llama', 'tiny-qwen2', 'tiny-gpt2', 'tiny-opt', 'tiny-opt-350m-style', 'tiny-gpt-neox', 'tiny-gpt-neox-seq', 'tiny-phi', 'tiny-llama-tied-bf16'];
+
+function refTensors(dir: string) {
+  const all = new Map();
+  for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.safetensors'))) {
+    for (const [k, v] of parseSafetensorsRef(new Uint8Array(fs.readFileSync(path.join(dir, f)))).tensors) all.set(k, v);
+  }
+  return all;
+}
+
+let engine: Engine;
+beforeAll(async () => {
+  engine = await createNodeEngine();
+});
+afterAll(() => engine?.dispose());
+
+describe.each(NAMES)('%s', (name) => {
+  const dir = path.join(FIXTURE_MODELS, name);
+  const ids: number[] = json(path.join(dir, 'expected.json')).ids.slice(0, 7);
+
+  test('forward over canonical weights = the HF-following reference; gradients = finite differences', async () => {
+    await loadNodeModel(engine, dir);
+    const spec = engine.gpuModel!.spec;
+    const params = await canonicalParams(engine.gpuModel!);
+    const { logits, loss, grads } = referenceTrainStep(spec, params, ids);
+    const hf = referenceLogits(json(path.join(dir, 'config.json')), refTensors(dir), ids);
+    let worst = 0;
+    for (let i = 0; i < hf.length; i++) worst = Math.max(worst, Math.abs(logits[i] - hf[i]));
+    expect(worst).toBeLessThan(1e-9);
+    expect(Number.isFinite(loss)).toBe(true);
+    // Every parameter has a gradient, of its shape.
+    expect([...grads.keys()].sort()).toEqual([...params.keys()].sort());
+    for (const [k, g] of grads) expect(g.length, k).toBe(params.get(k)!.length);
+    // Central differences on 6 coordinates of every tensor (the largest gradients and spread ones).
+    const h = 1e-5;
+    const lossOf = (p: RefParams) => referenceTrainStep(spec, p, ids, false).loss;
+    for (const [k, w] of params) {
+      const g = grads.get(k)!;
+      const byMagnitude = Array.from(g.keys()).sort((a, b) => Math.abs(g[b]) - Math.abs(g[a]));
+      const picks = new Set([...byMagnitude.slice(0, 3), 0, Math.floor(w.length / 2), w.length - 1]);
+      for (const j of picks) {
+        const v = w[j];
+        w[j] = v + h;
+        const lp = lossOf(params);
+        w[j] = v - h;
+        const lm = lossOf(params);
+        w[j] = v;
+        const fd = (lp - lm) / (2 * h);
+        expect(Math.abs(fd - g[j]), `${k}[${j}]: fd ${fd}, grad ${g[j]}`).toBeLessThan(1e-6 * Math.max(1, Math.abs(fd)) + 1e-8);
+      }
+    }
+  });
+});
