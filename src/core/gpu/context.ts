@@ -217,6 +217,11 @@ export class GpuContext {
     this.endPass().copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
   }
 
+  /** Record zeroing a whole buffer. */
+  clear(b: GPUBuffer): void {
+    this.endPass().clearBuffer(b);
+  }
+
   /** Submit what was recorded. Keep submissions short: browsers kill long-running ones. */
   submit(): void {
     const enc = this.endPass();

@@ -112,14 +112,14 @@ export function attentionBackward(
 /**
  * The gradients of Y = X Wᵀ (+ b) for W: (N, K) paged by rows: dX (+)= dY · W, dW += dYᵀ X, db += Σ_t dY.
  * x: (T, K), dy: (T, N), dx: (T, K) or none (the first layer's input needs none); dw chunks as w's;
- * ones: (T) of 1 for the bias sum.
+ * ones: (≥ T) of 1 for the bias sum.
  */
 export function linearBackward(
   ctx: GpuContext,
   x: GPUBuffer | Binding,
   w: GpuTensor,
   dy: GPUBuffer,
-  g: { dx?: GPUBuffer; accumulateDx?: boolean; dw: GpuTensor; db?: GpuTensor; ones?: GPUBuffer },
+  g: { dx?: GPUBuffer | Binding; accumulateDx?: boolean; dw: GpuTensor; db?: GpuTensor; ones?: GPUBuffer },
   T: number,
 ): void {
   const [N, K] = w.shape;
