@@ -1,0 +1,177 @@
+// The optimizer loop on the GPU: gradient accumulation over the windows of a step, global-norm
+// clipping, AdamW (f32 weights, gradients and both moments), and sparsity masks on the decoder
+// linears, applied after every update so pruned weights stay exactly 0. The masks are the exact
+// zeros at the start (recovery of a pruned model) or set by gradual magnitude pruning (gmpPrune).
+import { NumericalError } from '../errors';
+import * as op from '../gpu/ops';
+import * as top from '../gpu/ops-train';
+import type { GpuTensor } from '../gpu/ops';
+import type { GpuModel } from '../nn/model';
+import { linearNames } from '../model/spec';
+import { TrainPass } from './backward';
+import { prunedCount } from './schedule';
+
+export interface TrainerOptions {
+  /** Tokens per window T. */
+  seqlen: number;
+  weightDecay: number;
+  /** Global-norm clip (0: none). */
+  clip: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** Parameters left as they are (e.g. "embed.tokens"). */
+  frozen?: Iterable<string>;
+  /** Keep the exact zeros of the decoder linears at the start as their masks (recovery). */
+  maskZeros?: boolean;
+}
+
+export interface StepResult {
+  /** Mean next-token cross-entropy over the step's predicted tokens. */
+  loss: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+}
+
+interface Param {
+  name: string;
+  w: GpuTensor;
+  m: GpuTensor;
+  v: GpuTensor;
+  /** Per chunk: the chunk's mask bits (1 = kept), for masked decoder linears. */
+  mask: GPUBuffer[] | null;
+}
+
+export class Trainer {
+  readonly pass: TrainPass;
+  private readonly params: Param[] = [];
+  private readonly partials: GPUBuffer;
+  private readonly nPartials: number;
+  /** Optimizer steps taken (AdamW's t). */
+  t = 0;
+
+  private constructor(
+    readonly model: GpuModel,
+    readonly opts: TrainerOptions,
+  ) {
+    const c = model.ctx;
+    this.pass = new TrainPass(model, opts.seqlen);
+    const frozen = new Set(opts.frozen ?? []);
+    let n = 0;
+    for (const [name, w] of model.weights) {
+      if (frozen.has(name)) continue;
+      const zeros = () => op.uploadTensor(c, new Float32Array(w.shape.reduce((a, b) => a * b, 1)), w.shape, `adam.${name}`);
+      this.params.push({ name, w, m: zeros(), v: zeros(), mask: null });
+      for (const ch of this.pass.grads.get(name)!.chunks) n += top.sumsqGroups(ch.buffer.size / 4).groups;
+    }
+    this.nPartials = n;
+    this.partials = c.storage(Math.max(16, n * 4), 'train.gradnorm');
+  }
+
+  /** A trainer over the model's current weights; with maskZeros, their zeros become the masks. */
+  static async create(model: GpuModel, opts: TrainerOptions): Promise<Trainer> {
+    const t = new Trainer(model, opts);
+    if (opts.maskZeros) {
+      for (const p of t.params) if (t.isDecoderLinear(p.name)) await t.setMaskFrom(p, (w) => w.map((x) => (x !== 0 ? 1 : 0)));
+    }
+    return t;
+  }
+
+  private isDecoderLinear(name: string): boolean {
+    const m = /^layers\.(\d+)\.(.+)\.weight$/.exec(name);
+    return !!m && linearNames(this.model.spec, Number(m[1])).includes(`layers.${m[1]}.${m[2]}`);
+  }
+
+  /** The decoder linear weights a mask applies to. */
+  get maskedNames(): string[] {
+    return this.params.filter((p) => this.isDecoderLinear(p.name)).map((p) => p.name);
+  }
+
+  private async setMaskFrom(p: Param, keep: (w: Float32Array) => ArrayLike<number>): Promise<void> {
+    const c = this.model.ctx;
+    const w = await op.readTensor(c, p.w);
+    const k = keep(w);
+    const rowLen = w.length / p.w.shape[0];
+    for (const b of p.mask ?? []) c.destroy(b);
+    p.mask = p.w.chunks.map((ch) => {
+      const n = ch.rows * rowLen;
+      const bits = new Uint32Array(Math.max(4, Math.ceil(n / 32)));
+      for (let i = 0; i < n; i++) if (k[ch.row0 * rowLen + i]) bits[i >> 5] |= 1 << (i & 31);
+      return c.upload(bits, `mask.${p.name}[${ch.row0}:]`);
+    });
+    // Pruned weights (and their moments) to 0 now, not at the next update.
+    const masked = Float32Array.from(w, (x, i) => (k[i] ? x : 0));
+    op.writeTensor(c, p.w, masked, p.name);
+  }
+
+  /**
+   * Gradual magnitude pruning to `sparsity` in every decoder linear: the ⌊s·numel⌋ smallest |w| of
+   * each matrix (ties: lower index first) are pruned and masked from now on. Returns the sparsity
+   * reached per matrix (exactly ⌊s·numel⌋ / numel).
+   */
+  async gmpPrune(sparsity: number): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const p of this.params) {
+      if (!this.isDecoderLinear(p.name)) continue;
+      await this.setMaskFrom(p, (w) => {
+        const k = prunedCount(sparsity, w.length);
+        const order = Array.from(w.keys()).sort((a, b) => Math.abs(w[a]) - Math.abs(w[b]) || a - b);
+        const keep = new Uint8Array(w.length).fill(1);
+        for (let i = 0; i < k; i++) keep[order[i]] = 0;
+        out.set(p.name, k / w.length);
+        return keep;
+      });
+    }
+    return out;
+  }
+
+  /**
+   * One optimizer step over `windows` (each `seqlen` ids) at learning rate lr: gradients averaged
+   * over every predicted token of the step, clipped to the global norm, one AdamW update, masks.
+   */
+  async step(windows: ArrayLike<number>[], lr: number): Promise<StepResult> {
+    const c = this.model.ctx, T = this.opts.seqlen;
+    this.pass.zeroGrads();
+    const scale = 1 / (windows.length * (T - 1));
+    let sum = 0;
+    for (const ids of windows) sum += await this.pass.window(ids, scale);
+    const loss = sum * scale;
+    if (!Number.isFinite(loss)) throw new NumericalError(`The loss is not finite at step ${this.t + 1} (${loss}); no update was made.`);
+    // Global gradient norm: partial sums of squares of every gradient chunk, added in float64.
+    let o = 0;
+    for (const p of this.params) {
+      for (const ch of this.pass.grads.get(p.name)!.chunks) {
+        const n = ch.buffer.size / 4;
+        top.sumsq(c, ch.buffer, n, this.partials, o);
+        o += top.sumsqGroups(n).groups;
+      }
+    }
+    const parts = await c.read(this.partials, 0, this.nPartials * 4);
+    let ss = 0;
+    for (const v of parts) ss += v;
+    const gradNorm = Math.sqrt(ss);
+    if (!Number.isFinite(gradNorm)) throw new NumericalError(`The gradient is not finite at step ${this.t + 1}; no update was made.`);
+    const gradScale = this.opts.clip > 0 ? Math.min(1, this.opts.clip / (gradNorm + 1e-6)) : 1;
+    this.t++;
+    const s: top.AdamWStep = {
+      lr, weightDecay: this.opts.weightDecay, beta1: this.opts.beta1 ?? 0.9, beta2: this.opts.beta2 ?? 0.999, eps: this.opts.eps ?? 1e-8, t: this.t, gradScale,
+    };
+    for (const p of this.params) {
+      const g = this.pass.grads.get(p.name)!;
+      p.w.chunks.forEach((ch, i) => top.adamw(c, ch.buffer, g.chunks[i].buffer, p.m.chunks[i].buffer, p.v.chunks[i].buffer, ch.buffer.size / 4, s, p.mask?.[i]));
+    }
+    c.submit();
+    return { loss, gradNorm };
+  }
+
+  dispose(): void {
+    const c = this.model.ctx;
+    this.pass.dispose();
+    c.destroy(this.partials);
+    for (const p of this.params) {
+      op.destroyTensor(c, p.m);
+      op.destroyTensor(c, p.v);
+      for (const b of p.mask ?? []) c.destroy(b);
+    }
+  }
+}
