@@ -8,6 +8,7 @@ import { OPTIONS } from '../core/options';
 import type { CliValues } from './common';
 import { runContextualCli } from './contextual';
 import { runExportCli } from './export';
+import { runFinetuneCli } from './finetune';
 import { runAdapter, runEval, runInfo } from './info';
 import { runPrune, runSweepCli } from './prune';
 
@@ -35,6 +36,11 @@ Usage:
   npm run cli -- export --model DIR --format gguf|hf [--dtype f32|f16] --out PATH [--json]
       The model as it is (e.g. a pruned folder) for other tools: gguf = one file for llama.cpp /
       Ollama (llama, qwen2, gpt2, gpt_neox, phi; F32 or F16), hf = a Hugging Face folder.
+  npm run cli -- finetune --model DIR --train FILE [--steps ${OPTIONS.steps.default}] [--batch ${OPTIONS.batch.default}] [--seqlen ${OPTIONS.trainSeqlen.default}] [--lr ${OPTIONS.lr.default}]
+                [--warmup ${OPTIONS.warmup.default}] [--weight-decay ${OPTIONS.weightDecay.default}] [--clip ${OPTIONS.clip.default}] [--eval FILE] [--eval-seqlen ${OPTIONS.evalSeqlen.default}]
+                [--max-windows N] [--eval-every N] [--gmp S --gmp-t0 ${OPTIONS.gmpT0.default} --gmp-dt ${OPTIONS.gmpDt.default} --gmp-n ${OPTIONS.gmpN.default}] [--out DIR] [--json]
+      Train on the GPU with AdamW (warm-up, then cosine). A pruned model keeps its zeros (recovery);
+      --gmp S prunes every decoder linear gradually by magnitude to sparsity S while it trains.
   npm run cli -- info --model DIR [--json]
       Model card: architecture, sizes, dtype, tensors, and the GPU adapter.
   npm run cli -- adapter [--json]
@@ -59,6 +65,8 @@ const VALUE_FLAGS = [
   'fraction', 'threshold', 'head-fraction', 'head-threshold', 'scoring', 'gqa', 'eval-general',
   // export (export.ts)
   'format', 'dtype',
+  // finetune (finetune.ts)
+  'train', 'steps', 'batch', 'lr', 'warmup', 'weight-decay', 'clip', 'gmp', 'gmp-t0', 'gmp-dt', 'gmp-n', 'eval-seqlen', 'eval-every',
 ] as const;
 
 const FLAGS: ParseArgsConfig['options'] = {
@@ -76,6 +84,7 @@ const COMMANDS: Record<string, (values: CliValues) => Promise<number>> = {
   prune: (v) => (v.method === 'contextual' ? runContextualCli(v) : runPrune(v)),
   sweep: runSweepCli,
   export: runExportCli,
+  finetune: runFinetuneCli,
 };
 
 /** The flags, or a BadOption naming the one that is not known or lacks its value. */

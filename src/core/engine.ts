@@ -55,6 +55,8 @@ export class Engine {
     backup: DenseBackup;
     /** The report of the prune run the weights now reflect (a contextual run's too); null while dense. */
     pruned: PruneReport | ContextualReport | null;
+    /** The training run the weights now reflect (every tensor changed: exports read them all). */
+    trained: Record<string, unknown> | null;
   } | null = null;
   /**
    * The last contextual run's scores (re-selection without rescoring) and selection (the smaller
@@ -175,7 +177,7 @@ export class Engine {
       configDtype: spec.configDtype,
       notes: folder.notes,
     };
-    this.current = { folder, model, tokenizer, summary, backup: new Map(), pruned: null };
+    this.current = { folder, model, tokenizer, summary, backup: new Map(), pruned: null, trained: null };
     return summary;
   }
 
@@ -341,8 +343,8 @@ export class Engine {
         ? { method: cur.pruned.method, target: cur.pruned.target, sparsity: cur.pruned.sparsity, layers: cur.pruned.layers }
         : null,
     };
-    const changed = new Set(cur.pruned ? cur.backup.keys() : []);
-    return this.guard(() => exportHF(cur.folder, cur.model, changed, info));
+    const changed = new Set(cur.trained ? cur.model.weights.keys() : cur.pruned ? cur.backup.keys() : []);
+    return this.guard(() => exportHF(cur.folder, cur.model, changed, cur.trained ? { ...info, trained: cur.trained } : info));
   }
 
   /**
@@ -472,6 +474,30 @@ export class Engine {
       }
       for (const [, , d] of swaps) destroyTensor(this.ctx, d);
     }
+  }
+
+  /**
+   * Hand the loaded model to a training run (jobs/finetune.ts): sparse kernels off, as every step
+   * changes the weights. Their zeros stay where they are; what a prune run reported is kept.
+   */
+  beginTraining(): GpuModel {
+    const cur = this.requireModel();
+    clearSparse(cur.model);
+    return cur.model;
+  }
+
+  /**
+   * The trained weights become the model's weights: there is no dense backup to go back to (a
+   * reload gives the original), the prune report is folded into `info`, and exports read every
+   * tensor from the GPU.
+   */
+  adoptTrained(info: Record<string, unknown>): void {
+    const cur = this.requireModel();
+    const pruned = cur.pruned ? { method: cur.pruned.method, target: cur.pruned.target, sparsity: cur.pruned.sparsity } : null;
+    cur.trained = { ...info, ...(pruned ? { pruned_before: pruned } : {}) };
+    cur.backup.clear();
+    cur.pruned = null;
+    this.contextualState = null;
   }
 
   /** Put the dense weights back (after a prune run of any method, contextual included). */

@@ -56,6 +56,10 @@ export const OPTIONS = {
   weightDecay: { flag: 'weight-decay', label: 'Weight decay', integer: false, min: 0, max: 1, default: 0 },
   /** Global gradient-norm clip (0: none). */
   clip: { flag: 'clip', label: 'Gradient clip (global norm)', integer: false, min: 0, max: 1e6, default: 0 },
+  /** Evaluation windows of a training run (before and after). */
+  evalSeqlen: { flag: 'eval-seqlen', label: 'Evaluation sequence length', integer: true, min: 2, max: 1 << 20, default: 256 },
+  /** Measure the held-out perplexity every N steps too. */
+  evalEvery: { flag: 'eval-every', label: 'Evaluate every (steps)', integer: true, min: 1, max: 10_000_000 },
   /** Gradual magnitude pruning: the final sparsity s_f. */
   gmp: { flag: 'gmp', label: 'Final sparsity', integer: false, min: 0, max: 0.99 },
   /** GMP: the first pruning step t0. */

@@ -1,0 +1,58 @@
+// `finetune` as a user runs it, on the demo model with tiny settings: a pruned folder (magnitude
+// 50 %) recovers with its zeros kept, prints the protocol's JSON, and its --out folder loads back
+// with the perplexity it reported; GMP reaches its sparsity; bad input is refused before any work.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect, test } from 'vitest';
+import { cli } from '../helpers/cli';
+import { DEMO_MODEL, SAMPLE_CALIB, SAMPLE_EVAL } from '../helpers/fixtures';
+
+const SMALL = ['--steps', '4', '--warmup', '1', '--batch', '2', '--seqlen', '32', '--eval', SAMPLE_EVAL, '--eval-seqlen', '64', '--max-windows', '2'];
+
+function okJson(r: ReturnType<typeof cli>) {
+  expect(r.stderr).not.toMatch(/^error/m);
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout.trim());
+}
+
+test('recover a pruned folder: zeros kept, the JSON of the protocol, --out reloads with the same perplexity', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prune-ft-'));
+  const pruned = path.join(dir, 'pruned'), trained = path.join(dir, 'trained');
+  okJson(cli('prune', '--model', DEMO_MODEL, '--method', 'magnitude', '--sparsity', '0.5', '--calib', SAMPLE_CALIB, '--calib-samples', '2', '--seqlen', '64', '--out', pruned, '--json'));
+  const r = okJson(cli('finetune', '--model', pruned, '--train', SAMPLE_CALIB, ...SMALL, '--out', trained, '--json'));
+  expect(Object.keys(r).sort()).toEqual(['evals', 'losses', 'ppl', 'ppl_start', 'pruning', 'seconds', 'sparsity', 'steps', 'tokens', 'tokens_per_s']);
+  expect(r.steps).toBe(4);
+  expect(r.tokens).toBe(4 * 2 * 32);
+  expect(r.losses).toHaveLength(4);
+  expect(r.losses.every((l: number) => Number.isFinite(l) && l > 0)).toBe(true);
+  // Magnitude pruning at 50 % leaves exactly half of each decoder linear zero; training keeps them.
+  expect(r.sparsity).toBeGreaterThanOrEqual(0.5);
+  expect(r.sparsity).toBeLessThan(0.5 + 1e-3);
+  expect(r.ppl).toBeGreaterThan(1);
+  expect(r.evals.at(-1)).toEqual({ step: 4, ppl: r.ppl });
+  const back = okJson(cli('eval', '--model', trained, '--text', SAMPLE_EVAL, '--seqlen', '64', '--max-windows', '2', '--json'));
+  expect(Math.abs(back.ppl - r.ppl) / r.ppl).toBeLessThan(1e-5);
+  const info = JSON.parse(fs.readFileSync(path.join(trained, 'prune_studio.json'), 'utf8'));
+  expect(info.trained).toMatchObject({ steps: 4, of_steps: 4, batch: 2, seqlen: 32, masks: 'the zeros at the start' });
+});
+
+test('gradual magnitude pruning from dense reaches its final sparsity', () => {
+  const r = okJson(cli('finetune', '--model', DEMO_MODEL, '--train', SAMPLE_CALIB, ...SMALL, '--gmp', '0.5', '--gmp-t0', '0', '--gmp-dt', '1', '--gmp-n', '2', '--json'));
+  expect(r.pruning.map((p: { step: number }) => p.step)).toEqual([0, 1, 2]);
+  expect(r.pruning[2].sparsity).toBe(0.5);
+  expect(Math.abs(r.sparsity - 0.5)).toBeLessThan(1e-3);
+});
+
+test.each([
+  [['--steps', '5', '--warmup', '10'], /5 steps are fewer than the 10 warm-up steps/],
+  [['--batch', '1000'], /fewer than one batch of 1000/],
+  [['--gmp', '0.5', '--gmp-t0', '0', '--gmp-dt', '10', '--gmp-n', '7', '--steps', '50'], /last pruning step t0 \+ n·Δt = 0 \+ 7·10 = 70 is not before step 50/],
+  [['--lr', '0'], /Learning rate: --lr must be above 0/],
+  [['--distill', 'kl'], /distill/],
+])('refused before any work: %s', (args, message) => {
+  const r = cli('finetune', '--model', DEMO_MODEL, '--train', SAMPLE_CALIB, ...args);
+  expect(r.code).not.toBe(0);
+  expect(r.stderr).toMatch(message);
+  expect(r.stdout).toBe('');
+});
