@@ -86,6 +86,8 @@ export interface Progress {
   points?: number;
   /** Downloads (phase "download", done/total in bytes): the file, its bytes and the rate. */
   download?: DownloadProgress;
+  /** Training (phase "train", done = steps taken): the loss of step `done`. */
+  loss?: number;
 }
 
 export type ProgressFn = (p: Progress) => void;

@@ -3,7 +3,7 @@
 import { create } from 'zustand';
 
 /** data: the evaluation text; calib: the calibration text; prune / sweep: those runs; results: export; speed: speed & size; contextual: contextual pruning and its export. */
-export type ErrorArea = 'engine' | 'model' | 'hub' | 'data' | 'calib' | 'eval' | 'prune' | 'sweep' | 'results' | 'speed' | 'generate' | 'contextual';
+export type ErrorArea = 'engine' | 'model' | 'hub' | 'data' | 'calib' | 'eval' | 'prune' | 'sweep' | 'results' | 'speed' | 'generate' | 'contextual' | 'train';
 
 export interface ShownError {
   /** Error class name, e.g. "BadModelFile". */

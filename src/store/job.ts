@@ -21,7 +21,7 @@ import { useModel } from './model';
 import { usePrune } from './prune';
 import { now } from '../core/units';
 
-export type JobKind = 'prune' | 'sweep' | 'contextual' | 'perplexity' | 'speed' | 'generate';
+export type JobKind = 'prune' | 'sweep' | 'contextual' | 'perplexity' | 'speed' | 'generate' | 'train';
 
 export interface Job {
   /** Page-wide, never reused. */
@@ -64,6 +64,7 @@ const RUNNING: Record<JobKind, string> = {
   perplexity: 'A perplexity measurement',
   speed: 'A speed measurement',
   generate: 'Text generation',
+  train: 'A training run',
 };
 
 /** Why a job of `kind` cannot start now (another job holds the slot), or null. */
@@ -211,6 +212,7 @@ export function jobFraction(job: Job): number | null {
       return stagedFraction(p);
     case 'perplexity':
     case 'speed':
+    case 'train':
       return p && p.total > 0 ? Math.min(1, p.done / p.total) : null;
     case 'generate':
       return null;

@@ -5,6 +5,7 @@ import { Header } from './Header';
 import { ModelPanel } from './ModelPanel';
 import { PlannerPanel } from './PlannerPanel';
 import { ContextualPanel } from './ContextualPanel';
+import { TrainPanel } from './TrainPanel';
 import { MethodPanel } from './prune/MethodPanel';
 import { ResultsPanel } from './prune/ResultsPanel';
 
@@ -26,6 +27,7 @@ export function App() {
         <div className="column column-actions">
           <MethodPanel />
           <ContextualPanel />
+          <TrainPanel />
           <EvalPanel />
         </div>
         <div className="column column-outputs">

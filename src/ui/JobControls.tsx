@@ -66,6 +66,16 @@ const VIEWS: Record<JobKind, KindView> = {
     },
     data: doneOf,
   },
+  train: {
+    testId: 'train-progress',
+    aria: 'Training progress',
+    describe(job) {
+      const p = job.progress;
+      if (!p) return `Training (${job.label}) · measuring the perplexity before…`;
+      return p.phase === 'train' ? `Training (${job.label}) · ${p.detail ?? `step ${p.done}/${p.total}`}` : `Training (${job.label}) · ${p.phase} ${p.done}/${p.total}`;
+    },
+    data: (job) => ({ ...doneOf(job), 'data-loss': job.progress?.loss }),
+  },
   generate: {
     testId: 'gen-progress',
     aria: 'Generation progress',

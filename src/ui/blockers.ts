@@ -28,6 +28,8 @@ interface AreaBlocker {
   noEval: string;
   /** The area's own jobs: they disable its buttons instead. */
   own: readonly JobKind[];
+  /** Whether the run reads calibration samples × sequence length of the text (training reads its own windows). */
+  samples?: false;
 }
 
 const AREAS = {
@@ -42,6 +44,13 @@ const AREAS = {
     noCalib: 'Choose the domain text as the calibration text in the Data area.',
     noEval: 'Choose an evaluation text in the Data area (the domain perplexity is measured on it).',
     own: ['contextual'],
+  },
+  train: {
+    noGpu: 'Training needs WebGPU.',
+    noCalib: 'Choose a training text as the calibration text in the Data area.',
+    noEval: 'Choose an evaluation text in the Data area (the perplexity before and after is measured on it).',
+    own: ['train'],
+    samples: false,
   },
 } satisfies Record<string, AreaBlocker>;
 
@@ -66,7 +75,7 @@ export function useCalibrationBlocker(area: keyof typeof AREAS): string | null {
   if (running && !own.own.includes(running)) return busyLine(running);
   const samples = intOrNull(samplesInput);
   const seqlen = intOrNull(seqlenInput);
-  if (samples !== null && seqlen !== null && seqlen >= 2) return calibrationShortfall(knownTokens(calib), samples, seqlen, seeded);
+  if (own.samples !== false && samples !== null && seqlen !== null && seqlen >= 2) return calibrationShortfall(knownTokens(calib), samples, seqlen, seeded);
   return null;
 }
 

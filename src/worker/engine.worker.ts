@@ -7,6 +7,7 @@ import { Cancelled, MissingFile, NoWebGPU, errorToWire, throwIfCancelled } from 
 import { blobSource, type FileSource } from '../core/io/file-source';
 import { runSweep, type SweepPointResult } from '../core/jobs/sweep';
 import { runContextualJob } from '../core/jobs/contextual';
+import { runFinetune } from '../core/jobs/finetune';
 import type { Progress } from '../core/types';
 import {
   DEMO_MODEL_DIR,
@@ -200,6 +201,8 @@ async function handle(req: AnyRequest, signal: AbortSignal): Promise<ResponseRes
       const r = await runContextualJob(e, req, { onProgress: progressFor(req.id), signal });
       return { ...r, weights: weightsState(e) };
     }
+    case 'finetune':
+      return runFinetune(requireEngine(), req.input, { onProgress: progressFor(req.id), signal });
     case 'exportSmaller': {
       const e = requireEngine();
       const r = await e.exportSmaller();
@@ -264,6 +267,7 @@ function schedule(req: AnyRequest, signal: AbortSignal): Promise<ResponseResults
     case 'exportCompressed':
     case 'exportGguf':
     case 'pruneContextual':
+    case 'finetune':
     case 'exportSmaller':
     case 'export': {
       const p = exclusive.then(run);

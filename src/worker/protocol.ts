@@ -14,6 +14,7 @@ import type { CompressedExportStats } from '../core/export/compressed';
 import type { GenerateOptions, GenerateResult } from '../core/eval/generate';
 import type { AdapterSummary, ModelSummary, PerplexityResult, Progress } from '../core/types';
 import type { ContextualEvaluation, ContextualJobResult, ContextualRunOptions } from '../core/jobs/contextual';
+import type { FinetuneInput, FinetuneResult } from '../core/jobs/finetune';
 import type { ParamCounts } from '../core/export/structured';
 import type { HubListSummary, HubSourceSpec } from './hub';
 
@@ -87,6 +88,12 @@ export interface RequestBodies {
   exportGguf: { type: 'exportGguf'; fileType: 'F32' | 'F16' };
   /** The contextual-pruned model as a smaller Hugging Face folder (zeros where it cannot be smaller). */
   exportSmaller: { type: 'exportSmaller' };
+  /**
+   * Train the current weights on a text (jobs/finetune.ts): recovery with the zeros kept, or
+   * gradual magnitude pruning. Progress events (phase "train") carry each step's loss. The trained
+   * weights replace the model's (a cancel keeps the steps taken); the original is a reload away.
+   */
+  finetune: { type: 'finetune'; input: FinetuneInput };
   /** Abort the request with id `target` (it then answers with a Cancelled error). */
   cancel: { type: 'cancel'; target: number };
   /**
@@ -139,6 +146,7 @@ export interface ResponseResults {
     counts: ParamCounts;
     warnings: string[];
   };
+  finetune: FinetuneResult;
   cancel: { cancelled: boolean };
   loseDevice: { lost: boolean };
 }

@@ -107,7 +107,7 @@ export async function runFinetune(
       done = t + 1;
       losses.push(r.loss);
       onStep?.({ step: t + 1, steps: input.steps, loss: r.loss, lr, gradNorm: r.gradNorm });
-      onProgress?.({ phase: 'train', done: t + 1, total: input.steps, detail: `step ${t + 1}/${input.steps} · loss ${r.loss.toFixed(4)}` });
+      onProgress?.({ phase: 'train', done: t + 1, total: input.steps, loss: r.loss, detail: `step ${t + 1}/${input.steps} · loss ${r.loss.toFixed(4)}` });
       if (input.evalEvery && (t + 1) % input.evalEvery === 0 && t + 1 < input.steps) {
         const ppl = await measure();
         if (ppl !== null) evals.push({ step: t + 1, ppl });

@@ -1,0 +1,45 @@
+// Training in the page (stories260K on SwiftShader, tiny settings): a Recover run after SparseGPT
+// 50 % draws its loss curve step by step, keeps every zero, and ends with a perplexity below the
+// one-shot figure; bad settings are refused by name before any work.
+import { expect, test } from './fixtures';
+import { openStudio, useSmallSettings, watchConsole } from './helpers';
+
+test('recover after SparseGPT 50 %: a live loss curve, zeros kept, perplexity below the one-shot figure', async ({ page }) => {
+  const consoleErrors = watchConsole(page);
+  await openStudio(page);
+  await useSmallSettings(page);
+  await page.getByTestId('method-select').selectOption('sparsegpt');
+  await page.getByTestId('target-unstructured').check();
+  await page.getByTestId('sparsity-input').fill('50');
+  await page.getByTestId('prune-run').click();
+  const pruned = page.getByTestId('prune-result');
+  await expect(pruned).toHaveAttribute('data-ppl', /^\d/, { timeout: 240_000 });
+  const oneShot = Number(await pruned.getAttribute('data-ppl'));
+
+  // Bad settings: a named error, nothing runs.
+  await page.getByTestId('train-steps').fill('5');
+  await page.getByTestId('train-warmup').fill('10');
+  await page.getByTestId('train-run').click();
+  await expect(page.getByTestId('train-error')).toHaveAttribute('data-error-name', 'BadOption');
+  await expect(page.getByTestId('train-error')).toContainText('fewer than the 10 warm-up steps');
+
+  await page.getByTestId('train-steps').fill('16');
+  await page.getByTestId('train-warmup').fill('2');
+  await page.getByTestId('train-batch').fill('2');
+  await page.getByTestId('train-seqlen').fill('32');
+  await page.getByTestId('train-run').click();
+  await expect(page.getByTestId('train-progress')).toBeVisible();
+  // The curve grows while the run goes on.
+  await expect(page.getByTestId('train-loss-chart')).toHaveAttribute('data-steps', /^([3-9]|1\d)$/, { timeout: 120_000 });
+  const result = page.getByTestId('train-result');
+  await expect(result).toBeVisible({ timeout: 240_000 });
+  await expect(page.getByTestId('train-error')).toHaveCount(0);
+  await expect(page.getByTestId('train-loss-chart')).toHaveAttribute('data-steps', '16');
+  const start = Number(await result.getAttribute('data-ppl-start'));
+  const after = Number(await result.getAttribute('data-ppl'));
+  // The perplexity before training is the one-shot figure (same text, same Evaluate settings).
+  expect(Math.abs(start - oneShot) / oneShot).toBeLessThan(1e-4);
+  expect(after).toBeLessThan(oneShot);
+  expect(Number(await result.getAttribute('data-sparsity'))).toBeGreaterThanOrEqual(0.5);
+  expect(consoleErrors).toEqual([]);
+});

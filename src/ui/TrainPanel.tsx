@@ -1,0 +1,118 @@
+// The Train area: recover a pruned model (its zeros kept) or prune gradually by magnitude while
+// training, on the Data area's calibration text with AdamW (warm-up, then cosine); a live loss
+// curve from the steps' progress events, and the perplexity before and after on the evaluation
+// text with the Evaluate settings.
+import { useMemo } from 'react';
+import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { useTrain, type TrainMode } from '../store/train';
+import { runTraining } from '../store/train-actions';
+import { useCalibrationBlocker } from './blockers';
+import { CHART_MARGIN, NUMBER_AXIS, xTitle, yTitle } from './chart-style';
+import { ErrorAlert } from './ErrorAlert';
+import { Fact } from './Fact';
+import { formatMetric, formatSeconds } from './format';
+import { useThrottled } from './hooks';
+import { JobProgress, RunControls, submitTo, useJobKind } from './JobControls';
+import { DECIMAL, NumberField, SelectField, fieldsOf } from './NumberField';
+
+const MODE_LABELS: Record<TrainMode, string> = {
+  recover: 'Recover (keep the zeros)',
+  gmp: 'Gradual magnitude pruning',
+};
+
+function Settings({ disabled }: { disabled: boolean }) {
+  const s = useTrain((st) => st.settings);
+  const set = useTrain((st) => st.setSettings);
+  const field = fieldsOf(s, set, disabled);
+  return (
+    <div className="form-grid">
+      <SelectField id="train-mode" label="Mode" value={s.mode} labels={MODE_LABELS} disabled={disabled} onChange={(mode) => set({ mode })} />
+      <NumberField {...field('steps', 'train-steps')} label="Steps" min={1} />
+      <NumberField {...field('batch', 'train-batch')} label="Windows per step" min={1} />
+      <NumberField {...field('seqlen', 'train-seqlen')} label="Tokens per window" min={2} />
+      <NumberField {...field('lr', 'train-lr')} {...DECIMAL} label="Learning rate" min={0} />
+      <NumberField {...field('warmup', 'train-warmup')} label="Warm-up steps" min={0} />
+      {s.mode === 'gmp' ? (
+        <>
+          <NumberField {...field('gmpPct', 'train-gmp')} {...DECIMAL} label="Final sparsity (%)" min={0} max={99} />
+          <NumberField {...field('gmpT0', 'train-gmp-t0')} label="First pruning step" min={0} />
+          <NumberField {...field('gmpDt', 'train-gmp-dt')} label="Steps between prunings" min={1} />
+          <NumberField {...field('gmpN', 'train-gmp-n')} label="Pruning steps after the first" min={0} />
+        </>
+      ) : null}
+    </div>
+  );
+}
+
+/** Chart updates at most this often while steps stream in. */
+const THROTTLE_MS = 250;
+
+function LossChart() {
+  const live = useThrottled(useTrain((s) => s.live), THROTTLE_MS);
+  const result = useTrain((s) => s.result);
+  const running = useJobKind() === 'train';
+  const losses = running || !result ? live : result.losses;
+  const data = useMemo(() => losses.map((loss, i) => ({ step: i + 1, loss })), [losses]);
+  if (!data.length) return null;
+  return (
+    <figure className="chart" data-testid="train-loss-chart" data-steps={data.length} data-first={data[0].loss} data-last={data[data.length - 1].loss}>
+      <figcaption>Training loss per step (mean next-token cross-entropy)</figcaption>
+      <ResponsiveContainer width="100%" height={220}>
+        <LineChart data={data} margin={CHART_MARGIN}>
+          <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
+          <XAxis dataKey="step" {...NUMBER_AXIS} interval="preserveStartEnd" label={xTitle('step')} />
+          <YAxis {...NUMBER_AXIS} interval="preserveStartEnd" domain={['auto', 'auto']} tickFormatter={(v: number) => formatMetric(v, 3)} label={yTitle('loss', 20)} />
+          <Tooltip formatter={(v) => formatMetric(Number(v), 4)} labelFormatter={(l) => `step ${l}`} />
+          <Line type="monotone" dataKey="loss" stroke="#0b62c4" dot={false} isAnimationActive={false} />
+        </LineChart>
+      </ResponsiveContainer>
+    </figure>
+  );
+}
+
+function Result() {
+  const r = useTrain((s) => s.result);
+  const cancelled = useTrain((s) => s.cancelled);
+  if (cancelled) return <p className="muted" data-testid="train-cancelled">Cancelled after {cancelled.steps} steps; the weights keep them (reload the model for the original).</p>;
+  if (!r) return null;
+  const change = r.ppl !== null && r.ppl_start !== null ? r.ppl / r.ppl_start - 1 : null;
+  return (
+    <div className="result" data-testid="train-result" data-ppl-start={r.ppl_start ?? ''} data-ppl={r.ppl ?? ''} data-sparsity={r.sparsity}>
+      <dl className="facts">
+        <Fact label="Perplexity" testId="train-ppl">
+          {r.ppl_start === null ? '—' : formatMetric(r.ppl_start, 5)} → {r.ppl === null ? '—' : formatMetric(r.ppl, 5)}
+          {change !== null ? <span className={change > 0 ? 'worse' : 'better'}>{` (${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)} %)`}</span> : null}
+        </Fact>
+        <Fact label="Zeros in the linear layers" testId="train-sparsity">{(r.sparsity * 100).toFixed(2)} %</Fact>
+        <Fact label="Trained">
+          {MODE_LABELS[r.mode]} from {r.from}: {r.steps} steps, {r.tokens.toLocaleString('en-US')} tokens of {r.textLabel}
+        </Fact>
+        <Fact label="Speed">{r.tokens_per_s.toFixed(0)} tokens/s, {formatSeconds(r.seconds)}</Fact>
+        <Fact label="Evaluation">{r.evalLabel}</Fact>
+      </dl>
+    </div>
+  );
+}
+
+export function TrainPanel() {
+  const running = useJobKind() === 'train';
+  const blocker = useCalibrationBlocker('train');
+  return (
+    <section className="panel panel-train" aria-labelledby="train-heading" data-testid="train-panel">
+      <h2 id="train-heading">Train</h2>
+      <p className="muted">
+        Trains the weights on your GPU with AdamW on the calibration text. Recover keeps the zeros of a pruned model and wins back what pruning
+        cost; gradual magnitude pruning removes the smallest weights step by step while it trains. The perplexity before and after is measured
+        on the evaluation text with the Evaluate settings.
+      </p>
+      <form className="method-form" onSubmit={submitTo(runTraining)} noValidate>
+        <Settings disabled={running} />
+        <RunControls kind="train" ids={{ run: 'train-run', cancel: 'train-cancel', blocker: 'train-blocker' }} label="Train" blocker={blocker} />
+      </form>
+      <JobProgress kind="train" />
+      <ErrorAlert area="train" testId="train-error" />
+      <LossChart />
+      <Result />
+    </section>
+  );
+}
