@@ -6,6 +6,7 @@ import { createNodeEngine } from '../src/node/engine';
 import { forwardBench } from './forward';
 import { pruneBench } from './prune';
 import { generateBench } from './generate';
+import { trainBench } from './train';
 import { machine, writeResult } from './util';
 
 if (process.argv[2] === 'spmm') {
@@ -26,15 +27,17 @@ const { values, positionals } = parseArgs({
     seqlen: { type: 'string' },
     dims: { type: 'string' },
     tokens: { type: 'string' },
+    layers: { type: 'string' },
   },
 });
 
 const name = positionals[0];
-if (name !== 'forward' && name !== 'prune' && name !== 'generate') {
+if (name !== 'forward' && name !== 'prune' && name !== 'generate' && name !== 'train') {
   process.stderr.write(
     'usage: npm run bench -- forward [--reps N] [--out FILE] [--json] [--skip-opt]\n' +
       '       npm run bench -- prune [--samples 8] [--seqlen 128] [--dims 256,512,768,1024] [--skip-opt] [--out FILE] [--json]\n' +
       '       npm run bench -- generate [--tokens 32] [--out FILE] [--json]\n' +
+      '       npm run bench -- train [--seqlen 128] [--layers 2] [--reps N] [--skip-opt] [--out FILE] [--json]\n' +
       '       npm run bench -- spmm [--reps N] [--models opt125m,stories260K] [--patterns 50%,2:4] [--json] [--out FILE]\n',
   );
   process.exit(2);
@@ -63,6 +66,25 @@ if (name === 'generate') {
     log: (s) => process.stderr.write(`${s}\n`),
   });
   finish({ results });
+}
+if (name === 'train') {
+  const layers = Number(values.layers ?? (adapter.isSoftware ? 1 : 0));
+  const results = await trainBench(engine, {
+    reps: values.reps ? Number(values.reps) : adapter.isSoftware ? 1 : 5,
+    demoDir: path.resolve('public/models/stories260K'),
+    seqlen: Number(values.seqlen ?? 128),
+    // 0: the full depth of each shape (a real GPU); a software adapter affords one layer.
+    layers: layers > 0 ? layers : 0,
+    skipOpt: values['skip-opt'] ?? false,
+    log: (s) => process.stderr.write(`${s}\n`),
+  });
+  finish({ results }, () => {
+    for (const r of results) {
+      process.stdout.write(
+        `${r.model}: ${r.tokens_per_s.toFixed(1)} tokens/s training at seqlen ${r.seqlen}; step ${r.step_ms.toFixed(1)} ms = forward ${r.forward_ms.toFixed(1)} + backward ${r.backward_ms.toFixed(1)} + optimizer ${r.optimizer_ms.toFixed(1)} (${r.step_over_forward.toFixed(2)}× a forward); state ${(r.training_state_bytes / 2 ** 20).toFixed(1)} MiB (predicted ${(r.predicted_bytes / 2 ** 20).toFixed(1)} MiB)\n`,
+      );
+    }
+  });
 }
 if (name === 'prune') {
   const log = (s: string) => process.stderr.write(`${s}\n`);

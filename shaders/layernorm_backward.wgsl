@@ -18,19 +18,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> dX: array<f32>;     // (T, C), added to when accumulate
 @group(0) @binding(5) var<storage, read_write> stats: array<f32>;  // (T, 2): μ, r per row
 
-var<workgroup> red: array<f32, 64>;
-
-fn reduce(li: u32, v: f32) -> f32 {
-  red[li] = v;
-  workgroupBarrier();
-  for (var k = 32u; k > 0u; k >>= 1u) {
-    if (li < k) { red[li] += red[li + k]; }
-    workgroupBarrier();
-  }
-  let s = red[0];
-  workgroupBarrier();
-  return s;
-}
+#include "common/row_reduce.wgsl"
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -38,13 +26,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   let n = f32(p.C);
   var s = 0.0;
   for (var c = li; c < p.C; c += 64u) { s += X[base + c]; }
-  let mu = reduce(li, s) / n;
+  let mu = row_sum(li, s) / n;
   var v = 0.0;
   for (var c = li; c < p.C; c += 64u) {
     let d = X[base + c] - mu;
     v = fma(d, d, v);
   }
-  let r = inverseSqrt(reduce(li, v) / n + p.eps);
+  let r = inverseSqrt(row_sum(li, v) / n + p.eps);
   var sg = 0.0;
   var sgx = 0.0;
   for (var c = li; c < p.C; c += 64u) {
@@ -52,8 +40,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
     sg += g;
     sgx = fma(g, (X[base + c] - mu) * r, sgx);
   }
-  let mg = reduce(li, sg) / n;
-  let mgx = reduce(li, sgx) / n;
+  let mg = row_sum(li, sg) / n;
+  let mgx = row_sum(li, sgx) / n;
   for (var c = li; c < p.C; c += 64u) {
     let xh = (X[base + c] - mu) * r;
     var d = r * (dY[base + c] * w[c] - mg - xh * mgx);

@@ -18,7 +18,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> tgt: array<u32>;        // (row0 + rows)
 @group(0) @binding(3) var<storage, read_write> nll: array<f32>;  // (row0 + rows)
 
-var<workgroup> red: array<f32, 64>;
+#include "common/row_logsumexp.wgsl"
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -30,25 +30,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
     if (li == 0u) { nll[p.row0 + t] = 0.0; }
     return;
   }
-  var m = -3.0e38;
-  for (var v = li; v < p.V; v += 64u) { m = max(m, L[base + v]); }
-  red[li] = m;
-  workgroupBarrier();
-  for (var k = 32u; k > 0u; k >>= 1u) {
-    if (li < k) { red[li] = max(red[li], red[li + k]); }
-    workgroupBarrier();
-  }
-  let mx = red[0];
-  workgroupBarrier();
-  var s = 0.0;
-  for (var v = li; v < p.V; v += 64u) { s += exp(L[base + v] - mx); }
-  red[li] = s;
-  workgroupBarrier();
-  for (var k = 32u; k > 0u; k >>= 1u) {
-    if (li < k) { red[li] += red[li + k]; }
-    workgroupBarrier();
-  }
-  let lse = mx + log(red[0]);
+  let lse = row_logsumexp(li, base, p.V);
   // Every thread has read lse before any logit is overwritten (the target's logit included).
   let ly = L[base + y];
   workgroupBarrier();

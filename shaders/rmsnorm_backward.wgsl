@@ -17,19 +17,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> dX: array<f32>;   // (T, C), added to when accumulate
 @group(0) @binding(5) var<storage, read_write> stats: array<f32>;  // (T, 2): 0, r per row
 
-var<workgroup> red: array<f32, 64>;
-
-fn reduce(li: u32, v: f32) -> f32 {
-  red[li] = v;
-  workgroupBarrier();
-  for (var k = 32u; k > 0u; k >>= 1u) {
-    if (li < k) { red[li] += red[li + k]; }
-    workgroupBarrier();
-  }
-  let s = red[0];
-  workgroupBarrier();
-  return s;
-}
+#include "common/row_reduce.wgsl"
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -41,8 +29,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
     ss = fma(x, x, ss);
     gx = fma(dY[base + c] * w[c], x, gx);
   }
-  let r = inverseSqrt(reduce(li, ss) / f32(p.C) + p.eps);
-  let dot = reduce(li, gx);
+  let r = inverseSqrt(row_sum(li, ss) / f32(p.C) + p.eps);
+  let dot = row_sum(li, gx);
   let k = r * r * r / f32(p.C) * dot;
   for (var c = li; c < p.C; c += 64u) {
     var d = r * dY[base + c] * w[c] - k * X[base + c];

@@ -166,7 +166,7 @@ export class GpuModel {
   }
 
   /** Token (+ position) embeddings of ids into ws.x; token t sits at position pos0 + t. */
-  embed(ws: Workspace, ids: ArrayLike<number>, pos0 = 0): void {
+  embed(ws: Pick<Workspace, 'T' | 'ids' | 'pos' | 'cs' | 'x' | 'e'>, ids: ArrayLike<number>, pos0 = 0): void {
     const s = this.spec, c = this.ctx, T = ws.T;
     c.device.queue.writeBuffer(ws.ids, 0, Uint32Array.from(ids));
     if (ws.e) {

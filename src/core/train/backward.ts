@@ -11,6 +11,7 @@ import type { GpuContext } from '../gpu/context';
 import * as op from '../gpu/ops';
 import * as top from '../gpu/ops-train';
 import type { GpuTensor } from '../gpu/ops';
+import type { ModelSpec } from '../model/spec';
 import { type GpuModel, ropeTable } from '../nn/model';
 
 interface LayerSaved {
@@ -26,6 +27,20 @@ interface LayerSaved {
   pre: GPUBuffer;
   up: GPUBuffer | null;
   z: GPUBuffer;
+}
+
+/**
+ * Bytes a training pass of T tokens holds on the GPU, predicted from the shapes: one gradient per
+ * parameter, the saved activations of every layer, and the backward's scratch (logits in chunks
+ * of at most `logitRows` rows). With the two AdamW moments (Trainer) add 2 × the parameter bytes.
+ */
+export function trainPassBytes(spec: ModelSpec, params: number, T: number, logitRows: number): number {
+  const H = spec.hidden, E = spec.embedDim, F = spec.ffn, qd = spec.nHeads * spec.headDim, kd = spec.nKvHeads * spec.headDim;
+  const perLayer = T * (H * (3 + (spec.preNorm ? 0 : 1) + (spec.parallelResidual && !spec.sharedNorm ? 1 : 0)) + 2 * qd + 2 * kd + F * (spec.gatedMlp ? 3 : 2));
+  const scratch =
+    T * (4 + (spec.position === 'learned' ? 1 : 0) + 2 * spec.rotaryDim + 7 * H + 4 * (E !== H ? E : 0) + 2 * qd + 2 * kd + F * (spec.gatedMlp ? 3 : 2) + 2 + 2 * spec.nHeads) +
+    logitRows * spec.vocabSize;
+  return 4 * (params + spec.nLayers * perLayer + scratch);
 }
 
 export class TrainPass {
@@ -44,7 +59,7 @@ export class TrainPass {
   private readonly hn: GPUBuffer;
   private readonly he: GPUBuffer | null;
   private readonly logits: GPUBuffer;
-  private readonly logitRows: number;
+  readonly logitRows: number;
   private readonly targets: GPUBuffer;
   private readonly nll: GPUBuffer;
   private readonly ones: GPUBuffer;
@@ -241,22 +256,10 @@ export class TrainPass {
     const s = this.model.spec, c = this.ctx, T = this.T, H = s.hidden, E = s.embedDim, V = s.vocabSize;
     if (ids.length !== T) throw new Error(`internal: a training window of ${ids.length} tokens for a pass of ${T}`);
     const bytes = T * H * 4;
-    c.device.queue.writeBuffer(this.ids, 0, Uint32Array.from(ids));
-    if (this.e) {
-      op.embed(c, this.ids, this.w('embed.tokens'), this.e, T);
-      op.matmul(c, this.e, this.w('embed.project_in'), undefined, this.x, T);
-    } else {
-      op.embed(c, this.ids, this.w('embed.tokens'), this.x, T);
-    }
-    if (this.pos) {
-      c.device.queue.writeBuffer(this.pos, 0, Uint32Array.from({ length: T }, (_, t) => t + s.positionOffset));
-      op.embed(c, this.pos, this.w('embed.positions'), this.x, T, true);
-    }
-    if (this.cs && this.csInv) {
-      const table = ropeTable(s.ropeInvFreq, 0, T);
-      c.device.queue.writeBuffer(this.cs, 0, table);
-      c.device.queue.writeBuffer(this.csInv, 0, top.inverseRopeTable(table));
-    }
+    // The forward's embedding (tokens, project_in, learned positions, the rotary table), and the
+    // inverse rotary table for the backward.
+    this.model.embed({ T, ids: this.ids, pos: this.pos, cs: this.cs, x: this.x, e: this.e }, ids);
+    if (this.csInv) c.device.queue.writeBuffer(this.csInv, 0, top.inverseRopeTable(ropeTable(s.ropeInvFreq, 0, T)));
 
     // Forward, saving.
     for (let i = 0; i < s.nLayers; i++) {

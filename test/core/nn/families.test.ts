@@ -6,20 +6,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Engine } from '../../../src/core/engine';
 import { referenceLogits } from '../../../src/core/reference/hf-model';
-import { parseSafetensorsRef } from '../../../src/core/reference/safetensors-ref';
 import { createNodeEngine, loadNodeModel } from '../../../src/node/engine';
-import { FIXTURE_MODELS, json } from '../../helpers/fixtures';
+import { FIXTURE_MODELS, json, refTensors } from '../../helpers/fixtures';
 
 const names = fs.readdirSync(FIXTURE_MODELS).filter((n) => fs.existsSync(path.join(FIXTURE_MODELS, n, 'expected.json')));
-
-/** All HF tensors of a fixture folder (single file or shards), parsed by the reference parser. */
-function refTensors(dir: string) {
-  const all = new Map();
-  for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.safetensors'))) {
-    for (const [k, v] of parseSafetensorsRef(new Uint8Array(fs.readFileSync(path.join(dir, f)))).tensors) all.set(k, v);
-  }
-  return all;
-}
 
 let engine: Engine;
 beforeAll(async () => {

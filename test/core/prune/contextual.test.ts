@@ -20,24 +20,16 @@ import type { DenseBackup } from '../../../src/core/prune/driver';
 import { exportStructured, paramCounts } from '../../../src/core/export/structured';
 import type { GpuModel } from '../../../src/core/nn/model';
 import { referenceContextualScores, referenceSelectFraction, referenceZeroed } from '../../../src/core/reference/contextual';
-import { type RefTensors, referenceLogits } from '../../../src/core/reference/hf-model';
+import { referenceLogits } from '../../../src/core/reference/hf-model';
 import { parseSafetensorsRef } from '../../../src/core/reference/safetensors-ref';
 import { createNodeEngine, loadNodeModel } from '../../../src/node/engine';
 import { folderSources } from '../../../src/node/files';
 
 const readTensor = (model: GpuModel, name: string) => model.read(name);
-import { CALIB_TEXT as calibText, DEMO_MODEL, EVAL_TEXT as evalText, FIXTURE_MODELS, json, ROOT } from '../../helpers/fixtures';
+import { CALIB_TEXT as calibText, DEMO_MODEL, EVAL_TEXT as evalText, FIXTURE_MODELS, json, refTensors, ROOT } from '../../helpers/fixtures';
 import { randn, testContext } from '../../helpers/gpu';
 
 const fixtures = fs.readdirSync(FIXTURE_MODELS).filter((n) => fs.existsSync(path.join(FIXTURE_MODELS, n, 'config.json'))).sort();
-
-function refTensors(dir: string): RefTensors {
-  const all: RefTensors = new Map();
-  for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.safetensors'))) {
-    for (const [k, v] of parseSafetensorsRef(new Uint8Array(fs.readFileSync(path.join(dir, f)))).tensors) all.set(k, v);
-  }
-  return all;
-}
 
 /** max |a − b| / max |b|. */
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Engine } from '../../../src/core/engine';
 import { readTensor } from '../../../src/core/gpu/ops';
 import { referenceTrainStep } from '../../../src/core/reference/train-model';
-import { TrainPass } from '../../../src/core/train/backward';
+import { TrainPass, trainPassBytes } from '../../../src/core/train/backward';
 import { createNodeEngine, loadNodeModel } from '../../../src/node/engine';
 import { FIXTURE_MODELS, json } from '../../helpers/fixtures';
 import { canonicalParams } from '../../helpers/train';
@@ -41,6 +41,9 @@ describe.each(NAMES)('%s', (name) => {
     const ref = referenceTrainStep(model.spec, await canonicalParams(model), ids);
     const pass = new TrainPass(model, T);
     try {
+      // The memory prediction is the allocation, byte for byte.
+      const params = [...model.weights.values()].reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
+      expect(pass.bytes).toBe(trainPassBytes(model.spec, params, T, pass.logitRows));
       const sum = await pass.window(ids, 1 / (T - 1));
       expect(Math.abs(sum / (T - 1) - ref.loss)).toBeLessThan(1e-5 * Math.max(1, ref.loss));
       const bad: string[] = [];

@@ -2,27 +2,17 @@
 // every family's tiny fixture: its forward gives the logits of the HF-following reference
 // (hf-model.ts), and its gradient of every parameter agrees with central finite differences of
 // its loss (sampled coordinates of every tensor).
-import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Engine } from '../../../src/core/engine';
 import { referenceLogits } from '../../../src/core/reference/hf-model';
-import { parseSafetensorsRef } from '../../../src/core/reference/safetensors-ref';
 import { type RefParams, referenceTrainStep } from '../../../src/core/reference/train-model';
 import { createNodeEngine, loadNodeModel } from '../../../src/node/engine';
-import { FIXTURE_MODELS, json } from '../../helpers/fixtures';
+import { FIXTURE_MODELS, json, refTensors } from '../../helpers/fixtures';
 import { canonicalParams } from '../../helpers/train';
 
 // One fixture per family and layout: pre-LN, post-LN with project_in/out, parallel residual, shared norm, tied, GQA.
 const NAMES = ['tiny-llama', 'tiny-qwen2', 'tiny-gpt2', 'tiny-opt', 'tiny-opt-350m-style', 'tiny-gpt-neox', 'tiny-gpt-neox-seq', 'tiny-phi', 'tiny-llama-tied-bf16'];
-
-function refTensors(dir: string) {
-  const all = new Map();
-  for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.safetensors'))) {
-    for (const [k, v] of parseSafetensorsRef(new Uint8Array(fs.readFileSync(path.join(dir, f)))).tensors) all.set(k, v);
-  }
-  return all;
-}
 
 let engine: Engine;
 beforeAll(async () => {
