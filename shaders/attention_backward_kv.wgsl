@@ -7,19 +7,7 @@
 // registers, walking the queries that see it. HD is specialised by the host.
 // Dispatch: 1-D over T · nKvHeads, 64 threads, folded into 2-D past 65535 groups.
 
-const HD: u32 = 64u; // head_dim (specialised)
-
-struct Params {
-  T: u32,
-  nHeads: u32,
-  nKvHeads: u32,
-  scale: f32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> Q: array<f32>;           // (T, nHeads, HD)
-@group(0) @binding(2) var<storage, read> K: array<f32>;           // (T, nKvHeads, HD)
-@group(0) @binding(3) var<storage, read> V: array<f32>;           // (T, nKvHeads, HD)
+#include "common/attention_backward_io.wgsl"
 @group(0) @binding(4) var<storage, read> dO: array<f32>;          // (T, nHeads, HD)
 @group(0) @binding(5) var<storage, read> stats: array<f32>;       // (T, nHeads, 2): lse, Δ
 @group(0) @binding(6) var<storage, read_write> dK: array<f32>;    // (T, nKvHeads, HD)

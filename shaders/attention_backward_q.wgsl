@@ -8,19 +8,7 @@
 // its query, dO and dQ rows in registers. HD is specialised by the host (constant array sizes).
 // Dispatch: 1-D over T · nHeads, 64 threads, folded into 2-D past 65535 groups.
 
-const HD: u32 = 64u; // head_dim (specialised)
-
-struct Params {
-  T: u32,
-  nHeads: u32,
-  nKvHeads: u32,
-  scale: f32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> Q: array<f32>;          // (T, nHeads, HD)
-@group(0) @binding(2) var<storage, read> K: array<f32>;          // (T, nKvHeads, HD)
-@group(0) @binding(3) var<storage, read> V: array<f32>;          // (T, nKvHeads, HD)
+#include "common/attention_backward_io.wgsl"
 @group(0) @binding(4) var<storage, read> O: array<f32>;          // (T, nHeads, HD)
 @group(0) @binding(5) var<storage, read> dO: array<f32>;         // (T, nHeads, HD)
 @group(0) @binding(6) var<storage, read_write> dQ: array<f32>;   // (T, nHeads, HD)

@@ -16,33 +16,20 @@ struct Params {
 @group(0) @binding(3) var<storage, read> b: array<f32>;        // (C) or unused
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;  // (T, C)
 
-var<workgroup> red: array<f32, 64>;
-
-fn reduce_sum(li: u32) -> f32 {
-  workgroupBarrier();
-  for (var k = 32u; k > 0u; k >>= 1u) {
-    if (li < k) { red[li] += red[li + k]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+#include "common/row_reduce.wgsl"
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
   let base = wg.x * p.C;
   var s = 0.0;
   for (var c = li; c < p.C; c += 64u) { s += X[base + c]; }
-  red[li] = s;
-  let mean = reduce_sum(li) / f32(p.C);
+  let mean = row_sum(li, s) / f32(p.C);
   var q = 0.0;
   for (var c = li; c < p.C; c += 64u) {
     let d = X[base + c] - mean;
     q = fma(d, d, q);
   }
-  red[li] = q;
-  let rstd = inverseSqrt(reduce_sum(li) / f32(p.C) + p.eps);
+  let rstd = inverseSqrt(row_sum(li, q) / f32(p.C) + p.eps);
   let hasBias = (p.flags & 1u) != 0u;
   for (var c = li; c < p.C; c += 64u) {
     var v = (X[base + c] - mean) * rstd * w[c];

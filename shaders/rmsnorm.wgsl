@@ -13,7 +13,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> w: array<f32>;        // (C)
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;  // (T, C)
 
-var<workgroup> red: array<f32, 64>;
+#include "common/row_reduce.wgsl"
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -23,13 +23,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
     let v = X[base + c];
     s = fma(v, v, s);
   }
-  red[li] = s;
-  workgroupBarrier();
-  for (var k = 32u; k > 0u; k >>= 1u) {
-    if (li < k) { red[li] += red[li + k]; }
-    workgroupBarrier();
-  }
-  let scale = inverseSqrt(red[0] / f32(p.C) + p.eps);
+  let scale = inverseSqrt(row_sum(li, s) / f32(p.C) + p.eps);
   for (var c = li; c < p.C; c += 64u) {
     Y[base + c] = X[base + c] * scale * w[c];
   }

@@ -1,5 +1,5 @@
-// Host side of the training kernels (shaders/adamw.wgsl, sumsq.wgsl, the *_backward.wgsl kernels,
-// and cross_gram.wgsl for the linear gradients): one function per kernel
+// Host side of the training kernels (shaders/adamw.wgsl, sumsq.wgsl, the *_backward*.wgsl kernels,
+// nll.wgsl with its gradient, and cross_gram.wgsl for the linear gradients): one function per kernel
 // role, recording dispatches on the context (nothing is submitted here).
 import { type Binding, type GpuContext, grid1d, params } from './context';
 import { ACT_MODE, type GpuTensor } from './ops';
@@ -45,7 +45,7 @@ export function sumsq(ctx: GpuContext, x: GPUBuffer, n: number, out: GPUBuffer, 
  * onehot(target)).  logits: (rows, V); targets, nll: (row0 + rows).
  */
 export function nllBackward(ctx: GpuContext, logits: GPUBuffer, targets: GPUBuffer, nll: GPUBuffer, rows: number, V: number, row0: number, scale: number): void {
-  ctx.dispatch('nll_backward', params(rows, V, row0, { f: scale }), [logits, targets, nll], [rows]);
+  ctx.dispatch('nll', params(rows, V, row0, { f: scale }, 1, 0, 0, 0), [logits, targets, nll], [rows]);
 }
 
 /** dX (+)= ∂/∂X of RMSNorm; dw += its weight gradient.  x, dy, dx: (T, C); w, dw: (C); stats: (T, 2) scratch. */
@@ -53,7 +53,7 @@ export function rmsnormBackward(
   ctx: GpuContext, x: GPUBuffer, w: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer, dw: GPUBuffer, stats: GPUBuffer,
   T: number, C: number, eps: number, accumulate = false,
 ): void {
-  ctx.dispatch('rmsnorm_backward', params(T, C, { f: eps }, accumulate ? 1 : 0), [x, w, dy, dx, stats], [T]);
+  ctx.dispatch('norm_backward', params(T, C, { f: eps }, accumulate ? 1 : 0), [x, w, dy, dx, stats], [T]);
   ctx.dispatch('norm_backward_w', params(T, C, 0, 0), [x, dy, stats, dw, ctx.empty], [Math.ceil(C / 256)]);
 }
 
@@ -62,7 +62,7 @@ export function layernormBackward(
   ctx: GpuContext, x: GPUBuffer, w: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer, dw: GPUBuffer, db: GPUBuffer | undefined, stats: GPUBuffer,
   T: number, C: number, eps: number, accumulate = false,
 ): void {
-  ctx.dispatch('layernorm_backward', params(T, C, { f: eps }, accumulate ? 1 : 0), [x, w, dy, dx, stats], [T]);
+  ctx.dispatch('norm_backward', params(T, C, { f: eps }, (accumulate ? 1 : 0) | 2), [x, w, dy, dx, stats], [T]);
   ctx.dispatch('norm_backward_w', params(T, C, db ? 1 : 0, 0), [x, dy, stats, dw, db ?? ctx.empty], [Math.ceil(C / 256)]);
 }
 

@@ -142,7 +142,7 @@ export function activation(ctx: GpuContext, x: GPUBuffer, n: number, act: keyof 
 
 /** nll[row0 + t] = logsumexp(L[t]) - L[t, tgt[row0 + t]] for t < rows.  L: (rows, V). */
 export function nll(ctx: GpuContext, logits: GPUBuffer, targets: GPUBuffer, out: GPUBuffer, rows: number, V: number, row0: number): void {
-  ctx.dispatch('nll', params(rows, V, row0, 0), [logits, targets, out], [rows]);
+  ctx.dispatch('nll', params(rows, V, row0, { f: 0 }, 0, 0, 0, 0), [logits, targets, out], [rows]);
 }
 
 /** H = a·H + b·XᵀX.  x: (T, C), h: (C, C). */

@@ -78,6 +78,16 @@ export function embeddingRef(table: Vec, V: number, C: number, ids: readonly num
 // ---------------------------------------------------------------------------------------------
 // Normalisation
 
+/** Mean and 1/sqrt(biased variance + eps) of the C values of x from offset o (LayerNorm's statistics). */
+export function rowMeanRstd(x: Vec, o: number, C: number, eps: number): { mean: number; rstd: number } {
+  let mean = 0;
+  for (let c = 0; c < C; c++) mean += x[o + c];
+  mean /= C;
+  let v = 0;
+  for (let c = 0; c < C; c++) v += (x[o + c] - mean) ** 2;
+  return { mean, rstd: 1 / Math.sqrt(v / C + eps) };
+}
+
 /**
  * torch.nn.LayerNorm over the last dim: (x - mean) / sqrt(var + eps) * w + b, var biased (1/C).
  * x: (T, C), w: (C) or null (= ones), b: (C) or null (= zeros) -> (T, C).
@@ -86,13 +96,7 @@ export function layerNormRef(x: Vec, T: number, C: number, w: Vec | null, b: Vec
   const out = new Float64Array(T * C);
   for (let t = 0; t < T; t++) {
     const o = t * C;
-    let mean = 0;
-    for (let c = 0; c < C; c++) mean += x[o + c];
-    mean /= C;
-    let v = 0;
-    for (let c = 0; c < C; c++) v += (x[o + c] - mean) ** 2;
-    v /= C;
-    const inv = 1 / Math.sqrt(v + eps);
+    const { mean, rstd: inv } = rowMeanRstd(x, o, C, eps);
     for (let c = 0; c < C; c++) {
       const n = (x[o + c] - mean) * inv;
       out[o + c] = n * (w ? w[c] : 1) + (b ? b[c] : 0);

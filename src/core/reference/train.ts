@@ -2,19 +2,22 @@
 // (the fused log-softmax cross-entropy head, RMSNorm, a linear layer), AdamW as PyTorch writes it,
 // the global gradient norm, and central finite differences to check every backward against.
 // Literal and slow by design; tests only.
-import { type Vec, erf } from './kernels';
+import { type Vec, erf, rowMeanRstd } from './kernels';
 
-/** Central finite differences of a scalar function at x, one coordinate at a time. */
-export function finiteDiff(f: (x: Float64Array) => number, x: Vec, h = 1e-6): Float64Array {
-  const at = Float64Array.from(x);
-  const out = new Float64Array(at.length);
-  for (let i = 0; i < at.length; i++) {
-    const v = at[i];
-    at[i] = v + h;
-    const fp = f(at);
-    at[i] = v - h;
-    const fm = f(at);
-    at[i] = v;
+/**
+ * Central finite differences of a scalar function at x, one coordinate at a time (all of them, or
+ * those in `at`); x is perturbed in place and restored.
+ */
+export function finiteDiff(f: (x: Float64Array) => number, x: Float64Array | Vec, h = 1e-6, at?: Iterable<number>): Float64Array {
+  const v = x instanceof Float64Array ? x : Float64Array.from(x);
+  const out = new Float64Array(v.length);
+  for (const i of at ?? v.keys()) {
+    const xi = v[i];
+    v[i] = xi + h;
+    const fp = f(v);
+    v[i] = xi - h;
+    const fm = f(v);
+    v[i] = xi;
     out[i] = (fp - fm) / (2 * h);
   }
   return out;
@@ -134,12 +137,7 @@ export function layerNormBackwardRef(x: Vec, T: number, C: number, w: Vec, eps: 
   const db = new Float64Array(C);
   for (let t = 0; t < T; t++) {
     const o = t * C;
-    let mu = 0;
-    for (let c = 0; c < C; c++) mu += x[o + c];
-    mu /= C;
-    let v = 0;
-    for (let c = 0; c < C; c++) v += (x[o + c] - mu) ** 2;
-    const r = 1 / Math.sqrt(v / C + eps);
+    const { mean: mu, rstd: r } = rowMeanRstd(x, o, C, eps);
     let mg = 0;
     let mgx = 0;
     for (let c = 0; c < C; c++) {

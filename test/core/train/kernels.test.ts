@@ -112,7 +112,7 @@ describe('more backward references against finite differences', () => {
   });
 });
 
-describe('nll_backward (fused head loss)', () => {
+describe('nll with its gradient (the fused training head)', () => {
   test.each([[1, 1], [3, 5], [17, 64], [9, 513], [4, 1000]])('rows=%i V=%i', async (rows, V) => {
     const logits = randn(rows * V, rows + V, 3);
     const targets = Array.from({ length: rows }, (_, t) => (t % 4 === 3 ? -1 : (t * 7919) % V));
@@ -128,7 +128,7 @@ describe('nll_backward (fused head loss)', () => {
   });
 });
 
-describe('rmsnorm_backward', () => {
+describe('norm_backward (RMSNorm)', () => {
   test.each([[1, 1], [3, 7], [5, 64], [2, 65], [9, 300]])('T=%i C=%i, dX accumulated and dw added', async (T, C) => {
     const eps = 1e-5;
     const x = randn(T * C, 11), w = randn(C, 12), dy = randn(T * C, 13), dx0 = randn(T * C, 14), dw0 = randn(C, 15);
@@ -215,7 +215,7 @@ describe('adamw and the global gradient norm', () => {
   });
 });
 
-describe('layernorm_backward', () => {
+describe('norm_backward (LayerNorm)', () => {
   test.each([[1, 1], [3, 7], [4, 64], [2, 129]])('T=%i C=%i, dX overwritten, dw and db added', async (T, C) => {
     const eps = 1e-5;
     const x = randn(T * C, 81, 2), w = randn(C, 82), dy = randn(T * C, 83), dw0 = randn(C, 84), db0 = randn(C, 85);
