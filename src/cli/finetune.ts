@@ -1,10 +1,12 @@
 // `finetune`: train the model on a text (jobs/finetune.ts). Recovery of a pruned model keeps its
 // zeros; --gmp prunes gradually by magnitude while training. --json prints
-// { ppl_start, ppl, sparsity, steps, tokens, seconds, tokens_per_s, losses, evals, pruning }.
+// { ppl_start, ppl, sparsity, steps, tokens, seconds, tokens_per_s, losses, kl, evals, pruning };
+// --distill kl --teacher DIR adds KL(teacher ‖ model) per predicted token to the loss.
+import { BadOption } from '../core/errors';
 import { runFinetune } from '../core/jobs/finetune';
 import { OPTIONS, parseOption } from '../core/options';
 import { type CliValues, flag, need, printer, progressLine, readTextFile, writeFolder } from './common';
-import { withModel } from './load';
+import { loadTeacherForCli, withModel } from './load';
 
 export async function runFinetuneCli(values: CliValues): Promise<number> {
   const model = need(values, 'model');
@@ -28,9 +30,16 @@ export async function runFinetuneCli(values: CliValues): Promise<number> {
     evalSeqlen: num(OPTIONS.evalSeqlen)!,
     maxWindows: num(OPTIONS.maxWindows),
     evalEvery: num(OPTIONS.evalEvery),
+    ...(flag(values, 'distill') === 'kl' ? { distill: 'kl' as const } : {}),
   };
+  const distill = flag(values, 'distill');
+  const teacher = flag(values, 'teacher');
+  if (distill !== undefined && distill !== 'kl') throw new BadOption(`--distill must be "kl" (KL divergence to the teacher's next-token distribution); got "${distill}".`);
+  if (distill && !teacher) throw new BadOption('--distill kl needs --teacher DIR: the model to distil from (the dense model before pruning).');
+  if (teacher && !distill) throw new BadOption('--teacher is used only with --distill kl.');
   const out = flag(values, 'out');
   return withModel(model, async (engine) => {
+    if (teacher) await loadTeacherForCli(engine, teacher);
     const progress = progressLine(values);
     const r = await runFinetune(engine, input, { onProgress: progress.update });
     if (out) writeFolder(out, await engine.exportModel());

@@ -8,6 +8,7 @@ import type { DownloadProgress } from '../core/hub/download';
 import type { ModelSummary } from '../core/types';
 import { formatBytes } from '../core/units';
 import { createNodeEngine, loadNodeModel } from '../node/engine';
+import { folderSources } from '../node/files';
 import { openHubModel } from '../node/hub-cache';
 
 function progressPrinter(): (p: DownloadProgress) => void {
@@ -22,16 +23,23 @@ function progressPrinter(): (p: DownloadProgress) => void {
   };
 }
 
+/** The folder a --model (or --teacher) names: itself, or the Hub model's folder in the HF cache. */
+async function resolveFolder(model: string, signal?: AbortSignal): Promise<{ dir: string; name?: string }> {
+  if (!model.startsWith('hf:')) return { dir: model };
+  const ref = parseHubRef(model);
+  const r = await openHubModel(ref, { onProgress: progressPrinter(), signal });
+  for (const n of r.notes) process.stderr.write(`note: ${n}\n`);
+  return { dir: r.dir, name: ref.repo.split('/')[1] };
+}
+
+/** Load `--teacher` beside the loaded model (distillation). */
+export async function loadTeacherForCli(engine: Engine, model: string): Promise<void> {
+  const { dir } = await resolveFolder(model);
+  await engine.loadTeacher(folderSources(dir));
+}
+
 export async function loadModelForCli(engine: Engine, model: string, signal?: AbortSignal): Promise<ModelSummary> {
-  let dir = model;
-  let name: string | undefined;
-  if (model.startsWith('hf:')) {
-    const ref = parseHubRef(model);
-    const r = await openHubModel(ref, { onProgress: progressPrinter(), signal });
-    for (const n of r.notes) process.stderr.write(`note: ${n}\n`);
-    dir = r.dir;
-    name = ref.repo.split('/')[1];
-  }
+  const { dir, name } = await resolveFolder(model, signal);
   const summary = await loadNodeModel(engine, dir, name);
   for (const note of summary.notes) process.stderr.write(`note: ${note}\n`);
   return summary;

@@ -38,9 +38,11 @@ Usage:
       Ollama (llama, qwen2, gpt2, gpt_neox, phi; F32 or F16), hf = a Hugging Face folder.
   npm run cli -- finetune --model DIR --train FILE [--steps ${OPTIONS.steps.default}] [--batch ${OPTIONS.batch.default}] [--seqlen ${OPTIONS.trainSeqlen.default}] [--lr ${OPTIONS.lr.default}]
                 [--warmup ${OPTIONS.warmup.default}] [--weight-decay ${OPTIONS.weightDecay.default}] [--clip ${OPTIONS.clip.default}] [--eval FILE] [--eval-seqlen ${OPTIONS.evalSeqlen.default}]
-                [--max-windows N] [--eval-every N] [--gmp S --gmp-t0 ${OPTIONS.gmpT0.default} --gmp-dt ${OPTIONS.gmpDt.default} --gmp-n ${OPTIONS.gmpN.default}] [--out DIR] [--json]
+                [--max-windows N] [--eval-every N] [--gmp S --gmp-t0 ${OPTIONS.gmpT0.default} --gmp-dt ${OPTIONS.gmpDt.default} --gmp-n ${OPTIONS.gmpN.default}]
+                [--distill kl --teacher DIR] [--out DIR] [--json]
       Train on the GPU with AdamW (warm-up, then cosine). A pruned model keeps its zeros (recovery);
-      --gmp S prunes every decoder linear gradually by magnitude to sparsity S while it trains.
+      --gmp S prunes every decoder linear gradually by magnitude to sparsity S while it trains;
+      --distill kl --teacher DIR adds KL(teacher ‖ model) to the loss (the teacher: the dense model).
   npm run cli -- info --model DIR [--json]
       Model card: architecture, sizes, dtype, tensors, and the GPU adapter.
   npm run cli -- adapter [--json]
@@ -66,7 +68,7 @@ const VALUE_FLAGS = [
   // export (export.ts)
   'format', 'dtype',
   // finetune (finetune.ts)
-  'train', 'steps', 'batch', 'lr', 'warmup', 'weight-decay', 'clip', 'gmp', 'gmp-t0', 'gmp-dt', 'gmp-n', 'eval-seqlen', 'eval-every',
+  'train', 'steps', 'batch', 'lr', 'warmup', 'weight-decay', 'clip', 'gmp', 'gmp-t0', 'gmp-dt', 'gmp-n', 'eval-seqlen', 'eval-every', 'distill', 'teacher',
 ] as const;
 
 const FLAGS: ParseArgsConfig['options'] = {

@@ -103,13 +103,8 @@ export class Engine {
     if (this.lost) throw this.lost;
   }
 
-  /** Load a model folder: config.json, *.safetensors (+ index), tokenizer files. */
-  async loadModel(files: FileSource[], onProgress?: ProgressFn, signal?: AbortSignal): Promise<ModelSummary> {
-    this.check();
-    // Every check that needs no GPU work, and rows that could not fit one binding even paged.
-    const { folder, tokenizer } = await openModel(files, { maxBindingBytes: this.ctx.maxBinding });
-    const spec = folder.spec;
-    // Replace the previous model only once the new one is complete: a failed load keeps it.
+  /** Every tensor of a folder uploaded (split into canonical tensors); on failure nothing is left. */
+  private async upload(folder: ModelFolder, onProgress?: ProgressFn, signal?: AbortSignal): Promise<{ weights: Map<string, GpuTensor>; dtypes: Map<string, string> }> {
     const weights = new Map<string, GpuTensor>();
     const dtypes = new Map<string, string>();
     try {
@@ -133,6 +128,46 @@ export class Engine {
       for (const t of weights.values()) destroyTensor(this.ctx, t);
       throw e;
     }
+    return { weights, dtypes };
+  }
+
+  /** A teacher for distillation (jobs/finetune.ts): loaded beside the model, with its vocabulary. */
+  private teacherModel: GpuModel | null = null;
+
+  get teacher(): GpuModel | null {
+    return this.teacherModel;
+  }
+
+  /**
+   * Load a teacher model beside the current one (knowledge distillation). It must speak the same
+   * vocabulary: the same size, and the same ids for a probe text.
+   */
+  async loadTeacher(files: FileSource[], onProgress?: ProgressFn, signal?: AbortSignal): Promise<void> {
+    const cur = this.requireModel();
+    const { folder, tokenizer } = await openModel(files, { maxBindingBytes: this.ctx.maxBinding });
+    const probe = 'Once upon a time, the 3 friends said: "Hello, world!"';
+    const a = cur.tokenizer.encode(probe), b = tokenizer.encode(probe);
+    if (folder.spec.vocabSize !== cur.model.spec.vocabSize || a.length !== b.length || a.some((id, i) => id !== b[i])) {
+      throw new BadModelFile(`The teacher's vocabulary differs from the model's (${folder.spec.vocabSize} vs ${cur.model.spec.vocabSize} tokens, or other ids for the same text): distillation needs the same tokenizer.`);
+    }
+    const { weights, dtypes } = await this.upload(folder, onProgress, signal);
+    this.dropTeacher();
+    this.teacherModel = new GpuModel(this.ctx, folder.spec, weights, dtypes);
+  }
+
+  dropTeacher(): void {
+    if (this.teacherModel) for (const t of this.teacherModel.weights.values()) destroyTensor(this.ctx, t);
+    this.teacherModel = null;
+  }
+
+  /** Load a model folder: config.json, *.safetensors (+ index), tokenizer files. */
+  async loadModel(files: FileSource[], onProgress?: ProgressFn, signal?: AbortSignal): Promise<ModelSummary> {
+    this.check();
+    // Every check that needs no GPU work, and rows that could not fit one binding even paged.
+    const { folder, tokenizer } = await openModel(files, { maxBindingBytes: this.ctx.maxBinding });
+    const spec = folder.spec;
+    // Replace the previous model only once the new one is complete: a failed load keeps it.
+    const { weights, dtypes } = await this.upload(folder, onProgress, signal);
     this.unload();
     const model = new GpuModel(this.ctx, spec, weights, dtypes);
     let parameters = 0;
@@ -543,6 +578,7 @@ export class Engine {
 
   /** Free the loaded model's GPU memory. */
   unload(): void {
+    this.dropTeacher();
     if (!this.current) return;
     clearSparse(this.current.model);
     for (const t of this.current.model.weights.values()) destroyTensor(this.ctx, t);

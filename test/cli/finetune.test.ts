@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from 'vitest';
 import { cli } from '../helpers/cli';
-import { DEMO_MODEL, SAMPLE_CALIB, SAMPLE_EVAL } from '../helpers/fixtures';
+import { DEMO_MODEL, FIXTURE_MODELS, SAMPLE_CALIB, SAMPLE_EVAL } from '../helpers/fixtures';
 
 const SMALL = ['--steps', '4', '--warmup', '1', '--batch', '2', '--seqlen', '32', '--eval', SAMPLE_EVAL, '--eval-seqlen', '64', '--max-windows', '2'];
 
@@ -21,7 +21,8 @@ test('recover a pruned folder: zeros kept, the JSON of the protocol, --out reloa
   const pruned = path.join(dir, 'pruned'), trained = path.join(dir, 'trained');
   okJson(cli('prune', '--model', DEMO_MODEL, '--method', 'magnitude', '--sparsity', '0.5', '--calib', SAMPLE_CALIB, '--calib-samples', '2', '--seqlen', '64', '--out', pruned, '--json'));
   const r = okJson(cli('finetune', '--model', pruned, '--train', SAMPLE_CALIB, ...SMALL, '--out', trained, '--json'));
-  expect(Object.keys(r).sort()).toEqual(['evals', 'losses', 'ppl', 'ppl_start', 'pruning', 'seconds', 'sparsity', 'steps', 'tokens', 'tokens_per_s']);
+  expect(Object.keys(r).sort()).toEqual(['evals', 'kl', 'losses', 'ppl', 'ppl_start', 'pruning', 'seconds', 'sparsity', 'steps', 'tokens', 'tokens_per_s']);
+  expect(r.kl).toEqual([]);
   expect(r.steps).toBe(4);
   expect(r.tokens).toBe(4 * 2 * 32);
   expect(r.losses).toHaveLength(4);
@@ -37,6 +38,16 @@ test('recover a pruned folder: zeros kept, the JSON of the protocol, --out reloa
   expect(info.trained).toMatchObject({ steps: 4, of_steps: 4, batch: 2, seqlen: 32, masks: 'the zeros at the start' });
 });
 
+test('recover with distillation from the dense model: a KL per step, zeros kept', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prune-kd-'));
+  const pruned = path.join(dir, 'pruned');
+  okJson(cli('prune', '--model', DEMO_MODEL, '--method', 'magnitude', '--sparsity', '0.5', '--calib', SAMPLE_CALIB, '--calib-samples', '2', '--seqlen', '64', '--out', pruned, '--json'));
+  const r = okJson(cli('finetune', '--model', pruned, '--train', SAMPLE_CALIB, ...SMALL, '--distill', 'kl', '--teacher', DEMO_MODEL, '--json'));
+  expect(r.kl).toHaveLength(4);
+  expect(r.kl.every((k: number) => Number.isFinite(k) && k > 0)).toBe(true);
+  expect(r.sparsity).toBeGreaterThanOrEqual(0.5);
+});
+
 test('gradual magnitude pruning from dense reaches its final sparsity', () => {
   const r = okJson(cli('finetune', '--model', DEMO_MODEL, '--train', SAMPLE_CALIB, ...SMALL, '--gmp', '0.5', '--gmp-t0', '0', '--gmp-dt', '1', '--gmp-n', '2', '--json'));
   expect(r.pruning.map((p: { step: number }) => p.step)).toEqual([0, 1, 2]);
@@ -49,7 +60,10 @@ test.each([
   [['--batch', '1000'], /fewer than one batch of 1000/],
   [['--gmp', '0.5', '--gmp-t0', '0', '--gmp-dt', '10', '--gmp-n', '7', '--steps', '50'], /last pruning step t0 \+ n·Δt = 0 \+ 7·10 = 70 is not before step 50/],
   [['--lr', '0'], /Learning rate: --lr must be above 0/],
-  [['--distill', 'kl'], /distill/],
+  [['--distill', 'kl'], /--distill kl needs --teacher DIR/],
+  [['--distill', 'mse', '--teacher', DEMO_MODEL], /--distill must be "kl"/],
+  [['--teacher', DEMO_MODEL], /--teacher is used only with --distill kl/],
+  [['--distill', 'kl', '--teacher', path.join(FIXTURE_MODELS, 'tiny-gpt2')], /teacher's vocabulary differs/],
 ])('refused before any work: %s', (args, message) => {
   const r = cli('finetune', '--model', DEMO_MODEL, '--train', SAMPLE_CALIB, ...args);
   expect(r.code).not.toBe(0);

@@ -42,10 +42,15 @@ export function sumsq(ctx: GpuContext, x: GPUBuffer, n: number, out: GPUBuffer, 
 
 /**
  * The fused training head loss: nll[row0 + t] for each row and, in place, dL = scale · (softmax(L) −
- * onehot(target)).  logits: (rows, V); targets, nll: (row0 + rows).
+ * onehot(target)); with a teacher (its logits for the same rows), also kl[row0 + t] = KL(q ‖ p)
+ * and its gradient scale · (p − q) added.  logits, teacher: (rows, V); targets, nll, kl: (row0 + rows).
  */
-export function nllBackward(ctx: GpuContext, logits: GPUBuffer, targets: GPUBuffer, nll: GPUBuffer, rows: number, V: number, row0: number, scale: number): void {
-  ctx.dispatch('nll', params(rows, V, row0, { f: scale }, 1, 0, 0, 0), [logits, targets, nll], [rows]);
+export function nllBackward(
+  ctx: GpuContext, logits: GPUBuffer, targets: GPUBuffer, nll: GPUBuffer, rows: number, V: number, row0: number, scale: number,
+  teacher?: { logits: GPUBuffer; kl: GPUBuffer },
+): void {
+  const bindings = [logits, targets, nll, teacher?.logits ?? targets, teacher?.kl ?? ctx.empty];
+  ctx.dispatch('nll', params(rows, V, row0, { f: scale }, teacher ? 2 : 1, 0, 0, 0), bindings, [rows]);
 }
 
 /** dX (+)= ∂/∂X of RMSNorm; dw += its weight gradient.  x, dy, dx: (T, C); w, dw: (C); stats: (T, 2) scratch. */

@@ -142,7 +142,8 @@ export function activation(ctx: GpuContext, x: GPUBuffer, n: number, act: keyof 
 
 /** nll[row0 + t] = logsumexp(L[t]) - L[t, tgt[row0 + t]] for t < rows.  L: (rows, V). */
 export function nll(ctx: GpuContext, logits: GPUBuffer, targets: GPUBuffer, out: GPUBuffer, rows: number, V: number, row0: number): void {
-  ctx.dispatch('nll', params(rows, V, row0, { f: 0 }, 0, 0, 0, 0), [logits, targets, out], [rows]);
+  // No teacher: its bindings take the targets (read) and the placeholder (written), never read.
+  ctx.dispatch('nll', params(rows, V, row0, { f: 0 }, 0, 0, 0, 0), [logits, targets, out, targets, ctx.empty], [rows]);
 }
 
 /** H = a·H + b·XᵀX.  x: (T, C), h: (C, C). */

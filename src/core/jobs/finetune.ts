@@ -4,7 +4,7 @@
 // (t·B + j) mod N, AdamW with warm-up + cosine, the mean next-token cross-entropy per step, and
 // held-out perplexity before and after (every `evalEvery` steps too).
 import type { Engine } from '../engine';
-import { BadText, Cancelled, TooLargeForDevice } from '../errors';
+import { BadOption, BadText, Cancelled, TooLargeForDevice } from '../errors';
 import { linearNames, weightedSparsity } from '../model/spec';
 import { type GmpSchedule, checkGmpSchedule, checkLrSchedule, gmpSparsityAt, lrAt, windowsOfStep } from '../train/schedule';
 import { Trainer } from '../train/trainer';
@@ -22,6 +22,8 @@ export interface FinetuneInput {
   clip: number;
   /** Gradual magnitude pruning (from the weights as they are); none: the zeros at the start stay. */
   gmp?: GmpSchedule;
+  /** Knowledge distillation from the engine's teacher (Engine.loadTeacher): loss + KL(teacher ‖ model). */
+  distill?: 'kl';
   /** Held-out perplexity before and after (and every evalEvery steps). */
   evalText?: string;
   evalSeqlen: number;
@@ -40,6 +42,8 @@ export interface FinetuneResult {
   tokens_per_s: number;
   /** Mean cross-entropy of each step. */
   losses: number[];
+  /** Distillation: the mean KL(teacher ‖ model) of each step (empty without a teacher). */
+  kl: number[];
   evals: Array<{ step: number; ppl: number }>;
   /** GMP: the sparsity set at each pruning step. */
   pruning: Array<{ step: number; sparsity: number }>;
@@ -61,6 +65,8 @@ export async function runFinetune(
   const sched = checkLrSchedule({ lr: input.lr, warmup: input.warmup, steps: input.steps });
   if (input.gmp) checkGmpSchedule(input.gmp, input.steps);
   const T = input.seqlen, B = input.batch;
+  const teacher = input.distill ? engine.teacher : null;
+  if (input.distill && !teacher) throw new BadOption('Distillation needs a teacher: give --teacher DIR (the dense model), loaded before the run.');
   const ids = engine.encode(input.trainText);
   const N = Math.floor(ids.length / T);
   if (N < B) {
@@ -75,7 +81,7 @@ export async function runFinetune(
   let trainer: Trainer;
   try {
     trainer = await model.ctx.checked('allocating the training state (gradients, moments, activations)', () => Trainer.create(model, {
-      seqlen: T, weightDecay: input.weightDecay, clip: input.clip, maskZeros: !input.gmp,
+      seqlen: T, weightDecay: input.weightDecay, clip: input.clip, maskZeros: !input.gmp, ...(teacher ? { teacher } : {}),
     }));
   } catch (e) {
     if (e instanceof TooLargeForDevice) {
@@ -85,6 +91,7 @@ export async function runFinetune(
     throw e;
   }
   const losses: number[] = [];
+  const kls: number[] = [];
   const evals: FinetuneResult['evals'] = [];
   const pruning: FinetuneResult['pruning'] = [];
   const t0 = now();
@@ -93,6 +100,7 @@ export async function runFinetune(
     engine.adoptTrained({
       steps: done, of_steps: input.steps, batch: B, seqlen: T, lr: input.lr, warmup: input.warmup, weight_decay: input.weightDecay, clip: input.clip,
       ...(input.gmp ? { gmp: input.gmp } : { masks: 'the zeros at the start' }),
+      ...(input.distill ? { distill: input.distill } : {}),
     });
   try {
     for (let t = 0; t < input.steps; t++) {
@@ -106,6 +114,7 @@ export async function runFinetune(
       const r = await trainer.step(windowsOfStep(t, B, N).map((j) => windows[j]), lr);
       done = t + 1;
       losses.push(r.loss);
+      if (r.kl !== null) kls.push(r.kl);
       onStep?.({ step: t + 1, steps: input.steps, loss: r.loss, lr, gradNorm: r.gradNorm });
       onProgress?.({ phase: 'train', done: t + 1, total: input.steps, loss: r.loss, detail: `step ${t + 1}/${input.steps} · loss ${r.loss.toFixed(4)}` });
       if (input.evalEvery && (t + 1) % input.evalEvery === 0 && t + 1 < input.steps) {
@@ -130,5 +139,5 @@ export async function runFinetune(
   const tokens = input.steps * B * T;
   const ppl = await measure();
   if (ppl !== null) evals.push({ step: input.steps, ppl });
-  return { ppl_start: pplStart, ppl, sparsity, steps: input.steps, tokens, seconds, tokens_per_s: tokens / seconds, losses, evals, pruning };
+  return { ppl_start: pplStart, ppl, sparsity, steps: input.steps, tokens, seconds, tokens_per_s: tokens / seconds, losses, kl: kls, evals, pruning };
 }

@@ -123,8 +123,13 @@ function mlpBackward(tp: Tape, i: number, m: MlpSaved, dOut: Float64Array): Floa
   return tp.linearBack(p + 'up', m.h, dz.map((d, j) => d * dact(m.pre[j])));
 }
 
-/** The protocol's loss of one window and, with `grads`, the gradient of every parameter. */
-export function referenceTrainStep(spec: ModelSpec, params: RefParams, ids: readonly number[], grads = true): { loss: number; logits: Float64Array; grads: RefParams } {
+/**
+ * The protocol's loss of one window and, with `grads`, the gradient of every parameter; with a
+ * teacher's logits for the window, the loss adds KL(teacher ‖ model) per predicted token.
+ */
+export function referenceTrainStep(
+  spec: ModelSpec, params: RefParams, ids: readonly number[], grads = true, teacherLogits?: Float64Array,
+): { loss: number; logits: Float64Array; grads: RefParams } {
   const s = spec, T = ids.length, tp = new Tape(spec, params, T);
   const H = s.hidden, E = s.embedDim;
   // Embeddings.
@@ -169,7 +174,7 @@ export function referenceTrainStep(spec: ModelSpec, params: RefParams, ids: read
   const headW = s.tiedEmbeddings ? 'embed.tokens' : 'head.weight';
   const logits = linearRef(he, T, E, tp.w(headW), s.vocabSize, params.get('head.bias') ?? null);
   const targets = Array.from({ length: T }, (_, t) => (t + 1 < T ? ids[t + 1] : -1));
-  const { loss, dlogits } = nllBackwardRef(logits, targets, 1 / (T - 1));
+  const { loss, dlogits } = nllBackwardRef(logits, targets, 1 / (T - 1), teacherLogits);
   if (!grads) return { loss, logits, grads: tp.grads };
 
   // Backward.

@@ -31,29 +31,46 @@ export function dot(a: Vec, b: Vec): number {
 }
 
 /**
- * Mean-free head loss and its logits gradient: for rows with a target (−1: none),
- * loss = scale · Σ_t nll_t and dL[t, v] = scale · (softmax(L[t])[v] − [v = y_t]).  logits: (T, V).
+ * The head loss and its logits gradient: for rows with a target (−1: none),
+ *   loss = scale · Σ_t (nll_t + KL_t),   dL[t, v] = scale · (p_t[v] − [v = y_t] + p_t[v] − q_t[v])
+ * where p_t = softmax(L[t]) and, with a teacher's logits (knowledge distillation, temperature 1),
+ * KL_t = KL(q_t ‖ p_t) with q_t = softmax(teacher[t]); without one the KL terms are 0.  logits: (T, V).
  */
-export function nllBackwardRef(logits: Vec, targets: readonly number[], scale: number): { nll: Float64Array; loss: number; dlogits: Float64Array } {
+export function nllBackwardRef(
+  logits: Vec, targets: readonly number[], scale: number, teacher?: Vec,
+): { nll: Float64Array; kl: Float64Array; loss: number; dlogits: Float64Array } {
   const T = targets.length;
   const V = logits.length / T;
   const nll = new Float64Array(T);
+  const kl = new Float64Array(T);
   const d = new Float64Array(T * V);
+  const lseOf = (z: Vec, o: number) => {
+    let mx = -Infinity;
+    for (let v = 0; v < V; v++) mx = Math.max(mx, z[o + v]);
+    let s = 0;
+    for (let v = 0; v < V; v++) s += Math.exp(z[o + v] - mx);
+    return mx + Math.log(s);
+  };
   let loss = 0;
   for (let t = 0; t < T; t++) {
     const y = targets[t];
     if (y < 0) continue;
     const o = t * V;
-    let mx = -Infinity;
-    for (let v = 0; v < V; v++) mx = Math.max(mx, logits[o + v]);
-    let s = 0;
-    for (let v = 0; v < V; v++) s += Math.exp(logits[o + v] - mx);
-    const lse = mx + Math.log(s);
+    const lse = lseOf(logits, o);
     nll[t] = lse - logits[o + y];
-    loss += scale * nll[t];
-    for (let v = 0; v < V; v++) d[o + v] = scale * (Math.exp(logits[o + v] - lse) - (v === y ? 1 : 0));
+    const lseT = teacher ? lseOf(teacher, o) : 0;
+    for (let v = 0; v < V; v++) {
+      const p = Math.exp(logits[o + v] - lse);
+      d[o + v] = scale * (p - (v === y ? 1 : 0));
+      if (teacher) {
+        const logq = teacher[o + v] - lseT;
+        kl[t] += Math.exp(logq) * (logq - (logits[o + v] - lse));
+        d[o + v] += scale * (p - Math.exp(logq));
+      }
+    }
+    loss += scale * (nll[t] + kl[t]);
   }
-  return { nll, loss, dlogits: d };
+  return { nll, kl, loss, dlogits: d };
 }
 
 /** RMSNorm's gradients for Y = X·r·w, r = 1/sqrt(mean(X²) + eps).  x, dy: (T, C); w: (C). */

@@ -12,7 +12,7 @@ import * as op from '../gpu/ops';
 import * as top from '../gpu/ops-train';
 import type { GpuTensor } from '../gpu/ops';
 import type { ModelSpec } from '../model/spec';
-import { type GpuModel, ropeTable } from '../nn/model';
+import { type GpuModel, type Workspace, ropeTable } from '../nn/model';
 
 interface LayerSaved {
   xin: GPUBuffer;
@@ -79,10 +79,15 @@ export class TrainPass {
   private readonly stats: GPUBuffer;
   private readonly attStats: GPUBuffer;
 
+  /** Knowledge distillation: the teacher model, its workspace, and the per-row KL. */
+  private readonly teacher: { model: GpuModel; ws: Workspace; kl: GPUBuffer } | null;
+
   constructor(
     readonly model: GpuModel,
     /** Tokens per window. */
     readonly T: number,
+    /** A teacher (same vocabulary) whose logits the loss adds KL(teacher ‖ model) to. */
+    teacher?: GpuModel,
   ) {
     const s = model.spec, c = model.ctx;
     this.ctx = c;
@@ -102,9 +107,15 @@ export class TrainPass {
     this.hn = f(T * H, 'train.hn');
     this.he = E !== H ? f(T * E, 'train.he') : null;
     // Logits in row chunks that fit one binding, 256-byte aligned (as the forward's).
-    const maxRows = Math.max(1, Math.floor(c.pageBytes / (s.vocabSize * 4)));
-    const align = 64 / gcd(E, 64);
+    // Logit rows per chunk: one binding, offsets 256-byte aligned for the model's head input (and
+    // the teacher's), and no more than the teacher's workspace holds.
+    const tws = teacher ? teacher.allocate(T) : null;
+    if (tws) this.bufs.push(...Object.values(tws).filter((b): b is GPUBuffer => !!b && typeof b === 'object'));
+    const maxRows = Math.min(Math.max(1, Math.floor(c.pageBytes / (s.vocabSize * 4))), tws ? tws.logitRows : T);
+    const a1 = 64 / gcd(E, 64), a2 = teacher ? 64 / gcd(teacher.spec.embedDim, 64) : 1;
+    const align = (a1 * a2) / gcd(a1, a2);
     this.logitRows = maxRows >= T ? T : Math.max(align, Math.floor(maxRows / align) * align);
+    this.teacher = teacher && tws ? { model: teacher, ws: tws, kl: f(T, 'train.kl') } : null;
     this.logits = f(this.logitRows * s.vocabSize, 'train.logits');
     this.targets = f(T, 'train.targets');
     this.nll = f(T, 'train.nll');
@@ -252,7 +263,7 @@ export class TrainPass {
    * over t < T − 1, and its gradient added to every gradient tensor. Returns the window's summed
    * NLL (float64 on return).
    */
-  async window(ids: ArrayLike<number>, scale: number): Promise<number> {
+  async window(ids: ArrayLike<number>, scale: number): Promise<{ nll: number; kl: number }> {
     const s = this.model.spec, c = this.ctx, T = this.T, H = s.hidden, E = s.embedDim, V = s.vocabSize;
     if (ids.length !== T) throw new Error(`internal: a training window of ${ids.length} tokens for a pass of ${T}`);
     const bytes = T * H * 4;
@@ -260,6 +271,9 @@ export class TrainPass {
     // inverse rotary table for the backward.
     this.model.embed({ T, ids: this.ids, pos: this.pos, cs: this.cs, x: this.x, e: this.e }, ids);
     if (this.csInv) c.device.queue.writeBuffer(this.csInv, 0, top.inverseRopeTable(ropeTable(s.ropeInvFreq, 0, T)));
+
+    // The teacher's forward (its head runs per logit chunk below).
+    const th = this.teacher ? this.teacher.model.forward(this.teacher.ws, ids) : null;
 
     // Forward, saving.
     for (let i = 0; i < s.nLayers; i++) {
@@ -311,13 +325,16 @@ export class TrainPass {
       const rows = Math.min(this.logitRows, T - t0);
       const x = { buffer: he, offset: t0 * E * 4, size: rows * E * 4 };
       op.matmul(c, x, this.w(headW), this.model.weights.get('head.bias'), this.logits, rows);
-      top.nllBackward(c, this.logits, this.targets, this.nll, rows, V, t0, scale);
+      const tc = this.teacher;
+      if (tc && th) tc.model.headChunk(tc.ws, th, t0, rows);
+      top.nllBackward(c, this.logits, this.targets, this.nll, rows, V, t0, scale, tc ? { logits: tc.ws.logits, kl: tc.kl } : undefined);
       // dHead rows [t0, t0 + rows) = dlogits · W; dW += dlogitsᵀ · (he rows); db += Σ dlogits.
       const dx = { buffer: dHead, offset: t0 * E * 4, size: rows * E * 4 };
       top.linearBackward(c, x, this.w(headW), this.logits, { dx, dw: this.g(headW), db: this.grads.get('head.bias'), ones: this.ones }, rows);
       c.submit();
     }
     const nll = await c.read(this.nll, 0, (T - 1) * 4);
+    const kl = this.teacher ? await c.read(this.teacher.kl, 0, (T - 1) * 4) : null;
 
     // Backward.
     if (this.dhe) this.linearBack('head.project_out', hn, this.dhe, this.dres, false, 'head.project_out');
@@ -362,9 +379,8 @@ export class TrainPass {
       top.embedBackward(c, this.ids, this.dres, this.g('embed.tokens'), T);
     }
     c.submit();
-    let sum = 0;
-    for (const v of nll) sum += v;
-    return sum;
+    const sum = (a: Float32Array | null) => (a ? a.reduce((x, v) => x + v, 0) : 0);
+    return { nll: sum(nll), kl: sum(kl) };
   }
 }
 

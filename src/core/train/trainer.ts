@@ -24,11 +24,15 @@ export interface TrainerOptions {
   frozen?: Iterable<string>;
   /** Keep the exact zeros of the decoder linears at the start as their masks (recovery). */
   maskZeros?: boolean;
+  /** Knowledge distillation: add KL(teacher ‖ model) per predicted token to the loss. */
+  teacher?: GpuModel;
 }
 
 export interface StepResult {
   /** Mean next-token cross-entropy over the step's predicted tokens. */
   loss: number;
+  /** With a teacher: the mean KL(teacher ‖ model) per predicted token (the step minimised loss + kl). */
+  kl: number | null;
   /** Global gradient norm before clipping. */
   gradNorm: number;
 }
@@ -55,7 +59,7 @@ export class Trainer {
     readonly opts: TrainerOptions,
   ) {
     const c = model.ctx;
-    this.pass = new TrainPass(model, opts.seqlen);
+    this.pass = new TrainPass(model, opts.seqlen, opts.teacher);
     const frozen = new Set(opts.frozen ?? []);
     let n = 0;
     for (const [name, w] of model.weights) {
@@ -134,9 +138,15 @@ export class Trainer {
     this.pass.zeroGrads();
     const scale = 1 / (windows.length * (T - 1));
     let sum = 0;
-    for (const ids of windows) sum += await this.pass.window(ids, scale);
+    let klSum = 0;
+    for (const ids of windows) {
+      const r = await this.pass.window(ids, scale);
+      sum += r.nll;
+      klSum += r.kl;
+    }
     const loss = sum * scale;
-    if (!Number.isFinite(loss)) throw new NumericalError(`The loss is not finite at step ${this.t + 1} (${loss}); no update was made.`);
+    const kl = this.opts.teacher ? klSum * scale : null;
+    if (!Number.isFinite(loss + (kl ?? 0))) throw new NumericalError(`The loss is not finite at step ${this.t + 1} (${loss}${kl !== null ? `, KL ${kl}` : ''}); no update was made.`);
     // Global gradient norm: partial sums of squares of every gradient chunk, added in float64.
     let o = 0;
     for (const p of this.params) {
@@ -161,7 +171,7 @@ export class Trainer {
       p.w.chunks.forEach((ch, i) => top.adamw(c, ch.buffer, g.chunks[i].buffer, p.m.chunks[i].buffer, p.v.chunks[i].buffer, ch.buffer.size / 4, s, p.mask?.[i]));
     }
     c.submit();
-    return { loss, gradNorm };
+    return { loss, kl, gradNorm };
   }
 
   dispose(): void {

@@ -5,7 +5,8 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Engine } from '../../../src/core/engine';
-import { readTensor } from '../../../src/core/gpu/ops';
+import { destroyTensor, readTensor, uploadTensor } from '../../../src/core/gpu/ops';
+import { GpuModel } from '../../../src/core/nn/model';
 import { referenceTrainStep } from '../../../src/core/reference/train-model';
 import { TrainPass, trainPassBytes } from '../../../src/core/train/backward';
 import { createNodeEngine, loadNodeModel } from '../../../src/node/engine';
@@ -44,7 +45,8 @@ describe.each(NAMES)('%s', (name) => {
       // The memory prediction is the allocation, byte for byte.
       const params = [...model.weights.values()].reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
       expect(pass.bytes).toBe(trainPassBytes(model.spec, params, T, pass.logitRows));
-      const sum = await pass.window(ids, 1 / (T - 1));
+      const { nll: sum, kl } = await pass.window(ids, 1 / (T - 1));
+      expect(kl).toBe(0);
       expect(Math.abs(sum / (T - 1) - ref.loss)).toBeLessThan(1e-5 * Math.max(1, ref.loss));
       const bad: string[] = [];
       for (const [k, g] of ref.grads) {
@@ -70,4 +72,33 @@ describe.each(NAMES)('%s', (name) => {
       pass.dispose();
     }
   });
+});
+
+test('distillation: loss, KL and every gradient with a teacher = the float64 reference (1e-4)', async () => {
+  const dir = path.join(FIXTURE_MODELS, 'tiny-llama');
+  await loadNodeModel(engine, dir);
+  const model = engine.gpuModel!;
+  const ids: number[] = json(path.join(dir, 'expected.json')).ids.slice(0, 9);
+  const T = ids.length;
+  // The teacher: the same architecture with other weights (each scaled and shifted).
+  const tParams = await canonicalParams(model);
+  for (const [k, w] of tParams) tParams.set(k, w.map((x, i) => x * 1.3 + 0.01 * Math.sin(i + k.length)));
+  const teacher = new GpuModel(model.ctx, model.spec, new Map([...tParams].map(([k, w]) => [k, uploadTensor(model.ctx, Float32Array.from(w), model.weights.get(k)!.shape, `teacher.${k}`)])));
+  const tLogits = referenceTrainStep(model.spec, tParams, ids, false).logits;
+  const ref = referenceTrainStep(model.spec, await canonicalParams(model), ids, true, tLogits);
+  const pass = new TrainPass(model, T, teacher);
+  try {
+    const { nll, kl } = await pass.window(ids, 1 / (T - 1));
+    expect(kl).toBeGreaterThan(0);
+    expect(Math.abs((nll + kl) / (T - 1) - ref.loss)).toBeLessThan(1e-5 * ref.loss);
+    const bad: string[] = [];
+    for (const [k, g] of ref.grads) {
+      const err = scaledErr(await readTensor(model.ctx, pass.grads.get(k)!), g);
+      if (!(err < 1e-4)) bad.push(`${k}: ${err.toExponential(2)}`);
+    }
+    expect(bad).toEqual([]);
+  } finally {
+    pass.dispose();
+    for (const t of teacher.weights.values()) destroyTensor(model.ctx, t);
+  }
 });

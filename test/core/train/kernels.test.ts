@@ -52,6 +52,20 @@ describe('backward references against central finite differences', () => {
     expect(dlogits.subarray(2 * V, 3 * V).every((v) => v === 0)).toBe(true);
   });
 
+  test('with a teacher: KL(q ‖ p) added, its gradient p − q', () => {
+    const T = 4, V = 6;
+    const logits = f64(randn(T * V, 11, 2)), teacher = f64(randn(T * V, 12, 2));
+    const targets = [1, -1, 5, 0];
+    const { loss, kl, nll } = nllBackwardRef(logits, targets, 1 / 3, teacher);
+    const { dlogits } = nllBackwardRef(logits, targets, 1 / 3, teacher);
+    expect(scaledErr(dlogits, finiteDiff((l) => nllBackwardRef(l, targets, 1 / 3, teacher).loss, logits))).toBeLessThan(1e-6);
+    expect(kl[1]).toBe(0);
+    expect(kl.every((k) => k >= 0)).toBe(true);
+    // The teacher itself as the model: no divergence.
+    expect(Math.max(...nllBackwardRef(teacher, targets, 1, teacher).kl)).toBeLessThan(1e-12);
+    expect(loss).toBeCloseTo((nll[0] + nll[2] + nll[3] + kl[0] + kl[2] + kl[3]) / 3, 12);
+  });
+
   test('RMSNorm: dX and dw of ⟨rmsnorm(X)·w, R⟩', () => {
     const T = 3, C = 9, eps = 1e-5;
     const x = f64(randn(T * C, 2)), w = f64(randn(C, 3)), R = f64(randn(T * C, 4));
@@ -125,6 +139,23 @@ describe('nll with its gradient (the fused training head)', () => {
     expect(maxRelErr(await read(nll, rows), ref.nll).err).toBeLessThan(tolFor(V));
     expect(scaledErr(await read(L, rows * V), ref.dlogits, 1e-6)).toBeLessThan(tolFor(V));
     [L, tg, nll].forEach((b) => ctx.destroy(b));
+  });
+});
+
+describe('nll with a teacher (distillation)', () => {
+  test.each([[3, 5], [9, 513], [4, 1000]])('rows=%i V=%i: nll, KL and the gradient', async (rows, V) => {
+    const logits = randn(rows * V, rows + V + 1, 3), teacher = randn(rows * V, rows + V + 2, 3);
+    const targets = Array.from({ length: rows }, (_, t) => (t % 3 === 1 ? -1 : (t * 31) % V));
+    const scale = 0.25;
+    const L = ctx.upload(logits, 'logits'), Q = ctx.upload(teacher, 'teacher');
+    const tg = ctx.upload(Uint32Array.from(targets, (y) => (y < 0 ? 0xffffffff : y)), 'targets');
+    const nll = ctx.storage(rows * 4, 'nll'), kl = ctx.storage(rows * 4, 'kl');
+    top.nllBackward(ctx, L, tg, nll, rows, V, 0, scale, { logits: Q, kl });
+    const ref = nllBackwardRef(logits, targets, scale, teacher);
+    expect(maxRelErr(await read(nll, rows), ref.nll).err).toBeLessThan(tolFor(V));
+    expect(scaledErr(await read(kl, rows), ref.kl, 1e-3)).toBeLessThan(tolFor(V));
+    expect(scaledErr(await read(L, rows * V), ref.dlogits, 1e-6)).toBeLessThan(tolFor(V));
+    [L, Q, tg, nll, kl].forEach((b) => ctx.destroy(b));
   });
 });
 
