@@ -43,3 +43,26 @@ test('recover after SparseGPT 50 %: a live loss curve, zeros kept, perplexity be
   expect(Number(await result.getAttribute('data-sparsity'))).toBeGreaterThanOrEqual(0.5);
   expect(consoleErrors).toEqual([]);
 });
+
+test('gradual magnitude pruning from the dense model reaches its sparsity', async ({ page }) => {
+  const consoleErrors = watchConsole(page);
+  await openStudio(page);
+  await useSmallSettings(page);
+  await page.getByTestId('train-mode').selectOption('gmp');
+  await page.getByTestId('train-gmp').fill('40');
+  await page.getByTestId('train-gmp-t0').fill('0');
+  await page.getByTestId('train-gmp-dt').fill('2');
+  await page.getByTestId('train-gmp-n').fill('2');
+  await page.getByTestId('train-steps').fill('6');
+  await page.getByTestId('train-warmup').fill('1');
+  await page.getByTestId('train-batch').fill('2');
+  await page.getByTestId('train-seqlen').fill('32');
+  await page.getByTestId('train-run').click();
+  const result = page.getByTestId('train-result');
+  await expect(result).toBeVisible({ timeout: 240_000 });
+  await expect(page.getByTestId('train-error')).toHaveCount(0);
+  // ⌊0.4 · numel⌋ of every decoder linear: 40 % within rounding over the 35 matrices.
+  expect(Math.abs(Number(await result.getAttribute('data-sparsity')) - 0.4)).toBeLessThan(1e-3);
+  await expect(page.getByTestId('train-loss-chart')).toHaveAttribute('data-steps', '6');
+  expect(consoleErrors).toEqual([]);
+});
