@@ -1,7 +1,8 @@
 // `finetune`: train the model on a text (jobs/finetune.ts). Recovery of a pruned model keeps its
 // zeros; --gmp prunes gradually by magnitude while training. --json prints
 // { ppl_start, ppl, sparsity, steps, tokens, seconds, tokens_per_s, losses, kl, evals, pruning };
-// --distill kl --teacher DIR adds KL(teacher ‖ model) per predicted token to the loss.
+// --distill kl --teacher DIR adds KL(teacher ‖ model) per predicted token to the loss;
+// --from-scratch [--seed N] trains the folder's architecture from a fresh initialisation.
 import { BadOption } from '../core/errors';
 import { runFinetune } from '../core/jobs/finetune';
 import { OPTIONS, parseOption } from '../core/options';
@@ -40,6 +41,10 @@ export async function runFinetuneCli(values: CliValues): Promise<number> {
   const out = flag(values, 'out');
   return withModel(model, async (engine) => {
     if (teacher) await loadTeacherForCli(engine, teacher);
+    if (values['from-scratch']) {
+      const init = engine.reinitialize(parseOption(OPTIONS.seed, flag(values, 'seed')) ?? 0);
+      process.stderr.write(`note: weights initialised afresh (normal, std ${init.std}), the folder's config and tokenizer kept\n`);
+    }
     const progress = progressLine(values);
     const r = await runFinetune(engine, input, { onProgress: progress.update });
     if (out) writeFolder(out, await engine.exportModel());

@@ -39,10 +39,11 @@ Usage:
   npm run cli -- finetune --model DIR --train FILE [--steps ${OPTIONS.steps.default}] [--batch ${OPTIONS.batch.default}] [--seqlen ${OPTIONS.trainSeqlen.default}] [--lr ${OPTIONS.lr.default}]
                 [--warmup ${OPTIONS.warmup.default}] [--weight-decay ${OPTIONS.weightDecay.default}] [--clip ${OPTIONS.clip.default}] [--eval FILE] [--eval-seqlen ${OPTIONS.evalSeqlen.default}]
                 [--max-windows N] [--eval-every N] [--gmp S --gmp-t0 ${OPTIONS.gmpT0.default} --gmp-dt ${OPTIONS.gmpDt.default} --gmp-n ${OPTIONS.gmpN.default}]
-                [--distill kl --teacher DIR] [--out DIR] [--json]
+                [--distill kl --teacher DIR] [--from-scratch [--seed N]] [--out DIR] [--json]
       Train on the GPU with AdamW (warm-up, then cosine). A pruned model keeps its zeros (recovery);
       --gmp S prunes every decoder linear gradually by magnitude to sparsity S while it trains;
-      --distill kl --teacher DIR adds KL(teacher ‖ model) to the loss (the teacher: the dense model).
+      --distill kl --teacher DIR adds KL(teacher ‖ model) to the loss (the teacher: the dense model);
+      --from-scratch trains the folder's architecture from fresh weights (initialised as transformers does).
   npm run cli -- info --model DIR [--json]
       Model card: architecture, sizes, dtype, tensors, and the GPU adapter.
   npm run cli -- adapter [--json]
@@ -75,6 +76,7 @@ const FLAGS: ParseArgsConfig['options'] = {
   ...Object.fromEntries(VALUE_FLAGS.map((f) => [f, { type: 'string' }])),
   'no-dense': { type: 'boolean', default: false },
   'zero-unused-tokens': { type: 'boolean', default: false },
+  'from-scratch': { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 };

@@ -32,6 +32,7 @@ import {
 import { type StructuredExport, exportStructured, paramCounts } from './export/structured';
 import { type ContextualReport, type ContextualRunOptions, contextualReport, emptyScores, selectionOptions } from './prune/contextual-report';
 import { now } from './units';
+import { type InitSettings, initSettings, initialTensor } from './train/init';
 
 export type { ShaderLoader } from './gpu/context';
 
@@ -529,10 +530,25 @@ export class Engine {
   adoptTrained(info: Record<string, unknown>): void {
     const cur = this.requireModel();
     const pruned = cur.pruned ? { method: cur.pruned.method, target: cur.pruned.target, sparsity: cur.pruned.sparsity } : null;
-    cur.trained = { ...info, ...(pruned ? { pruned_before: pruned } : {}) };
+    // An earlier run (or a fresh initialisation) the weights went through stays on record.
+    cur.trained = { ...info, ...(pruned ? { pruned_before: pruned } : {}), ...(cur.trained ? { before: cur.trained } : {}) };
     cur.backup.clear();
     cur.pruned = null;
     this.contextualState = null;
+  }
+
+  /**
+   * Replace every weight by fresh values as Hugging Face initialises a new model of the family
+   * (train/init.ts), seeded: a model to train from scratch with the loaded folder's shapes and
+   * tokenizer. There is no going back but a reload.
+   */
+  reinitialize(seed: number): InitSettings {
+    const cur = this.requireModel();
+    clearSparse(cur.model);
+    const settings = initSettings(cur.model.spec, cur.folder.config);
+    for (const [name, t] of cur.model.weights) cur.model.write(name, initialTensor(cur.model.spec, settings, name, t.shape, seed));
+    this.adoptTrained({ initialised: { seed, std: settings.std } });
+    return settings;
   }
 
   /** Put the dense weights back (after a prune run of any method, contextual included). */

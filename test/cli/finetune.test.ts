@@ -48,6 +48,16 @@ test('recover with distillation from the dense model: a KL per step, zeros kept'
   expect(r.sparsity).toBeGreaterThanOrEqual(0.5);
 });
 
+test('from scratch: fresh weights (the folder\'s architecture) train, and the loss falls from about ln V', () => {
+  const r = okJson(cli('finetune', '--model', DEMO_MODEL, '--train', SAMPLE_CALIB, '--from-scratch', '--seed', '1', '--steps', '12', '--warmup', '2', '--batch', '2', '--seqlen', '32', '--lr', '1e-2', '--eval', SAMPLE_EVAL, '--eval-seqlen', '64', '--max-windows', '2', '--json'));
+  // A fresh model predicts about uniformly over the 512 tokens: a loss near ln 512 = 6.24.
+  expect(Math.abs(r.losses[0] - Math.log(512))).toBeLessThan(0.1);
+  expect(r.losses.at(-1)).toBeLessThan(r.losses[0] - 1);
+  // The fresh model's perplexity is about the vocabulary size; training lowers it.
+  expect(Math.abs(Math.log(r.ppl_start) - Math.log(512))).toBeLessThan(0.1);
+  expect(r.ppl).toBeLessThan(r.ppl_start);
+});
+
 test('gradual magnitude pruning from dense reaches its final sparsity', () => {
   const r = okJson(cli('finetune', '--model', DEMO_MODEL, '--train', SAMPLE_CALIB, ...SMALL, '--gmp', '0.5', '--gmp-t0', '0', '--gmp-dt', '1', '--gmp-n', '2', '--json'));
   expect(r.pruning.map((p: { step: number }) => p.step)).toEqual([0, 1, 2]);
