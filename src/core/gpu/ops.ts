@@ -8,18 +8,28 @@ export interface GpuTensor {
   chunks: Array<{ buffer: GPUBuffer; row0: number; rows: number }>;
 }
 
-/** Upload a row-major tensor, splitting rows into chunks of at most ctx.pageBytes bytes. */
-export function uploadTensor(ctx: GpuContext, data: Float32Array, shape: number[], label: string): GpuTensor {
-  const rowLen = shape.length > 1 ? shape.slice(1).reduce((a, b) => a * b, 1) : data.length;
+/** Rows split into chunks of at most ctx.pageBytes bytes, each chunk's buffer made by `make`. */
+function pagedTensor(ctx: GpuContext, shape: number[], label: string, make: (r0: number, elems: number, label: string) => GPUBuffer): GpuTensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const rowLen = shape.length > 1 ? n / shape[0] : n;
   const nRows = shape.length > 1 ? shape[0] : 1;
   const rowsPerChunk = Math.max(1, Math.floor(ctx.pageBytes / (rowLen * 4)));
   const chunks: GpuTensor['chunks'] = [];
   for (let r0 = 0; r0 < nRows; r0 += rowsPerChunk) {
     const rows = Math.min(rowsPerChunk, nRows - r0);
-    const part = data.subarray(r0 * rowLen, (r0 + rows) * rowLen);
-    chunks.push({ buffer: ctx.upload(part, chunks.length ? `${label}[${r0}:]` : label), row0: r0, rows });
+    chunks.push({ buffer: make(r0 * rowLen, rows * rowLen, chunks.length ? `${label}[${r0}:]` : label), row0: r0, rows });
   }
   return { shape, chunks };
+}
+
+/** Upload a row-major tensor, splitting rows into chunks of at most ctx.pageBytes bytes. */
+export function uploadTensor(ctx: GpuContext, data: Float32Array, shape: number[], label: string): GpuTensor {
+  return pagedTensor(ctx, shape, label, (o, n, l) => ctx.upload(data.subarray(o, o + n), l));
+}
+
+/** A tensor of zeros paged as uploadTensor pages it (WebGPU zero-fills new buffers: no CPU copy). */
+export function zeroTensor(ctx: GpuContext, shape: number[], label: string): GpuTensor {
+  return pagedTensor(ctx, shape, label, (_o, n, l) => ctx.storage(n * 4, l));
 }
 
 /** A tensor's values, every chunk, row-major in its shape (read back from the GPU). */

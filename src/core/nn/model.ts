@@ -121,16 +121,21 @@ export class GpuModel {
     return floats * 4 + this.logitRowsFor(T) * s.vocabSize * 4;
   }
 
-  /** Rows of logits per chunk: fits one binding and keeps row offsets 256-byte aligned. */
-  private logitRowsFor(T: number): number {
-    const V = this.spec.vocabSize, E = this.spec.embedDim;
+  /**
+   * Rows of logits per chunk: fits one binding and keeps row offsets 256-byte aligned. `with`: a
+   * second head that reads the same rows (a distillation teacher): its binding and width too.
+   */
+  logitRowsFor(T: number, withModel?: GpuModel): number {
+    const V = this.spec.vocabSize;
     const maxRows = Math.floor(this.ctx.pageBytes / (V * 4));
     if (maxRows < 1) {
       throw new TooLargeForDevice(`One row of logits (${V} × 4 bytes) exceeds this adapter's ${this.ctx.pageBytes}-byte storage binding.`);
     }
     if (maxRows >= T) return T;
-    const g = 64 / gcd(E, 64); // rows whose (rows × E × 4) bytes are a multiple of 256
-    if (maxRows < g) throw new TooLargeForDevice(`Logit chunks of ${maxRows} rows cannot be aligned for this model's width ${E}.`);
+    // Rows whose (rows × E × 4) bytes are a multiple of 256, for every head input read.
+    const widths = [this.spec.embedDim, ...(withModel ? [withModel.spec.embedDim] : [])];
+    const g = widths.map((E) => 64 / gcd(E, 64)).reduce((a, b) => (a * b) / gcd(a, b), 1);
+    if (maxRows < g) throw new TooLargeForDevice(`Logit chunks of ${maxRows} rows cannot be aligned for this model's width ${widths.join(' and ')}.`);
     return Math.floor(maxRows / g) * g;
   }
 
@@ -378,7 +383,7 @@ export class GpuModel {
   }
 }
 
-function gcd(a: number, b: number): number {
+export function gcd(a: number, b: number): number {
   while (b) [a, b] = [b, a % b];
   return a;
 }

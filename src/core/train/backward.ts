@@ -101,20 +101,19 @@ export class TrainPass {
     this.pos = s.position === 'learned' ? f(T, 'train.positions') : null;
     this.cs = s.rotaryDim > 0 ? f(T * s.rotaryDim, 'train.rope') : null;
     this.csInv = s.rotaryDim > 0 ? f(T * s.rotaryDim, 'train.rope.inverse') : null;
+    // Positions are 0 … T−1 in every window: the backward's inverse rotary table is written once.
+    if (this.csInv) c.device.queue.writeBuffer(this.csInv, 0, top.inverseRopeTable(ropeTable(s.ropeInvFreq, 0, T)));
     this.e = E !== H ? f(T * E, 'train.e') : null;
     this.x = f(T * H, 'train.x');
     this.xf = f(T * H, 'train.xf');
     this.hn = f(T * H, 'train.hn');
     this.he = E !== H ? f(T * E, 'train.he') : null;
     // Logits in row chunks that fit one binding, 256-byte aligned (as the forward's).
-    // Logit rows per chunk: one binding, offsets 256-byte aligned for the model's head input (and
-    // the teacher's), and no more than the teacher's workspace holds.
+    // Logit rows per chunk: one binding, offsets 256-byte aligned for the model's head input and the
+    // teacher's (whose own chunks, aligned for it alone, are at least as long).
     const tws = teacher ? teacher.allocate(T) : null;
     if (tws) this.bufs.push(...Object.values(tws).filter((b): b is GPUBuffer => !!b && typeof b === 'object'));
-    const maxRows = Math.min(Math.max(1, Math.floor(c.pageBytes / (s.vocabSize * 4))), tws ? tws.logitRows : T);
-    const a1 = 64 / gcd(E, 64), a2 = teacher ? 64 / gcd(teacher.spec.embedDim, 64) : 1;
-    const align = (a1 * a2) / gcd(a1, a2);
-    this.logitRows = maxRows >= T ? T : Math.max(align, Math.floor(maxRows / align) * align);
+    this.logitRows = model.logitRowsFor(T, teacher);
     this.teacher = teacher && tws ? { model: teacher, ws: tws, kl: f(T, 'train.kl') } : null;
     this.logits = f(this.logitRows * s.vocabSize, 'train.logits');
     this.targets = f(T, 'train.targets');
@@ -153,7 +152,7 @@ export class TrainPass {
         z: f(T * F, L + 'z'),
       });
     }
-    for (const [name, w] of model.weights) this.grads.set(name, op.uploadTensor(c, new Float32Array(w.shape.reduce((a, b) => a * b, 1)), w.shape, `grad.${name}`));
+    for (const [name, w] of model.weights) this.grads.set(name, op.zeroTensor(c, w.shape, `grad.${name}`));
   }
 
   /** Bytes this pass holds on the GPU: saved activations, scratch and one gradient per parameter. */
@@ -260,17 +259,16 @@ export class TrainPass {
 
   /**
    * One window (T ids, positions from 0): the forward, the loss scale · Σ_t nll(ids[t + 1] | ids[..t])
-   * over t < T − 1, and its gradient added to every gradient tensor. Returns the window's summed
-   * NLL (float64 on return).
+   * over t < T − 1 (+ the KL to a teacher), and its gradient added to every gradient tensor, all
+   * recorded and submitted without a readback. The window's per-token NLL (then, with a teacher, its
+   * per-token KL) are copied into `into` from byte `offset`: T − 1 floats each.
    */
-  async window(ids: ArrayLike<number>, scale: number): Promise<{ nll: number; kl: number }> {
+  record(ids: ArrayLike<number>, scale: number, into?: { buffer: GPUBuffer; offset: number }): void {
     const s = this.model.spec, c = this.ctx, T = this.T, H = s.hidden, E = s.embedDim, V = s.vocabSize;
     if (ids.length !== T) throw new Error(`internal: a training window of ${ids.length} tokens for a pass of ${T}`);
     const bytes = T * H * 4;
-    // The forward's embedding (tokens, project_in, learned positions, the rotary table), and the
-    // inverse rotary table for the backward.
+    // The forward's embedding (tokens, project_in, learned positions, the rotary table).
     this.model.embed({ T, ids: this.ids, pos: this.pos, cs: this.cs, x: this.x, e: this.e }, ids);
-    if (this.csInv) c.device.queue.writeBuffer(this.csInv, 0, top.inverseRopeTable(ropeTable(s.ropeInvFreq, 0, T)));
 
     // The teacher's forward (its head runs per logit chunk below).
     const th = this.teacher ? this.teacher.model.forward(this.teacher.ws, ids) : null;
@@ -333,8 +331,10 @@ export class TrainPass {
       top.linearBackward(c, x, this.w(headW), this.logits, { dx, dw: this.g(headW), db: this.grads.get('head.bias'), ones: this.ones }, rows);
       c.submit();
     }
-    const nll = await c.read(this.nll, 0, (T - 1) * 4);
-    const kl = this.teacher ? await c.read(this.teacher.kl, 0, (T - 1) * 4) : null;
+    if (into) {
+      c.copy(this.nll, 0, into.buffer, into.offset, (T - 1) * 4);
+      if (this.teacher) c.copy(this.teacher.kl, 0, into.buffer, into.offset + (T - 1) * 4, (T - 1) * 4);
+    }
 
     // Backward.
     if (this.dhe) this.linearBack('head.project_out', hn, this.dhe, this.dres, false, 'head.project_out');
@@ -379,12 +379,19 @@ export class TrainPass {
       top.embedBackward(c, this.ids, this.dres, this.g('embed.tokens'), T);
     }
     c.submit();
+  }
+
+  /** Floats `record` copies per window: the NLL of T − 1 tokens, and as many KLs with a teacher. */
+  get lossFloats(): number {
+    return (this.T - 1) * (this.teacher ? 2 : 1);
+  }
+
+  /** One window as `record`, then its summed NLL and KL read back (tests and benchmarks). */
+  async window(ids: ArrayLike<number>, scale: number): Promise<{ nll: number; kl: number }> {
+    this.record(ids, scale);
     const sum = (a: Float32Array | null) => (a ? a.reduce((x, v) => x + v, 0) : 0);
+    const nll = await this.ctx.read(this.nll, 0, (this.T - 1) * 4);
+    const kl = this.teacher ? await this.ctx.read(this.teacher.kl, 0, (this.T - 1) * 4) : null;
     return { nll: sum(nll), kl: sum(kl) };
   }
-}
-
-function gcd(a: number, b: number): number {
-  while (b) [a, b] = [b, a % b];
-  return a;
 }

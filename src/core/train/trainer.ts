@@ -49,7 +49,8 @@ interface Param {
 export class Trainer {
   readonly pass: TrainPass;
   private readonly params: Param[] = [];
-  private readonly partials: GPUBuffer;
+  /** What a step reads back, once: the gradient-norm partial sums, then every window's per-token NLL (and KL). */
+  private readback: GPUBuffer;
   private readonly nPartials: number;
   /** Optimizer steps taken (AdamW's t). */
   t = 0;
@@ -64,12 +65,12 @@ export class Trainer {
     let n = 0;
     for (const [name, w] of model.weights) {
       if (frozen.has(name)) continue;
-      const zeros = () => op.uploadTensor(c, new Float32Array(w.shape.reduce((a, b) => a * b, 1)), w.shape, `adam.${name}`);
+      const zeros = () => op.zeroTensor(c, w.shape, `adam.${name}`);
       this.params.push({ name, w, m: zeros(), v: zeros(), mask: null });
       for (const ch of this.pass.grads.get(name)!.chunks) n += top.sumsqGroups(ch.buffer.size / 4).groups;
     }
     this.nPartials = n;
-    this.partials = c.storage(Math.max(16, n * 4), 'train.gradnorm');
+    this.readback = c.storage(Math.max(16, n * 4), 'train.readback');
   }
 
   /** A trainer over the model's current weights; with maskZeros, their zeros become the masks. */
@@ -137,28 +138,36 @@ export class Trainer {
     const c = this.model.ctx, T = this.opts.seqlen;
     this.pass.zeroGrads();
     const scale = 1 / (windows.length * (T - 1));
-    let sum = 0;
-    let klSum = 0;
-    for (const ids of windows) {
-      const r = await this.pass.window(ids, scale);
-      sum += r.nll;
-      klSum += r.kl;
+    // The step's windows, then the gradient norm's partial sums, recorded without a readback; the
+    // losses and the partials come back together in one read.
+    const per = this.pass.lossFloats;
+    const bytes = (this.nPartials + windows.length * per) * 4;
+    if (this.readback.size < bytes) {
+      c.destroy(this.readback);
+      this.readback = c.storage(bytes, 'train.readback');
     }
-    const loss = sum * scale;
-    const kl = this.opts.teacher ? klSum * scale : null;
-    if (!Number.isFinite(loss + (kl ?? 0))) throw new NumericalError(`The loss is not finite at step ${this.t + 1} (${loss}${kl !== null ? `, KL ${kl}` : ''}); no update was made.`);
-    // Global gradient norm: partial sums of squares of every gradient chunk, added in float64.
+    windows.forEach((ids, w) => this.pass.record(ids, scale, { buffer: this.readback, offset: (this.nPartials + w * per) * 4 }));
     let o = 0;
     for (const p of this.params) {
       for (const ch of this.pass.grads.get(p.name)!.chunks) {
         const n = ch.buffer.size / 4;
-        top.sumsq(c, ch.buffer, n, this.partials, o);
+        top.sumsq(c, ch.buffer, n, this.readback, o);
         o += top.sumsqGroups(n).groups;
       }
     }
-    const parts = await c.read(this.partials, 0, this.nPartials * 4);
+    const back = await c.read(this.readback, 0, bytes);
     let ss = 0;
-    for (const v of parts) ss += v;
+    for (let i = 0; i < this.nPartials; i++) ss += back[i];
+    let sum = 0;
+    let klSum = 0;
+    for (let w = 0; w < windows.length; w++) {
+      const at = this.nPartials + w * per;
+      for (let i = 0; i < T - 1; i++) sum += back[at + i];
+      if (this.opts.teacher) for (let i = T - 1; i < per; i++) klSum += back[at + i];
+    }
+    const loss = sum * scale;
+    const kl = this.opts.teacher ? klSum * scale : null;
+    if (!Number.isFinite(loss + (kl ?? 0))) throw new NumericalError(`The loss is not finite at step ${this.t + 1} (${loss}${kl !== null ? `, KL ${kl}` : ''}); no update was made.`);
     const gradNorm = Math.sqrt(ss);
     if (!Number.isFinite(gradNorm)) throw new NumericalError(`The gradient is not finite at step ${this.t + 1}; no update was made.`);
     const gradScale = this.opts.clip > 0 ? Math.min(1, this.opts.clip / (gradNorm + 1e-6)) : 1;
@@ -177,7 +186,7 @@ export class Trainer {
   dispose(): void {
     const c = this.model.ctx;
     this.pass.dispose();
-    c.destroy(this.partials);
+    c.destroy(this.readback);
     for (const p of this.params) {
       op.destroyTensor(c, p.m);
       op.destroyTensor(c, p.v);
