@@ -35,6 +35,12 @@ export async function openStudio(page: Page): Promise<void> {
   await useSmallSettings(page);
 }
 
+/** Screenshot one area (by test id) into the test's output folder and attach it to the report. */
+export async function shoot(page: Page, testInfo: TestInfo, testId: string, name: string): Promise<void> {
+  const body = await page.getByTestId(testId).screenshot({ path: testInfo.outputPath(`${name}.png`) });
+  await testInfo.attach(name, { body, contentType: 'image/png' });
+}
+
 /** Keep a JSON artifact (<name>.json in the test's output folder) and attach it to the report. */
 export async function saveJson(testInfo: TestInfo, name: string, value: unknown): Promise<void> {
   const file = testInfo.outputPath(`${name}.json`);

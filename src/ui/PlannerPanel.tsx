@@ -2,13 +2,13 @@
 // changes at inference. Both published fits are computed side by side (the selected one drives the
 // chart); every number sits next to its formula. The formulas are in src/core/plan, the choice of
 // their inputs in src/store/planner.ts; this file only lays them out.
-import { type ReactNode, useId, useMemo, useDeferredValue } from 'react';
+import { memo, type ReactNode, useId, useMemo, useDeferredValue } from 'react';
 import { CartesianGrid, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis } from 'recharts';
 import type { ScatterShapeProps } from 'recharts/types/util/ScatterUtils';
 import { CHINCHILLA_TOKENS_PER_PARAM, type FitId, FITS } from '../core/plan/chinchilla';
 import { weightsLabel } from '../store/eval-settings';
 import { useModel } from '../store/model';
-import { plannerView, usePlanner, type FitView, type InferenceView, type PlannerView } from '../store/planner';
+import { plannerView, usePlanner, type ChartView, type FitView, type InferenceView, type PlannerView } from '../store/planner';
 import { usePrune } from '../store/prune';
 import { useSpeed } from '../store/speed';
 import { formatBytes, formatInt, formatMetric } from './format';
@@ -268,6 +268,7 @@ function PointMark(props: ScatterShapeProps & { kind: 'model' | 'budget' }) {
   const r = 7;
   return <path data-testid="planner-budget-point" d={`M${cx},${cy - r}L${cx + r},${cy}L${cx},${cy + r}L${cx - r},${cy}Z`} fill={BUDGET_COLOR} stroke="#ffffff" strokeWidth={1} />;
 }
+const CURSOR = { strokeDasharray: '3 3' };
 const ModelMark = (p: ScatterShapeProps) => <PointMark {...p} kind="model" />;
 const BudgetMark = (p: ScatterShapeProps) => <PointMark {...p} kind="budget" />;
 
@@ -282,72 +283,77 @@ function TooltipBody({ active, payload }: { active?: boolean; payload?: Readonly
   );
 }
 
-function FrontierChart({ view }: { view: PlannerView }) {
-  const c = view.chart;
-  const captionId = useId();
-  return (
-    <figure className="planner-chart" data-testid="planner-chart" aria-labelledby={captionId}>
-      <figcaption id={captionId}>
-        <strong>Compute-optimal frontier</strong> <F>N_opt(C)</F>, log–log, with the model (<F>C = 6ND</F>, N) and the budget
-      </figcaption>
-      <div className="chart-box">
-        <ResponsiveContainer width="100%" height={260}>
-          <ScatterChart margin={CHART_MARGIN}>
-            <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
-            <XAxis {...NUMBER_AXIS} dataKey="C" name="compute" scale="log" domain={c.xDomain} ticks={c.xTicks} tickFormatter={decadeTick} label={xTitle('training compute C (FLOPs)')} />
-            <YAxis
-              {...NUMBER_AXIS}
-              dataKey="N"
-              name="parameters"
-              scale="log"
-              domain={c.yDomain}
-              ticks={c.yTicks}
-              width={52}
-              tickFormatter={decadeTick}
-              label={yTitle('parameters N', 40)}
-            />
-            <Tooltip content={TooltipBody} cursor={{ strokeDasharray: '3 3' }} isAnimationActive={false} />
-            {c.series.map((s) => (
-              <Scatter
-                key={s.fit}
-                name={s.label}
-                data={s.points}
-                fill={FIT_COLORS[s.fit]}
-                line={{ stroke: FIT_COLORS[s.fit], strokeWidth: s.selected ? 2.5 : 1.5, strokeDasharray: s.selected ? undefined : '6 4' }}
-                shape={NO_MARK}
-                isAnimationActive={false}
+// Drawn again only when the plotted numbers change: the view is recomputed at each sweep point
+// (the inference table follows the runs), the frontier does not, and every render of a recharts
+// chart re-registers all its axes and series.
+const FrontierChart = memo(
+  function FrontierChart({ chart: c }: { chart: ChartView }) {
+    const captionId = useId();
+    return (
+      <figure className="planner-chart" data-testid="planner-chart" aria-labelledby={captionId}>
+        <figcaption id={captionId}>
+          <strong>Compute-optimal frontier</strong> <F>N_opt(C)</F>, log–log, with the model (<F>C = 6ND</F>, N) and the budget
+        </figcaption>
+        <div className="chart-box">
+          <ResponsiveContainer width="100%" height={260}>
+            <ScatterChart margin={CHART_MARGIN}>
+              <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
+              <XAxis {...NUMBER_AXIS} dataKey="C" name="compute" scale="log" domain={c.xDomain} ticks={c.xTicks} tickFormatter={decadeTick} label={xTitle('training compute C (FLOPs)')} />
+              <YAxis
+                {...NUMBER_AXIS}
+                dataKey="N"
+                name="parameters"
+                scale="log"
+                domain={c.yDomain}
+                ticks={c.yTicks}
+                width={52}
+                tickFormatter={decadeTick}
+                label={yTitle('parameters N', 40)}
               />
-            ))}
-            {c.budgetPoint ? <Scatter name="Budget" data={[c.budgetPoint]} fill={BUDGET_COLOR} shape={BudgetMark} isAnimationActive={false} /> : null}
-            {c.modelPoint ? <Scatter name="Model" data={[c.modelPoint]} fill={MODEL_COLOR} shape={ModelMark} isAnimationActive={false} /> : null}
-          </ScatterChart>
-        </ResponsiveContainer>
-      </div>
-      <ul className="chart-legend" aria-label="Legend">
-        {c.series.map((s) => (
-          <li key={s.fit}>
-            <svg width="22" height="8" aria-hidden="true">
-              <line x1="1" y1="4" x2="21" y2="4" stroke={FIT_COLORS[s.fit]} strokeWidth={s.selected ? 2.5 : 1.5} strokeDasharray={s.selected ? undefined : '6 4'} />
+              <Tooltip content={TooltipBody} cursor={CURSOR} isAnimationActive={false} />
+              {c.series.map((s) => (
+                <Scatter
+                  key={s.fit}
+                  name={s.label}
+                  data={s.points}
+                  fill={FIT_COLORS[s.fit]}
+                  line={{ stroke: FIT_COLORS[s.fit], strokeWidth: s.selected ? 2.5 : 1.5, strokeDasharray: s.selected ? undefined : '6 4' }}
+                  shape={NO_MARK}
+                  isAnimationActive={false}
+                />
+              ))}
+              {c.budgetPoint ? <Scatter name="Budget" data={[c.budgetPoint]} fill={BUDGET_COLOR} shape={BudgetMark} isAnimationActive={false} /> : null}
+              {c.modelPoint ? <Scatter name="Model" data={[c.modelPoint]} fill={MODEL_COLOR} shape={ModelMark} isAnimationActive={false} /> : null}
+            </ScatterChart>
+          </ResponsiveContainer>
+        </div>
+        <ul className="chart-legend" aria-label="Legend">
+          {c.series.map((s) => (
+            <li key={s.fit}>
+              <svg width="22" height="8" aria-hidden="true">
+                <line x1="1" y1="4" x2="21" y2="4" stroke={FIT_COLORS[s.fit]} strokeWidth={s.selected ? 2.5 : 1.5} strokeDasharray={s.selected ? undefined : '6 4'} />
+              </svg>
+              {s.label}
+            </li>
+          ))}
+          <li>
+            <svg width="14" height="14" aria-hidden="true">
+              <path d="M7,1L13,7L7,13L1,7Z" fill={BUDGET_COLOR} />
             </svg>
-            {s.label}
+            budget (C, N_opt)
           </li>
-        ))}
-        <li>
-          <svg width="14" height="14" aria-hidden="true">
-            <path d="M7,1L13,7L7,13L1,7Z" fill={BUDGET_COLOR} />
-          </svg>
-          budget (C, N_opt)
-        </li>
-        <li>
-          <svg width="12" height="12" aria-hidden="true">
-            <circle cx="6" cy="6" r="5" fill={MODEL_COLOR} />
-          </svg>
-          {c.modelPoint ? 'the model (6ND, N)' : 'the model (needs D)'}
-        </li>
-      </ul>
-    </figure>
-  );
-}
+          <li>
+            <svg width="12" height="12" aria-hidden="true">
+              <circle cx="6" cy="6" r="5" fill={MODEL_COLOR} />
+            </svg>
+            {c.modelPoint ? 'the model (6ND, N)' : 'the model (needs D)'}
+          </li>
+        </ul>
+      </figure>
+    );
+  },
+  (a, b) => JSON.stringify(a.chart) === JSON.stringify(b.chart),
+);
 
 function InferenceTable({ inf, ctx }: { inf: InferenceView; ctx: number | null }) {
   if (inf.error || !inf.shape) return <p className="muted">The FLOPs formulas need the model&apos;s shape: {inf.error}</p>;
@@ -508,7 +514,7 @@ export function PlannerBody({ view }: { view: PlannerView }) {
       <BudgetTable view={view} />
       <h3>Where the model sits</h3>
       <ModelTable view={view} />
-      <FrontierChart view={view} />
+      <FrontierChart chart={view.chart} />
       <h3>What pruning changes at inference</h3>
       {view.inference ? <InferenceTable inf={view.inference} ctx={view.ctx} /> : <p className="muted">Load a model to count its FLOPs per token.</p>}
     </section>

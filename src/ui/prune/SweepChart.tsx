@@ -1,7 +1,7 @@
 // Sparsity vs perplexity: one series per method, N:M points as diamonds, the dense point as a
 // square with a dashed reference line. Every point is an SVG <g data-testid="sweep-point"> with
 // data-method / data-sparsity / data-ppl, so tests can count and read them. Updates are throttled.
-import { useCallback, useDeferredValue, useMemo, useRef, useState, type RefObject } from 'react';
+import { memo, useCallback, useDeferredValue, useMemo, useRef, useState, type RefObject } from 'react';
 import { CartesianGrid, ReferenceLine, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis } from 'recharts';
 import type { ScatterShapeProps } from 'recharts/types/util/ScatterUtils';
 import { METHODS } from '../../core/prune/types';
@@ -29,6 +29,8 @@ const THROTTLE_MS = 250;
 
 const NONE: ChartPoint[] = [];
 const X_TICKS = [0, 20, 40, 60, 80, 100];
+const X_DOMAIN = [0, 100];
+const CURSOR = { strokeDasharray: '3 3' };
 const X_LABEL = xTitle('achieved sparsity (% zeros in pruned layers)');
 const Y_LABEL = yTitle('perplexity', 30);
 const LINES = Object.fromEntries(Object.entries(METHOD_COLORS).map(([m, c]) => [m, { stroke: c, strokeWidth: 1.5 }])) as Record<ChartPoint['method'], { stroke: string; strokeWidth: number }>;
@@ -115,6 +117,57 @@ function ChartExportButtons({ data, box }: { data: ChartData; box: RefObject<HTM
   );
 }
 
+/**
+ * The recharts tree, drawn again only when what it shows changes: recharts 3 re-registers every
+ * axis, series and reference line in its store at each render of the chart (with a synchronous
+ * re-render of the whole tree), so the parent's other renders (a new run not yet shown, throttled,
+ * the job starting or ending) must not reach it.
+ */
+const SweepPlot = memo(function SweepPlot({ data, log, selectedId }: { data: ChartData; log: boolean; selectedId: number | null }) {
+  const axis = useMemo(() => yAxis(data.yMin, data.yMax, log), [data.yMin, data.yMax, log]);
+  const byMethod = useMemo(() => new Map(data.series.map((x) => [x.method, x])), [data.series]);
+  const denseData = useMemo(() => (data.dense ? [data.dense] : NONE), [data.dense]);
+  const shape = useCallback((props: ScatterShapeProps) => <PointShape {...props} selectedId={selectedId} />, [selectedId]);
+  return (
+    <ResponsiveContainer width="100%" height={280}>
+      <ScatterChart margin={CHART_MARGIN}>
+        <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
+        <XAxis {...NUMBER_AXIS} dataKey="x" name="sparsity" unit="%" domain={X_DOMAIN} ticks={X_TICKS} label={X_LABEL} />
+        <YAxis
+          {...NUMBER_AXIS}
+          dataKey="y"
+          name="perplexity"
+          scale={log ? 'log' : 'linear'}
+          domain={axis.domain}
+          ticks={axis.ticks}
+          width={58}
+          tickFormatter={formatTick}
+          label={Y_LABEL}
+        />
+        <Tooltip content={TooltipBody} cursor={CURSOR} isAnimationActive={false} />
+        {data.dense ? <ReferenceLine y={data.dense.y} stroke={METHOD_COLORS.dense} strokeDasharray="5 4" ifOverflow="extendDomain" /> : null}
+        {/* Every series is always there (maybe empty): new points then change data only,
+            which is much cheaper for recharts than adding a series. */}
+        {METHODS.map((m) => (
+          <Scatter
+            key={`${m}-u`}
+            name={METHOD_LABELS[m]}
+            data={byMethod.get(m)?.unstructured ?? NONE}
+            fill={METHOD_COLORS[m]}
+            line={LINES[m]}
+            shape={shape}
+            isAnimationActive={false}
+          />
+        ))}
+        {METHODS.map((m) => (
+          <Scatter key={`${m}-nm`} name={`${METHOD_LABELS[m]} N:M`} data={byMethod.get(m)?.nm ?? NONE} fill={METHOD_COLORS[m]} shape={shape} isAnimationActive={false} />
+        ))}
+        <Scatter name="Dense" data={denseData} fill={METHOD_COLORS.dense} shape={shape} isAnimationActive={false} />
+      </ScatterChart>
+    </ResponsiveContainer>
+  );
+});
+
 export function SweepChart() {
   const liveRuns = usePrune((s) => s.runs);
   const liveDense = usePrune((s) => s.dense);
@@ -125,10 +178,6 @@ export function SweepChart() {
   const dense = useDeferredValue(useThrottled(liveDense, THROTTLE_MS));
   const [log, setLog] = useState(true);
   const data = useMemo(() => chartData(runs, dense), [runs, dense]);
-  const axis = useMemo(() => yAxis(data.yMin, data.yMax, log), [data.yMin, data.yMax, log]);
-  const byMethod = useMemo(() => new Map(data.series.map((x) => [x.method, x])), [data.series]);
-  const denseData = useMemo(() => (data.dense ? [data.dense] : NONE), [data.dense]);
-  const shape = useCallback((props: ScatterShapeProps) => <PointShape {...props} selectedId={selectedId} />, [selectedId]);
   const box = useRef<HTMLDivElement>(null);
 
   return (
@@ -153,42 +202,7 @@ export function SweepChart() {
         {data.count === 0 ? (
           <p className="muted chart-empty">Prune or run a sweep: each measured run appears here. Measure the dense model (Evaluate, or a sweep) for the reference point.</p>
         ) : null}
-        <ResponsiveContainer width="100%" height={280}>
-          <ScatterChart margin={CHART_MARGIN}>
-            <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
-            <XAxis {...NUMBER_AXIS} dataKey="x" name="sparsity" unit="%" domain={[0, 100]} ticks={X_TICKS} label={X_LABEL} />
-            <YAxis
-              {...NUMBER_AXIS}
-              dataKey="y"
-              name="perplexity"
-              scale={log ? 'log' : 'linear'}
-              domain={axis.domain}
-              ticks={axis.ticks}
-              width={58}
-              tickFormatter={formatTick}
-              label={Y_LABEL}
-            />
-            <Tooltip content={TooltipBody} cursor={{ strokeDasharray: '3 3' }} isAnimationActive={false} />
-            {data.dense ? <ReferenceLine y={data.dense.y} stroke={METHOD_COLORS.dense} strokeDasharray="5 4" ifOverflow="extendDomain" /> : null}
-            {/* Every series is always there (maybe empty): new points then change data only,
-                which is much cheaper for recharts than adding a series. */}
-            {METHODS.map((m) => (
-              <Scatter
-                key={`${m}-u`}
-                name={METHOD_LABELS[m]}
-                data={byMethod.get(m)?.unstructured ?? NONE}
-                fill={METHOD_COLORS[m]}
-                line={LINES[m]}
-                shape={shape}
-                isAnimationActive={false}
-              />
-            ))}
-            {METHODS.map((m) => (
-              <Scatter key={`${m}-nm`} name={`${METHOD_LABELS[m]} N:M`} data={byMethod.get(m)?.nm ?? NONE} fill={METHOD_COLORS[m]} shape={shape} isAnimationActive={false} />
-            ))}
-            <Scatter name="Dense" data={denseData} fill={METHOD_COLORS.dense} shape={shape} isAnimationActive={false} />
-          </ScatterChart>
-        </ResponsiveContainer>
+        <SweepPlot data={data} log={log} selectedId={selectedId} />
       </div>
       <ul className="chart-legend" aria-label="Legend">
         {(['sparsegpt', 'sparsellm', 'wanda', 'magnitude'] as const).map((m) => (
