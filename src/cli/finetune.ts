@@ -2,11 +2,15 @@
 // zeros; --gmp prunes gradually by magnitude while training. --json prints
 // { ppl_start, ppl, sparsity, steps, tokens, seconds, tokens_per_s, losses, kl, evals, pruning };
 // --distill kl --teacher DIR adds KL(teacher ‖ model) per predicted token to the loss;
-// --from-scratch [--seed N] trains the folder's architecture from a fresh initialisation.
+// --from-scratch [--seed N] trains the folder's architecture from a fresh initialisation;
+// --checkpoint FILE --checkpoint-every N keeps a checkpoint, --resume FILE continues from it.
 import { BadOption } from '../core/errors';
-import { runFinetune } from '../core/jobs/finetune';
+import fs from 'node:fs';
+import { decodeCheckpoint, encodeCheckpoint } from '../core/jobs/checkpoint';
+import { runFinetune, type FinetuneCheckpoint } from '../core/jobs/finetune';
 import { OPTIONS, parseOption } from '../core/options';
 import { type CliValues, flag, need, printer, progressLine, readTextFile, writeFolder } from './common';
+import { pathSource } from '../node/files';
 import { loadTeacherForCli, withModel } from './load';
 
 export async function runFinetuneCli(values: CliValues): Promise<number> {
@@ -31,6 +35,7 @@ export async function runFinetuneCli(values: CliValues): Promise<number> {
     evalSeqlen: num(OPTIONS.evalSeqlen)!,
     maxWindows: num(OPTIONS.maxWindows),
     evalEvery: num(OPTIONS.evalEvery),
+    checkpointEvery: num(OPTIONS.checkpointEvery),
     ...(flag(values, 'distill') === 'kl' ? { distill: 'kl' as const } : {}),
   };
   const distill = flag(values, 'distill');
@@ -39,6 +44,12 @@ export async function runFinetuneCli(values: CliValues): Promise<number> {
   if (distill && !teacher) throw new BadOption('--distill kl needs --teacher DIR: the model to distil from (the dense model before pruning).');
   if (teacher && !distill) throw new BadOption('--teacher is used only with --distill kl.');
   const out = flag(values, 'out');
+  const ckFile = flag(values, 'checkpoint');
+  if ((ckFile === undefined) !== (input.checkpointEvery === undefined)) throw new BadOption('--checkpoint FILE and --checkpoint-every N go together: where to write the checkpoint, and how often.');
+  const resumeFile = flag(values, 'resume');
+  if (resumeFile !== undefined && values['from-scratch']) throw new BadOption('--resume continues a run from its checkpoint (weights included); --from-scratch cannot be given with it.');
+  if (resumeFile !== undefined && !fs.statSync(resumeFile, { throwIfNoEntry: false })?.isFile()) throw new BadOption(`--resume: there is no file ${resumeFile}.`);
+  const resume = resumeFile !== undefined ? await decodeCheckpoint(pathSource(resumeFile), resumeFile) : undefined;
   return withModel(model, async (engine) => {
     if (teacher) await loadTeacherForCli(engine, teacher);
     if (values['from-scratch']) {
@@ -46,7 +57,14 @@ export async function runFinetuneCli(values: CliValues): Promise<number> {
       process.stderr.write(`note: weights initialised afresh (normal, std ${init.std}), the folder's config and tokenizer kept\n`);
     }
     const progress = progressLine(values);
-    const r = await runFinetune(engine, input, { onProgress: progress.update });
+    // Written beside, then renamed: a run killed mid-write leaves the previous checkpoint whole.
+    const onCheckpoint = ckFile
+      ? (c: FinetuneCheckpoint) => {
+          fs.writeFileSync(`${ckFile}.part`, encodeCheckpoint(c));
+          fs.renameSync(`${ckFile}.part`, ckFile);
+        }
+      : undefined;
+    const r = await runFinetune(engine, input, { onProgress: progress.update, onCheckpoint, resume });
     if (out) writeFolder(out, await engine.exportModel());
     progress.end();
     const f = (x: number | null) => (x === null ? '—' : x.toFixed(4));

@@ -96,6 +96,11 @@ export class Engine {
     return this.current?.model ?? null;
   }
 
+  /** The record of the training behind the current weights (steps, settings, what came before), or null. */
+  get trainedInfo(): Record<string, unknown> | null {
+    return this.current?.trained ?? null;
+  }
+
   get tokenizer(): TextTokenizer | null {
     return this.current?.tokenizer ?? null;
   }
@@ -239,8 +244,7 @@ export class Engine {
     const t0 = now();
     const ids = tokenizer.encode(text);
     // A non-finite loss is an error naming the layer where it starts (never a NaN result).
-    const layerLabel = (i: number) => this.hfName(`layers.${i}.attn.q`).replace(/\.[^.]*\.[^.]*$/, '');
-    const r = await this.guard(() => sumNll(model, ids, { ...opts, layerLabel }, onProgress, signal));
+    const r = await this.guard(() => sumNll(model, ids, { ...opts, layerLabel: (i) => this.layerLabel(i) }, onProgress, signal));
     const nll = r.sum / r.tokens;
     return {
       ppl: Math.exp(nll),
@@ -256,6 +260,11 @@ export class Engine {
    * The Hugging Face module name of a canonical sublayer ("layers.0.attn.q" →
    * "model.layers.0.self_attn.q_proj"; parts of fused tensors get a suffix: "…c_attn[q]").
    */
+  /** Decoder layer i's Hugging Face prefix ("model.layers.3"). */
+  layerLabel(i: number): string {
+    return this.hfName(`layers.${i}.attn.q`).replace(/\.[^.]*\.[^.]*$/, '');
+  }
+
   hfName(sublayer: string): string {
     const cur = this.requireModel();
     const want = `${sublayer}.weight`;

@@ -60,6 +60,8 @@ export const OPTIONS = {
   evalSeqlen: { flag: 'eval-seqlen', label: 'Evaluation sequence length', integer: true, min: 2, max: 1 << 20, default: 256 },
   /** Measure the held-out perplexity every N steps too. */
   evalEvery: { flag: 'eval-every', label: 'Evaluate every (steps)', integer: true, min: 1, max: 10_000_000 },
+  /** Steps between training checkpoints (weights, moments, masks, step). */
+  checkpointEvery: { flag: 'checkpoint-every', label: 'Checkpoint every (steps)', integer: true, min: 1, max: 10_000_000 },
   /** Gradual magnitude pruning: the final sparsity s_f. */
   gmp: { flag: 'gmp', label: 'Final sparsity', integer: false, min: 0, max: 0.99 },
   /** GMP: the first pruning step t0. */

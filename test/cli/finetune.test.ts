@@ -65,6 +65,24 @@ test('gradual magnitude pruning from dense reaches its final sparsity', () => {
   expect(Math.abs(r.sparsity - 0.5)).toBeLessThan(1e-3);
 });
 
+test('a run killed after its checkpoint resumes to the uninterrupted run\'s weights, byte for byte; another run\'s checkpoint is refused', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prune-ck-'));
+  const ck = path.join(dir, 'run.ckpt.safetensors');
+  const args = ['--model', DEMO_MODEL, '--train', SAMPLE_CALIB, ...SMALL, '--gmp', '0.5', '--gmp-t0', '0', '--gmp-dt', '1', '--gmp-n', '3', '--json'];
+  const full = okJson(cli('finetune', ...args, '--checkpoint', ck, '--checkpoint-every', '2', '--out', path.join(dir, 'full')));
+  // The checkpoint of step 2 stays (none is taken at the last step), as a run killed after it leaves it.
+  const resumed = okJson(cli('finetune', ...args, '--resume', ck, '--out', path.join(dir, 'resumed')));
+  expect(resumed.losses).toEqual(full.losses);
+  expect(resumed.pruning).toEqual(full.pruning);
+  expect(resumed.ppl).toBe(full.ppl);
+  expect(resumed.ppl_start).toBe(full.ppl_start);
+  const bytes = (d: string) => fs.readFileSync(path.join(dir, d, 'model.safetensors'));
+  expect(bytes('resumed').equals(bytes('full'))).toBe(true);
+  const other = cli('finetune', ...args, '--lr', '2e-3', '--resume', ck);
+  expect(other.code).not.toBe(0);
+  expect(other.stderr).toMatch(/The checkpoint belongs to another run: lr \(0\.001 in the checkpoint, 0\.002 now\) differ/);
+});
+
 test.each([
   [['--steps', '5', '--warmup', '10'], /5 steps are fewer than the 10 warm-up steps/],
   [['--batch', '1000'], /fewer than one batch of 1000/],
@@ -74,6 +92,9 @@ test.each([
   [['--distill', 'mse', '--teacher', DEMO_MODEL], /--distill must be "kl"/],
   [['--teacher', DEMO_MODEL], /--teacher is used only with --distill kl/],
   [['--distill', 'kl', '--teacher', path.join(FIXTURE_MODELS, 'tiny-gpt2')], /teacher's vocabulary differs/],
+  [['--checkpoint-every', '2'], /--checkpoint FILE and --checkpoint-every N go together/],
+  [['--resume', path.join(os.tmpdir(), 'no-such-checkpoint.safetensors')], /--resume: there is no file/],
+  [['--resume', path.join(DEMO_MODEL, 'model.safetensors')], /is a safetensors file but not a training checkpoint/],
 ])('refused before any work: %s', (args, message) => {
   const r = cli('finetune', '--model', DEMO_MODEL, '--train', SAMPLE_CALIB, ...args);
   expect(r.code).not.toBe(0);

@@ -4,10 +4,12 @@
 // (t·B + j) mod N, AdamW with warm-up + cosine, the mean next-token cross-entropy per step, and
 // held-out perplexity before and after (every `evalEvery` steps too).
 import type { Engine } from '../engine';
-import { BadOption, BadText, Cancelled, TooLargeForDevice } from '../errors';
+import { BadOption, BadText, Cancelled, NumericalError, TooLargeForDevice } from '../errors';
+import { firstNonFinite } from '../eval/diagnose';
+import { OPTIONS, checkOption } from '../options';
 import { linearNames, weightedSparsity } from '../model/spec';
 import { type GmpSchedule, checkGmpSchedule, checkLrSchedule, gmpSparsityAt, lrAt, windowsOfStep } from '../train/schedule';
-import { Trainer } from '../train/trainer';
+import { Trainer, type TrainState } from '../train/trainer';
 import { now } from '../units';
 import type { JobHooks } from './job';
 
@@ -29,6 +31,73 @@ export interface FinetuneInput {
   evalSeqlen: number;
   maxWindows?: number;
   evalEvery?: number;
+  /** Take a checkpoint (FinetuneCheckpoint, given to onCheckpoint) every this many steps. */
+  checkpointEvery?: number;
+}
+
+/**
+ * A run part-way: the training state (weights, moments, masks, steps taken) and what the result
+ * has gathered so far. The data position is the step itself (step t reads windows (t·B + j) mod N),
+ * so a run resumed from it computes what the uninterrupted run would have.
+ */
+export interface FinetuneCheckpoint {
+  step: number;
+  ppl_start: number | null;
+  losses: number[];
+  kl: number[];
+  evals: FinetuneResult['evals'];
+  pruning: FinetuneResult['pruning'];
+  /** Training seconds before this checkpoint. */
+  seconds: number;
+  /** The run it belongs to: a checkpoint resumes only the run with the same settings and texts. */
+  run: RunKey;
+  state: TrainState;
+}
+
+/** What must be equal for a checkpoint to continue a run: the settings, and the texts by fingerprint. */
+export interface RunKey {
+  steps: number;
+  batch: number;
+  seqlen: number;
+  lr: number;
+  warmup: number;
+  weightDecay: number;
+  clip: number;
+  gmp: GmpSchedule | null;
+  distill: 'kl' | null;
+  /** Training text: its token count and FNV-1a hash of the ids. */
+  trainTokens: number;
+  trainHash: string;
+  evalHash: string | null;
+  evalSeqlen: number;
+  maxWindows: number | null;
+}
+
+function fnv1a(ids: ArrayLike<number>): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < ids.length; i++) {
+    let x = ids[i];
+    for (let b = 0; b < 4; b++, x >>>= 8) h = Math.imul(h ^ (x & 0xff), 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+function runKeyOf(input: FinetuneInput, trainIds: ArrayLike<number>, evalIds: ArrayLike<number> | null): RunKey {
+  return {
+    steps: input.steps, batch: input.batch, seqlen: input.seqlen, lr: input.lr, warmup: input.warmup, weightDecay: input.weightDecay, clip: input.clip,
+    gmp: input.gmp ? { final: input.gmp.final, initial: input.gmp.initial ?? 0, t0: input.gmp.t0, dt: input.gmp.dt, n: input.gmp.n } : null,
+    distill: input.distill ?? null, trainTokens: trainIds.length, trainHash: fnv1a(trainIds), evalHash: evalIds ? fnv1a(evalIds) : null,
+    evalSeqlen: input.evalSeqlen, maxWindows: input.maxWindows ?? null,
+  };
+}
+
+/** Refuse a checkpoint of another run, naming what differs. */
+function checkSameRun(saved: RunKey, now: RunKey): void {
+  const differ = (Object.keys(now) as Array<keyof RunKey>).filter((k) => JSON.stringify(saved[k] ?? null) !== JSON.stringify(now[k]));
+  if (differ.length) {
+    const say = (k: keyof RunKey) => (k === 'trainHash' || k === 'trainTokens' ? 'the training text' : k === 'evalHash' ? 'the evaluation text' : `${k} (${JSON.stringify(saved[k])} in the checkpoint, ${JSON.stringify(now[k])} now)`);
+    throw new BadOption(`The checkpoint belongs to another run: ${[...new Set(differ.map(say))].join(', ')} differ. Resume with the run's own settings and texts, or start afresh.`);
+  }
 }
 
 export interface FinetuneResult {
@@ -57,11 +126,15 @@ export interface FinetuneStep {
   gradNorm: number;
 }
 
-export async function runFinetune(
-  engine: Engine,
-  input: FinetuneInput,
-  { onProgress, signal, onStep }: JobHooks & { onStep?: (s: FinetuneStep) => void } = {},
-): Promise<FinetuneResult> {
+export interface FinetuneHooks extends JobHooks {
+  onStep?: (s: FinetuneStep) => void;
+  /** Each checkpoint as it is taken (every input.checkpointEvery steps); the run waits for it. */
+  onCheckpoint?: (c: FinetuneCheckpoint) => void | Promise<void>;
+  /** Continue a run from its checkpoint (same model, texts and input). */
+  resume?: FinetuneCheckpoint;
+}
+
+export async function runFinetune(engine: Engine, input: FinetuneInput, { onProgress, signal, onStep, onCheckpoint, resume }: FinetuneHooks = {}): Promise<FinetuneResult> {
   const sched = checkLrSchedule({ lr: input.lr, warmup: input.warmup, steps: input.steps });
   if (input.gmp) checkGmpSchedule(input.gmp, input.steps);
   const T = input.seqlen, B = input.batch;
@@ -73,15 +146,19 @@ export async function runFinetune(
     throw new BadText(`The training text gives ${ids.length} tokens: ${N} window(s) of ${T}, fewer than one batch of ${B}. Give a longer text, a smaller --batch or a shorter --seqlen (the text needs at least ${B * T} tokens).`);
   }
   const windows = Array.from({ length: N }, (_, w) => ids.slice(w * T, (w + 1) * T));
+  const run = runKeyOf(input, ids, input.evalText ? engine.encode(input.evalText) : null);
+  if (resume) checkSameRun(resume.run, run);
   const evalOpts = { seqlen: input.evalSeqlen, maxWindows: input.maxWindows };
   const measure = async () => (input.evalText ? (await engine.perplexity(input.evalText, evalOpts, undefined, signal)).ppl : null);
-  const pplStart = await measure();
+  if (input.checkpointEvery !== undefined) checkOption(OPTIONS.checkpointEvery, input.checkpointEvery);
+  if (resume && (resume.step < 0 || resume.step > input.steps)) throw new BadOption(`The checkpoint is at step ${resume.step}, outside this run's ${input.steps} steps.`);
+  const pplStart = resume ? resume.ppl_start : await measure();
 
   const model = engine.beginTraining();
   let trainer: Trainer;
   try {
     trainer = await model.ctx.checked('allocating the training state (gradients, moments, activations)', () => Trainer.create(model, {
-      seqlen: T, weightDecay: input.weightDecay, clip: input.clip, maskZeros: !input.gmp, ...(teacher ? { teacher } : {}),
+      seqlen: T, weightDecay: input.weightDecay, clip: input.clip, maskZeros: !input.gmp && !resume, ...(teacher ? { teacher } : {}),
     }));
   } catch (e) {
     if (e instanceof TooLargeForDevice) {
@@ -90,12 +167,18 @@ export async function runFinetune(
     }
     throw e;
   }
-  const losses: number[] = [];
-  const kls: number[] = [];
-  const evals: FinetuneResult['evals'] = [];
-  const pruning: FinetuneResult['pruning'] = [];
+  const losses: number[] = resume ? [...resume.losses] : [];
+  const kls: number[] = resume ? [...resume.kl] : [];
+  const evals: FinetuneResult['evals'] = resume ? [...resume.evals] : [];
+  const pruning: FinetuneResult['pruning'] = resume ? [...resume.pruning] : [];
+  const before = resume?.seconds ?? 0;
   const t0 = now();
-  let done = 0;
+  const checkpoint = async (): Promise<FinetuneCheckpoint> => ({
+    step: trainer.t, ppl_start: pplStart, losses: [...losses], kl: [...kls], evals: [...evals], pruning: [...pruning], seconds: before + (now() - t0) / 1000, run, state: await trainer.snapshot(),
+  });
+  let done = resume?.step ?? 0;
+  // Whether the weights differ from the model's before the run (a resumed run's do).
+  let changed = !!resume;
   const record = () =>
     engine.adoptTrained({
       steps: done, of_steps: input.steps, batch: B, seqlen: T, lr: input.lr, warmup: input.warmup, weight_decay: input.weightDecay, clip: input.clip,
@@ -103,16 +186,37 @@ export async function runFinetune(
       ...(input.distill ? { distill: input.distill } : {}),
     });
   try {
-    for (let t = 0; t < input.steps; t++) {
+    if (resume) await trainer.restore(resume.state);
+    // What a non-finite step rolls back to: the last checkpoint, or the start.
+    let last = resume ?? (await checkpoint());
+    for (let t = done; t < input.steps; t++) {
       if (signal?.aborted) throw new Cancelled(`Training was cancelled after ${t} of ${input.steps} steps; the weights are as trained so far.`);
       const s = input.gmp ? gmpSparsityAt(t, input.gmp) : null;
       if (s !== null) {
         await trainer.gmpPrune(s);
         pruning.push({ step: t, sparsity: s });
+        changed = true;
       }
       const lr = lrAt(t, sched);
-      const r = await trainer.step(windowsOfStep(t, B, N).map((j) => windows[j]), lr);
+      const batch = windowsOfStep(t, B, N).map((j) => windows[j]);
+      let r;
+      try {
+        r = await trainer.step(batch, lr);
+      } catch (e) {
+        if (!(e instanceof NumericalError)) throw e;
+        const where = await overflowAt(engine, batch);
+        await trainer.restore(last.state);
+        done = last.step;
+        changed = last.step > 0 || !!resume;
+        losses.length = kls.length = 0;
+        losses.push(...last.losses);
+        kls.push(...last.kl);
+        throw new NumericalError(
+          `${e.message.replace(/; no update was made\.$/, '')}: ${where}. The weights, moments and masks were rolled back to ${last.step ? `the checkpoint of step ${last.step}` : 'the start of the run'}; try a lower learning rate, a longer warm-up or gradient clipping (1.0).`,
+        );
+      }
       done = t + 1;
+      changed = true;
       losses.push(r.loss);
       if (r.kl !== null) kls.push(r.kl);
       onStep?.({ step: t + 1, steps: input.steps, loss: r.loss, lr, gradNorm: r.gradNorm });
@@ -121,13 +225,17 @@ export async function runFinetune(
         const ppl = await measure();
         if (ppl !== null) evals.push({ step: t + 1, ppl });
       }
+      if (input.checkpointEvery && (t + 1) % input.checkpointEvery === 0 && t + 1 < input.steps) {
+        last = await checkpoint();
+        await onCheckpoint?.(last);
+      }
     }
   } finally {
     trainer.dispose();
     // Weights changed from the first update (or pruning step) on: the engine must know, whatever stopped the run.
-    if (done > 0 || pruning.length) record();
+    if (changed) record();
   }
-  const seconds = (now() - t0) / 1000;
+  const seconds = before + (now() - t0) / 1000;
   const layers: Array<{ name: string; sparsity: number }> = [];
   for (let i = 0; i < model.spec.nLayers; i++) {
     for (const name of linearNames(model.spec, i)) {
@@ -140,4 +248,15 @@ export async function runFinetune(
   const ppl = await measure();
   if (ppl !== null) evals.push({ step: input.steps, ppl });
   return { ppl_start: pplStart, ppl, sparsity, steps: input.steps, tokens, seconds, tokens_per_s: tokens / seconds, losses, kl: kls, evals, pruning };
+}
+
+/** Where a step's forward pass first overflows, over its windows, in words. */
+async function overflowAt(engine: Engine, batch: number[][]): Promise<string> {
+  const model = engine.gpuModel!;
+  for (let j = 0; j < batch.length; j++) {
+    const where = await firstNonFinite(model, batch[j]);
+    if (where === 'embedding') return `the forward pass overflows in the embedding (window ${j + 1} of the step)`;
+    if (typeof where === 'number') return `the forward pass first overflows in decoder layer ${where} (${engine.layerLabel(where)}), window ${j + 1} of the step`;
+  }
+  return 'every decoder layer\'s output is finite on the step\'s windows, so the overflow is in the final norm, the head or the backward pass';
 }

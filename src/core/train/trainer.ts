@@ -2,7 +2,7 @@
 // clipping, AdamW (f32 weights, gradients and both moments), and sparsity masks on the decoder
 // linears, applied after every update so pruned weights stay exactly 0. The masks are the exact
 // zeros at the start (recovery of a pruned model) or set by gradual magnitude pruning (gmpPrune).
-import { NumericalError } from '../errors';
+import { BadOption, NumericalError } from '../errors';
 import * as op from '../gpu/ops';
 import * as top from '../gpu/ops-train';
 import type { GpuTensor } from '../gpu/ops';
@@ -44,6 +44,19 @@ interface Param {
   v: GpuTensor;
   /** Per chunk: the chunk's mask bits (1 = kept), for masked decoder linears. */
   mask: GPUBuffer[] | null;
+  /** The same mask, one byte per weight (1 = kept), for checkpoints. */
+  keep: Uint8Array | null;
+}
+
+/**
+ * Everything a training run needs to continue exactly where it was: the optimizer steps taken,
+ * every weight of the model (trainable or frozen), and per trainable parameter its two AdamW
+ * moments (null before the first step: zeros) and its mask (1 = kept). Restored into a trainer over the same architecture, the next
+ * step computes what it would have in the uninterrupted run, bit for bit.
+ */
+export interface TrainState {
+  step: number;
+  tensors: Array<{ name: string; w: Float32Array<ArrayBuffer>; m: Float32Array<ArrayBuffer> | null; v: Float32Array<ArrayBuffer> | null; mask: Uint8Array<ArrayBuffer> | null }>;
 }
 
 export class Trainer {
@@ -66,7 +79,7 @@ export class Trainer {
     for (const [name, w] of model.weights) {
       if (frozen.has(name)) continue;
       const zeros = () => op.zeroTensor(c, w.shape, `adam.${name}`);
-      this.params.push({ name, w, m: zeros(), v: zeros(), mask: null });
+      this.params.push({ name, w, m: zeros(), v: zeros(), mask: null, keep: null });
       for (const ch of this.pass.grads.get(name)!.chunks) n += top.sumsqGroups(ch.buffer.size / 4).groups;
     }
     this.nPartials = n;
@@ -98,6 +111,7 @@ export class Trainer {
     const k = keep(w);
     const rowLen = w.length / p.w.shape[0];
     for (const b of p.mask ?? []) c.destroy(b);
+    p.keep = Uint8Array.from(k, (x) => (x ? 1 : 0));
     p.mask = p.w.chunks.map((ch) => {
       const n = ch.rows * rowLen;
       const bits = new Uint32Array(Math.max(4, Math.ceil(n / 32)));
@@ -181,6 +195,54 @@ export class Trainer {
     }
     c.submit();
     return { loss, kl, gradNorm };
+  }
+
+  /** The run's state now (read back from the GPU): see TrainState. */
+  async snapshot(): Promise<TrainState> {
+    const c = this.model.ctx;
+    const trainable = new Map(this.params.map((p) => [p.name, p]));
+    const tensors: TrainState['tensors'] = [];
+    for (const [name, w] of this.model.weights) {
+      const p = trainable.get(name);
+      tensors.push({
+        name,
+        w: await op.readTensor(c, w),
+        m: p && this.t ? await op.readTensor(c, p.m) : null,
+        v: p && this.t ? await op.readTensor(c, p.v) : null,
+        mask: p?.keep ? p.keep.slice() : null,
+      });
+    }
+    return { step: this.t, tensors };
+  }
+
+  /** Put the run back to `s` (a snapshot of a trainer over the same architecture and frozen set). */
+  async restore(s: TrainState): Promise<void> {
+    const c = this.model.ctx;
+    const byName = new Map(s.tensors.map((x) => [x.name, x]));
+    for (const [name, w] of this.model.weights) {
+      const x = byName.get(name);
+      if (!x) throw new BadOption(`The checkpoint has no tensor ${name}: it was saved from another model.`);
+      if (x.w.length !== w.shape.reduce((a, b) => a * b, 1)) throw new BadOption(`The checkpoint's ${name} has ${x.w.length} values, the model's ${w.shape.join(' × ')}: it was saved from another model.`);
+      op.writeTensor(c, w, x.w, name);
+    }
+    for (const p of this.params) {
+      const x = byName.get(p.name)!;
+      for (const [t, x1] of [[p.m, x.m], [p.v, x.v]] as const) {
+        if (x1) op.writeTensor(c, t, x1, `adam.${p.name}`);
+        else if (s.step === 0) for (const ch of t.chunks) c.clear(ch.buffer);
+        else throw new BadOption(`The checkpoint has no optimizer state for ${p.name}: it was saved with another frozen set.`);
+      }
+      if (x.mask) {
+        const keep = x.mask;
+        await this.setMaskFrom(p, () => keep);
+      } else {
+        for (const b of p.mask ?? []) c.destroy(b);
+        p.mask = null;
+        p.keep = null;
+      }
+    }
+    this.t = s.step;
+    c.submit();
   }
 
   dispose(): void {

@@ -6,7 +6,8 @@
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Engine } from '../../../src/core/engine';
-import { runFinetune, type FinetuneInput } from '../../../src/core/jobs/finetune';
+import { NumericalError } from '../../../src/core/errors';
+import { runFinetune, type FinetuneCheckpoint, type FinetuneInput } from '../../../src/core/jobs/finetune';
 import { referenceFinetune, referencePerplexity, referenceSparsity } from '../../../src/core/reference/train-protocol';
 import { createNodeEngine, loadNodeModel } from '../../../src/node/engine';
 import { CALIB_TEXT, EVAL_TEXT, FIXTURE_MODELS } from '../../helpers/fixtures';
@@ -67,4 +68,68 @@ test('gradual magnitude pruning on tiny-gpt2 (LayerNorm, learned positions, bias
   const { got, ref } = await compare('tiny-gpt2', { ...PROTOCOL, gmp }, false);
   expect(got.pruning).toEqual(ref.pruning);
   expect(ref.pruning.map((p) => p.step)).toEqual([1, 3, 5]);
+}, 120_000);
+
+/** Load a fixture afresh; every other weight of its decoder linears to 0 with `prune`. */
+async function fresh(fixture: string, prune = false) {
+  await loadNodeModel(engine, path.join(FIXTURE_MODELS, fixture));
+  const model = engine.gpuModel!;
+  if (prune) {
+    for (const name of model.weights.keys()) {
+      if (/^layers\.\d+\.(attn|mlp)\.\w+\.weight$/.test(name)) model.write(name, (await model.read(name)).map((x, i) => (i % 2 ? 0 : x)));
+    }
+  }
+  return model;
+}
+
+async function allWeights() {
+  const model = engine.gpuModel!;
+  return new Map(await Promise.all([...model.weights.keys()].map(async (n) => [n, await model.read(n)] as const)));
+}
+
+const TEXTS = { trainText: CALIB_TEXT, evalText: EVAL_TEXT, ...EVAL };
+
+test.each([
+  ['Recover', 'tiny-llama', true, {}],
+  ['GMP', 'tiny-gpt2', false, { gmp: { final: 0.5, t0: 1, dt: 2, n: 2 } }],
+] as const)('%s resumed from its step-3 checkpoint on a freshly loaded model ends with the uninterrupted run\'s weights, bit for bit', async (_, fixture, prune, extra) => {
+  const input = { ...PROTOCOL, ...extra, ...TEXTS, checkpointEvery: 3 };
+  await fresh(fixture, prune);
+  const cks: FinetuneCheckpoint[] = [];
+  const full = await runFinetune(engine, input, { onCheckpoint: (c) => void cks.push(c) });
+  const want = await allWeights();
+  expect(cks.map((c) => c.step)).toEqual([3]);
+  const ck = cks[0];
+  expect(ck.losses).toEqual(full.losses.slice(0, 3));
+
+  await fresh(fixture, prune);
+  const resumed = await runFinetune(engine, input, { resume: ck });
+  const got = await allWeights();
+  expect(resumed.losses).toEqual(full.losses);
+  expect(resumed.ppl).toBe(full.ppl);
+  expect(resumed.ppl_start).toBe(full.ppl_start);
+  expect(resumed.pruning).toEqual(full.pruning);
+  expect(resumed.sparsity).toBe(full.sparsity);
+  for (const [name, w] of want) expect(got.get(name), name).toEqual(w);
+}, 120_000);
+
+test('a step whose forward overflows names the step and the first layer, and rolls back to the last checkpoint', async () => {
+  await fresh('tiny-llama', true);
+  let atCheckpoint: Map<string, Float32Array> | null = null;
+  const run = runFinetune(engine, { ...PROTOCOL, ...TEXTS, checkpointEvery: 2 }, {
+    onCheckpoint: async (c) => {
+      if (c.step !== 2) return;
+      atCheckpoint = await allWeights();
+      // After the checkpoint, layer 1's queries overflow float32.
+      const model = engine.gpuModel!;
+      const q = await model.read('layers.1.attn.q.weight');
+      model.write('layers.1.attn.q.weight', q.map((x) => (x === 0 ? 0 : 3e38)));
+    },
+  });
+  await expect(run).rejects.toThrow(NumericalError);
+  await expect(run).rejects.toThrow(/^The loss is not finite at step 3 .*decoder layer 1 \(model\.layers\.1\), window 1 of the step\. The weights, moments and masks were rolled back to the checkpoint of step 2/);
+  const after = await allWeights();
+  for (const [name, w] of atCheckpoint!) expect(after.get(name), name).toEqual(w);
+  // The engine records the weights as trained for the 2 steps kept.
+  expect(engine.trainedInfo?.steps).toBe(2);
 }, 120_000);
