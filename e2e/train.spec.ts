@@ -66,3 +66,45 @@ test('gradual magnitude pruning from the dense model reaches its sparsity', asyn
   await expect(page.getByTestId('train-loss-chart')).toHaveAttribute('data-steps', '6');
   expect(consoleErrors).toEqual([]);
 });
+
+test('a reload mid-run resumes from the last checkpoint and finishes the run', async ({ page }) => {
+  const consoleErrors = watchConsole(page);
+  await openStudio(page);
+  await useSmallSettings(page);
+  await page.getByTestId('train-mode').selectOption('gmp');
+  await page.getByTestId('train-gmp').fill('40');
+  await page.getByTestId('train-gmp-t0').fill('0');
+  await page.getByTestId('train-gmp-dt').fill('3');
+  await page.getByTestId('train-gmp-n').fill('3');
+  await page.getByTestId('train-steps').fill('12');
+  await page.getByTestId('train-warmup').fill('1');
+  await page.getByTestId('train-batch').fill('2');
+  await page.getByTestId('train-seqlen').fill('32');
+  await page.getByTestId('train-checkpoint-every').fill('3');
+  await page.getByTestId('train-run').click();
+  // Reload once a checkpoint is saved (the page keeps the run's record with its step).
+  const saved = await page.waitForFunction(() => {
+    const p = JSON.parse(localStorage.getItem('prune-studio.train-run') ?? 'null') as { step: number } | null;
+    return p && p.step >= 3 ? p.step : null;
+  }, undefined, { timeout: 240_000 });
+  const step = Number(await saved.jsonValue());
+  await page.reload();
+  await expect(page.getByTestId('model-card')).toBeVisible();
+  const interrupted = page.getByTestId('train-interrupted');
+  await expect(interrupted).toBeVisible();
+  expect(Number(await interrupted.getAttribute('data-step'))).toBeGreaterThanOrEqual(step);
+  await expect(interrupted).toHaveAttribute('data-steps', '12');
+  await useSmallSettings(page);
+  await page.getByTestId('train-resume').click();
+  const result = page.getByTestId('train-result');
+  await expect(result).toBeVisible({ timeout: 240_000 });
+  await expect(page.getByTestId('train-error')).toHaveCount(0);
+  await expect(page.getByTestId('train-interrupted')).toHaveCount(0);
+  // The curve holds every step: those before the checkpoint (kept) and those after (resumed).
+  await expect(page.getByTestId('train-loss-chart')).toHaveAttribute('data-steps', '12');
+  // The schedule's last pruning (step 9) happened after the resume: 40 % reached.
+  expect(Math.abs(Number(await result.getAttribute('data-sparsity')) - 0.4)).toBeLessThan(1e-3);
+  // The run ended: nothing is left to resume after another reload.
+  expect(await page.evaluate(() => localStorage.getItem('prune-studio.train-run'))).toBeNull();
+  expect(consoleErrors).toEqual([]);
+});

@@ -88,6 +88,8 @@ export interface Progress {
   download?: DownloadProgress;
   /** Training (phase "train", done = steps taken): the loss of step `done`. */
   loss?: number;
+  /** Training: a checkpoint of step `checkpoint` was saved. */
+  checkpoint?: number;
 }
 
 export type ProgressFn = (p: Progress) => void;

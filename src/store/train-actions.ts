@@ -1,14 +1,17 @@
 // Training actions: check the Train area's settings, send one `finetune` request on the Data
 // area's calibration text (the training text) with the Evaluate settings for the perplexity before
 // and after, collect each step's loss from the progress events, and cancel.
-import { BadOption, BadText, Cancelled } from '../core/errors';
+import { BadOption, BadText, Cancelled, DeviceLost } from '../core/errors';
 import type { FinetuneInput } from '../core/jobs/finetune';
 import { OPTIONS, parseOption } from '../core/options';
 import { useErrors } from './errors';
 import { currentEvalSettings, requireModelName, weightsLabel } from './eval-settings';
 import { type JobHandle, cancelJob, startJob, useJob } from './job';
 import { usePrune } from './prune';
-import { type TrainSettings, useTrain } from './train';
+import { type PendingTrain, type TrainSettings, readPending, useTrain, writePending } from './train';
+import { restartEngine } from './engine-actions';
+import { useEngine } from './engine-status';
+import { useModel } from './model';
 import { selectedText, selectedTextLabel, useTexts } from './texts';
 
 /** GMP's final sparsity, typed in percent. */
@@ -29,17 +32,40 @@ export function finetuneOptions(s: TrainSettings): Omit<FinetuneInput, 'trainTex
     warmup: parseOption(OPTIONS.warmup, s.warmup),
     weightDecay: OPTIONS.weightDecay.default,
     clip: OPTIONS.clip.default,
+    checkpointEvery: parseOption(OPTIONS.checkpointEvery, s.checkpointEvery),
     gmp: s.mode === 'gmp' ? { final: finalSparsity(s.gmpPct), t0: parseOption(OPTIONS.gmpT0, s.gmpT0), dt: parseOption(OPTIONS.gmpDt, s.gmpDt), n: parseOption(OPTIONS.gmpN, s.gmpN) } : undefined,
   };
 }
 
-export async function runTraining(): Promise<void> {
+export function runTraining(): Promise<void> {
+  return train(null);
+}
+
+/** Continue the interrupted run (a reload or a lost device) from its last checkpoint, with its settings. */
+export function resumeTraining(): Promise<void> {
+  const p = useTrain.getState().interrupted ?? readPending();
+  if (!p || p.step === 0) {
+    useErrors.getState().setError('train', new BadOption('There is no interrupted training run with a checkpoint to resume.'));
+    return Promise.resolve();
+  }
+  useTrain.getState().setSettings(p.settings);
+  return train(p);
+}
+
+/** Forget the interrupted run (its checkpoint is overwritten by the next run's). */
+export function discardInterrupted(): void {
+  writePending(null);
+  useTrain.getState().set({ interrupted: null });
+}
+
+async function train(resume: PendingTrain | null): Promise<void> {
   const errors = useErrors.getState();
   errors.clearError('train');
   const st = useTrain.getState();
   let input: FinetuneInput;
   let job: JobHandle;
-  let labels: { from: string; evalLabel: string; textLabel: string };
+  let labels: PendingTrain['labels'];
+  let pending: PendingTrain;
   try {
     const modelName = requireModelName('Training');
     const calib = useTexts.getState().calib;
@@ -47,30 +73,50 @@ export async function runTraining(): Promise<void> {
     if (!trainText) throw new BadText('The training text is empty: choose a calibration text in the Data area (training reads it).');
     const ev = currentEvalSettings(modelName);
     input = { ...finetuneOptions(st.settings), trainText, evalText: ev.text, evalSeqlen: ev.seqlen, ...(ev.maxWindows === undefined ? {} : { maxWindows: ev.maxWindows }) };
-    labels = { from: weightsLabel(usePrune.getState().weights), evalLabel: ev.label, textLabel: selectedTextLabel(calib) };
-    job = startJob('train', { label: `${st.settings.mode === 'gmp' ? `GMP to ${st.settings.gmpPct}%` : 'recovery'}, ${input.steps} steps` });
+    labels = resume?.labels ?? { from: weightsLabel(usePrune.getState().weights), evalLabel: ev.label, textLabel: selectedTextLabel(calib) };
+    pending = resume ?? { model: modelName, settings: st.settings, labels, steps: input.steps, step: 0, losses: [], savedAt: Date.now() };
+    const what = `${st.settings.mode === 'gmp' ? `GMP to ${st.settings.gmpPct}%` : 'recovery'}, ${input.steps} steps`;
+    job = startJob('train', { label: resume ? `${what}, resumed at step ${resume.step}` : what });
   } catch (e) {
     errors.setError('train', e);
     return;
   }
-  useTrain.getState().set({ live: [], cancelled: null });
-  // Each step's loss arrives as a progress event of the job's call.
+  writePending(pending);
+  useTrain.getState().set({ live: [...pending.losses], cancelled: null, interrupted: null });
+  // Each step's loss arrives as a progress event of the job's call, and so does each checkpoint.
   const unsubscribe = useJob.subscribe((s) => {
     const p = s.current?.id === job.id ? s.current.progress : null;
-    if (p?.phase !== 'train' || p.loss === undefined) return;
+    if (p?.phase !== 'train') return;
     const live = useTrain.getState().live;
-    if (p.done === live.length + 1) useTrain.getState().set({ live: [...live, p.loss] });
+    if (p.loss !== undefined && p.done === live.length + 1) useTrain.getState().set({ live: [...live, p.loss] });
+    if (p.checkpoint !== undefined && p.checkpoint > pending.step) {
+      pending = { ...pending, step: p.checkpoint, losses: live.slice(0, p.checkpoint), savedAt: Date.now() };
+      writePending(pending);
+    }
   });
   try {
-    const r = await job.call({ type: 'finetune', input });
+    const r = await job.call({ type: 'finetune', input, ...(resume ? { resume: true } : {}) });
+    writePending(null);
     // The trained weights are the model's weights now (the engine keeps no dense backup of them).
     usePrune.getState().set({ weights: null });
     job.finish();
     useTrain.getState().set({ result: { ...r, mode: st.settings.mode, ...labels } });
   } catch (e) {
+    const lost = e instanceof DeviceLost || useEngine.getState().status === 'lost';
+    if (lost && pending.step > 0) {
+      // The GPU was reset under the run: a new device, the same model, and the run goes on from its checkpoint.
+      job.finish();
+      unsubscribe();
+      useTrain.getState().set({ notice: `The GPU device was lost at step ${useTrain.getState().live.length} of ${input.steps}. A new device was started, the model reloaded, and the run resumed from its checkpoint of step ${pending.step}.` });
+      await restartEngine();
+      if (useEngine.getState().status === 'ready' && useModel.getState().summary) await train(pending);
+      else errors.setError('train', e);
+      return;
+    }
+    writePending(null);
     const steps = useTrain.getState().live.length;
     // Any step taken changed the weights (the worker says so in its message); they are no longer the pruned ones.
-    if (steps > 0) usePrune.getState().set({ weights: null });
+    if (steps > 0 || resume) usePrune.getState().set({ weights: null });
     job.finish();
     errors.setError('train', e);
     if (e instanceof Cancelled) useTrain.getState().set({ cancelled: { steps } });

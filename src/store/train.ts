@@ -20,6 +20,8 @@ export interface TrainSettings {
   gmpT0: string;
   gmpDt: string;
   gmpN: string;
+  /** Steps between checkpoints kept in this browser (a reload or a lost device resumes from the last). */
+  checkpointEvery: string;
 }
 
 const str = (o: { default: number }) => String(o.default);
@@ -35,6 +37,7 @@ export const DEFAULT_TRAIN: TrainSettings = {
   gmpT0: str(OPTIONS.gmpT0),
   gmpDt: str(OPTIONS.gmpDt),
   gmpN: str(OPTIONS.gmpN),
+  checkpointEvery: '10',
 };
 
 export interface TrainRunView extends FinetuneResult {
@@ -45,6 +48,43 @@ export interface TrainRunView extends FinetuneResult {
   textLabel: string;
 }
 
+/**
+ * A run in flight or interrupted (a reload, a crash, a lost device), kept in localStorage from its
+ * start until it ends: its settings and labels, and once a checkpoint is saved (in the worker's
+ * private file storage) its step and the losses up to it. A run with a checkpoint can resume.
+ */
+export interface PendingTrain {
+  model: string;
+  settings: TrainSettings;
+  labels: { from: string; evalLabel: string; textLabel: string };
+  steps: number;
+  /** The last checkpoint's step (0: none yet). */
+  step: number;
+  losses: number[];
+  savedAt: number;
+}
+
+const PENDING_KEY = 'prune-studio.train-run';
+
+export function readPending(): PendingTrain | null {
+  try {
+    const raw = globalThis.localStorage?.getItem(PENDING_KEY);
+    const p = raw ? (JSON.parse(raw) as PendingTrain) : null;
+    return p && typeof p.step === 'number' && Array.isArray(p.losses) && p.settings ? { ...p, settings: { ...DEFAULT_TRAIN, ...p.settings } } : null;
+  } catch {
+    return null;
+  }
+}
+
+export function writePending(p: PendingTrain | null): void {
+  try {
+    if (p) globalThis.localStorage?.setItem(PENDING_KEY, JSON.stringify(p));
+    else globalThis.localStorage?.removeItem(PENDING_KEY);
+  } catch {
+    // Storage full or disabled: the run goes on; it just cannot resume after a reload.
+  }
+}
+
 interface TrainState {
   settings: TrainSettings;
   /** Step losses of the run in flight (index = step − 1). */
@@ -52,6 +92,10 @@ interface TrainState {
   result: TrainRunView | null;
   /** A cancelled run: after how many steps (the weights keep them). */
   cancelled: { steps: number } | null;
+  /** An interrupted run found at start-up (a reload mid-run), resumable from its checkpoint. */
+  interrupted: PendingTrain | null;
+  /** What happened to the run that the user should know (a lost device it resumed after). */
+  notice: string | null;
   setSettings: (patch: Partial<TrainSettings>) => void;
   set: (patch: Partial<Omit<TrainState, 'set' | 'setSettings'>>) => void;
 }
@@ -61,6 +105,8 @@ export const useTrain = create<TrainState>()((set) => ({
   live: [],
   result: null,
   cancelled: null,
+  interrupted: readPending(),
+  notice: null,
   setSettings: (patch) => set((s) => ({ settings: { ...s.settings, ...patch } })),
   set: (patch) => set(patch),
 }));

@@ -5,7 +5,7 @@
 import { useMemo } from 'react';
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useTrain, type TrainMode } from '../store/train';
-import { runTraining } from '../store/train-actions';
+import { discardInterrupted, resumeTraining, runTraining } from '../store/train-actions';
 import { useCalibrationBlocker } from './blockers';
 import { CHART_MARGIN, NUMBER_AXIS, xTitle, yTitle } from './chart-style';
 import { ErrorAlert } from './ErrorAlert';
@@ -32,6 +32,7 @@ function Settings({ disabled }: { disabled: boolean }) {
       <NumberField {...field('seqlen', 'train-seqlen')} label="Tokens per window" min={2} />
       <NumberField {...field('lr', 'train-lr')} {...DECIMAL} label="Learning rate" min={0} />
       <NumberField {...field('warmup', 'train-warmup')} label="Warm-up steps" min={0} />
+      <NumberField {...field('checkpointEvery', 'train-checkpoint-every')} label="Checkpoint every (steps)" min={1} />
       {s.mode === 'gmp' ? (
         <>
           <NumberField {...field('gmpPct', 'train-gmp')} {...DECIMAL} label="Final sparsity (%)" min={0} max={99} />
@@ -94,6 +95,37 @@ function Result() {
   );
 }
 
+/** A run interrupted by a reload (or a crash) with a checkpoint in this browser: resume or forget it. */
+function Interrupted({ disabled }: { disabled: boolean }) {
+  const p = useTrain((s) => s.interrupted);
+  if (!p || p.step === 0) return null;
+  return (
+    <div className="notice" role="status" data-testid="train-interrupted" data-step={p.step} data-steps={p.steps}>
+      <span>
+        An unfinished training run ({p.settings.mode === 'gmp' ? `gradual pruning to ${p.settings.gmpPct} %` : 'recovery'} of {p.labels.from}, {p.steps} steps, on {p.model}) has a
+        checkpoint at step {p.step}. Resuming continues it as if it had not stopped (same text and evaluation settings needed).
+      </span>
+      <span className="button-row">
+        <button type="button" data-testid="train-resume" disabled={disabled} onClick={() => void resumeTraining()}>
+          Resume from step {p.step}
+        </button>
+        <button type="button" data-testid="train-discard" disabled={disabled} onClick={discardInterrupted}>
+          Discard
+        </button>
+      </span>
+    </div>
+  );
+}
+
+function Notice() {
+  const notice = useTrain((s) => s.notice);
+  return notice ? (
+    <p className="notice" role="status" data-testid="train-notice">
+      {notice}
+    </p>
+  ) : null;
+}
+
 export function TrainPanel() {
   const running = useJobKind() === 'train';
   const blocker = useCalibrationBlocker('train');
@@ -105,6 +137,8 @@ export function TrainPanel() {
         cost; gradual magnitude pruning removes the smallest weights step by step while it trains. The perplexity before and after is measured
         on the evaluation text with the Evaluate settings.
       </p>
+      <Interrupted disabled={running} />
+      <Notice />
       <form className="method-form" onSubmit={submitTo(runTraining)} noValidate>
         <Settings disabled={running} />
         <RunControls kind="train" ids={{ run: 'train-run', cancel: 'train-cancel', blocker: 'train-blocker' }} label="Train" blocker={blocker} />

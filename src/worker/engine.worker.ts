@@ -3,11 +3,12 @@
 // in protocol.ts. Long work runs here so the page stays responsive. Each request gets its own
 // AbortController; a `cancel` request aborts it and the engine stops at its next check.
 import { Engine } from '../core/engine';
-import { Cancelled, MissingFile, NoWebGPU, errorToWire, throwIfCancelled } from '../core/errors';
+import { BadOption, Cancelled, DeviceLost, MissingFile, NoWebGPU, errorToWire, throwIfCancelled } from '../core/errors';
 import { blobSource, type FileSource } from '../core/io/file-source';
 import { runSweep, type SweepPointResult } from '../core/jobs/sweep';
 import { runContextualJob } from '../core/jobs/contextual';
-import { runFinetune } from '../core/jobs/finetune';
+import { runFinetune, type FinetuneCheckpoint } from '../core/jobs/finetune';
+import { dropCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import type { Progress } from '../core/types';
 import {
   DEMO_MODEL_DIR,
@@ -201,8 +202,23 @@ async function handle(req: AnyRequest, signal: AbortSignal): Promise<ResponseRes
       const r = await runContextualJob(e, req, { onProgress: progressFor(req.id), signal });
       return { ...r, weights: weightsState(e) };
     }
-    case 'finetune':
-      return runFinetune(requireEngine(), req.input, { onProgress: progressFor(req.id), signal });
+    case 'finetune': {
+      const report = progressFor(req.id);
+      const resume = (req.resume && (await loadCheckpoint())) || undefined;
+      if (req.resume && !resume) throw new BadOption('There is no training checkpoint in this browser to resume from: start the run again.');
+      const onCheckpoint = async (c: FinetuneCheckpoint) => {
+        if (await saveCheckpoint(c)) report({ phase: 'train', done: c.step, total: req.input.steps, checkpoint: c.step, detail: `checkpoint at step ${c.step}` });
+      };
+      try {
+        const r = await runFinetune(requireEngine(), req.input, { onProgress: report, signal, onCheckpoint, resume });
+        await dropCheckpoint();
+        return r;
+      } catch (e) {
+        // A lost device resumes from the checkpoint; anything else ends the run.
+        if (!(e instanceof DeviceLost)) await dropCheckpoint();
+        throw e;
+      }
+    }
     case 'exportSmaller': {
       const e = requireEngine();
       const r = await e.exportSmaller();

@@ -92,8 +92,10 @@ export interface RequestBodies {
    * Train the current weights on a text (jobs/finetune.ts): recovery with the zeros kept, or
    * gradual magnitude pruning. Progress events (phase "train") carry each step's loss. The trained
    * weights replace the model's (a cancel keeps the steps taken); the original is a reload away.
+   * With input.checkpointEvery the worker keeps a checkpoint in the browser (progress events with
+   * `checkpoint` say each one); `resume` continues the run from it (after a reload or a lost device).
    */
-  finetune: { type: 'finetune'; input: FinetuneInput };
+  finetune: { type: 'finetune'; input: FinetuneInput; resume?: boolean };
   /** Abort the request with id `target` (it then answers with a Cancelled error). */
   cancel: { type: 'cancel'; target: number };
   /**
