@@ -2,7 +2,7 @@
 // 50 % draws its loss curve step by step, keeps every zero, and ends with a perplexity below the
 // one-shot figure; bad settings are refused by name before any work.
 import { expect, test } from './fixtures';
-import { openStudio, useSmallSettings, watchConsole } from './helpers';
+import { measurePerplexity, openStudio, useSmallSettings, watchConsole } from './helpers';
 
 test('recover after SparseGPT 50 %: a live loss curve, zeros kept, perplexity below the one-shot figure', async ({ page }) => {
   const consoleErrors = watchConsole(page);
@@ -106,5 +106,45 @@ test('a reload mid-run resumes from the last checkpoint and finishes the run', a
   expect(Math.abs(Number(await result.getAttribute('data-sparsity')) - 0.4)).toBeLessThan(1e-3);
   // The run ended: nothing is left to resume after another reload.
   expect(await page.evaluate(() => localStorage.getItem('prune-studio.train-run'))).toBeNull();
+  expect(consoleErrors).toEqual([]);
+});
+
+test('pause then resume finishes the run; a cancel set to revert gives back the weights before it', async ({ page }) => {
+  const consoleErrors = watchConsole(page);
+  await openStudio(page);
+  await useSmallSettings(page);
+  await page.getByTestId('train-mode').selectOption('gmp');
+  await page.getByTestId('train-gmp').fill('40');
+  await page.getByTestId('train-gmp-t0').fill('0');
+  await page.getByTestId('train-gmp-dt').fill('2');
+  await page.getByTestId('train-gmp-n').fill('2');
+  await page.getByTestId('train-steps').fill('8');
+  await page.getByTestId('train-warmup').fill('1');
+  await page.getByTestId('train-batch').fill('2');
+  await page.getByTestId('train-seqlen').fill('32');
+  await page.getByTestId('train-run').click();
+  await expect(page.getByTestId('train-loss-chart')).toHaveAttribute('data-steps', /^[2-7]$/, { timeout: 120_000 });
+  await page.getByTestId('train-pause').click();
+  const paused = page.getByTestId('train-interrupted');
+  await expect(paused).toHaveAttribute('data-paused', 'true', { timeout: 120_000 });
+  await expect(page.getByTestId('train-progress')).toHaveCount(0);
+  const at = Number(await paused.getAttribute('data-step'));
+  expect(at).toBeGreaterThanOrEqual(2);
+  expect(at).toBeLessThan(8);
+  await page.getByTestId('train-resume').click();
+  const result = page.getByTestId('train-result');
+  await expect(result).toBeVisible({ timeout: 240_000 });
+  await expect(page.getByTestId('train-loss-chart')).toHaveAttribute('data-steps', '8');
+  expect(Math.abs(Number(await result.getAttribute('data-sparsity')) - 0.4)).toBeLessThan(1e-3);
+  const trained = Number(await result.getAttribute('data-ppl'));
+
+  // Another run, cancelled with "revert": the weights are the first run's again, to the last digit.
+  await page.getByTestId('train-on-cancel').selectOption('revert');
+  await page.getByTestId('train-mode').selectOption('recover');
+  await page.getByTestId('train-run').click();
+  await expect(page.getByTestId('train-loss-chart')).toHaveAttribute('data-steps', /^[2-7]$/, { timeout: 120_000 });
+  await page.getByTestId('train-cancel').click();
+  await expect(page.getByTestId('train-cancelled')).toHaveAttribute('data-reverted', 'true', { timeout: 120_000 });
+  expect(await measurePerplexity(page)).toBe(trained);
   expect(consoleErrors).toEqual([]);
 });

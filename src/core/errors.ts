@@ -60,6 +60,11 @@ export class GpuError extends PruneStudioError {
   override readonly name = 'GpuError';
 }
 
+/** The user paused a training run: its checkpoint is saved and it resumes from there. */
+export class Paused extends PruneStudioError {
+  override readonly name = 'Paused';
+}
+
 /** The user cancelled a run. */
 export class Cancelled extends PruneStudioError {
   override readonly name = 'Cancelled';
@@ -102,6 +107,7 @@ const classes = {
   DeviceLost,
   GpuError,
   Cancelled,
+  Paused,
   NumericalError,
   StorageError,
   HubError,

@@ -1,7 +1,8 @@
 // Training actions: check the Train area's settings, send one `finetune` request on the Data
 // area's calibration text (the training text) with the Evaluate settings for the perplexity before
 // and after, collect each step's loss from the progress events, and cancel.
-import { BadOption, BadText, Cancelled, DeviceLost } from '../core/errors';
+import { BadOption, BadText, Cancelled, DeviceLost, Paused } from '../core/errors';
+import { getClient } from './client';
 import type { FinetuneInput } from '../core/jobs/finetune';
 import { OPTIONS, parseOption } from '../core/options';
 import { useErrors } from './errors';
@@ -33,6 +34,7 @@ export function finetuneOptions(s: TrainSettings): Omit<FinetuneInput, 'trainTex
     weightDecay: OPTIONS.weightDecay.default,
     clip: OPTIONS.clip.default,
     checkpointEvery: parseOption(OPTIONS.checkpointEvery, s.checkpointEvery),
+    onCancel: s.onCancel,
     gmp: s.mode === 'gmp' ? { final: finalSparsity(s.gmpPct), t0: parseOption(OPTIONS.gmpT0, s.gmpT0), dt: parseOption(OPTIONS.gmpDt, s.gmpDt), n: parseOption(OPTIONS.gmpN, s.gmpN) } : undefined,
   };
 }
@@ -74,7 +76,7 @@ async function train(resume: PendingTrain | null): Promise<void> {
     const ev = currentEvalSettings(modelName);
     input = { ...finetuneOptions(st.settings), trainText, evalText: ev.text, evalSeqlen: ev.seqlen, ...(ev.maxWindows === undefined ? {} : { maxWindows: ev.maxWindows }) };
     labels = resume?.labels ?? { from: weightsLabel(usePrune.getState().weights), evalLabel: ev.label, textLabel: selectedTextLabel(calib) };
-    pending = resume ?? { model: modelName, settings: st.settings, labels, steps: input.steps, step: 0, losses: [], savedAt: Date.now() };
+    pending = resume ? { ...resume, paused: false } : { model: modelName, settings: st.settings, labels, steps: input.steps, step: 0, losses: [], savedAt: Date.now() };
     const what = `${st.settings.mode === 'gmp' ? `GMP to ${st.settings.gmpPct}%` : 'recovery'}, ${input.steps} steps`;
     job = startJob('train', { label: resume ? `${what}, resumed at step ${resume.step}` : what });
   } catch (e) {
@@ -82,7 +84,7 @@ async function train(resume: PendingTrain | null): Promise<void> {
     return;
   }
   writePending(pending);
-  useTrain.getState().set({ live: [...pending.losses], cancelled: null, interrupted: null });
+  useTrain.getState().set({ live: [...pending.losses], cancelled: null, interrupted: null, pausing: false, notice: null });
   // Each step's loss arrives as a progress event of the job's call, and so does each checkpoint.
   const unsubscribe = useJob.subscribe((s) => {
     const p = s.current?.id === job.id ? s.current.progress : null;
@@ -113,18 +115,37 @@ async function train(resume: PendingTrain | null): Promise<void> {
       else errors.setError('train', e);
       return;
     }
+    if (e instanceof Paused) {
+      // The checkpoint of the pause is saved (its progress event came first): resumable, here or after a reload.
+      const paused = { ...pending, step: Math.max(pending.step, useTrain.getState().live.length), losses: useTrain.getState().live, paused: true };
+      writePending(paused);
+      usePrune.getState().set({ weights: null });
+      job.finish();
+      useTrain.getState().set({ interrupted: paused });
+      return;
+    }
     writePending(null);
     const steps = useTrain.getState().live.length;
-    // Any step taken changed the weights (the worker says so in its message); they are no longer the pruned ones.
-    if (steps > 0 || resume) usePrune.getState().set({ weights: null });
+    const reverted = e instanceof Cancelled && input.onCancel === 'revert';
+    // Any step taken changed the weights (the worker says so in its message), unless a cancel reverted them.
+    if ((steps > 0 || resume) && !reverted) usePrune.getState().set({ weights: null });
     job.finish();
     errors.setError('train', e);
-    if (e instanceof Cancelled) useTrain.getState().set({ cancelled: { steps } });
+    if (e instanceof Cancelled) useTrain.getState().set({ cancelled: { steps, reverted } });
   } finally {
     unsubscribe();
+    useTrain.getState().set({ pausing: false });
   }
 }
 
 export function cancelTraining(): void {
   cancelJob('train');
+}
+
+/** Pause the run in flight at its next step (a checkpoint is saved; Resume continues it). */
+export function pauseTraining(): void {
+  const c = useJob.getState().current;
+  if (c?.kind !== 'train' || c.callId === null) return;
+  useTrain.getState().set({ pausing: true });
+  getClient().pause(c.callId);
 }

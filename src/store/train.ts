@@ -22,6 +22,8 @@ export interface TrainSettings {
   gmpN: string;
   /** Steps between checkpoints kept in this browser (a reload or a lost device resumes from the last). */
   checkpointEvery: string;
+  /** A cancelled run keeps the weights trained so far, or reverts to those before the run. */
+  onCancel: 'keep' | 'revert';
 }
 
 const str = (o: { default: number }) => String(o.default);
@@ -38,6 +40,7 @@ export const DEFAULT_TRAIN: TrainSettings = {
   gmpDt: str(OPTIONS.gmpDt),
   gmpN: str(OPTIONS.gmpN),
   checkpointEvery: '10',
+  onCancel: 'keep',
 };
 
 export interface TrainRunView extends FinetuneResult {
@@ -62,6 +65,8 @@ export interface PendingTrain {
   step: number;
   losses: number[];
   savedAt: number;
+  /** Paused by the user (rather than stopped by a reload or a crash). */
+  paused?: boolean;
 }
 
 const PENDING_KEY = 'prune-studio.train-run';
@@ -91,7 +96,9 @@ interface TrainState {
   live: number[];
   result: TrainRunView | null;
   /** A cancelled run: after how many steps (the weights keep them). */
-  cancelled: { steps: number } | null;
+  cancelled: { steps: number; reverted: boolean } | null;
+  /** A pause was asked for and the run has not stopped yet. */
+  pausing: boolean;
   /** An interrupted run found at start-up (a reload mid-run), resumable from its checkpoint. */
   interrupted: PendingTrain | null;
   /** What happened to the run that the user should know (a lost device it resumed after). */
@@ -105,6 +112,7 @@ export const useTrain = create<TrainState>()((set) => ({
   live: [],
   result: null,
   cancelled: null,
+  pausing: false,
   interrupted: readPending(),
   notice: null,
   setSettings: (patch) => set((s) => ({ settings: { ...s.settings, ...patch } })),

@@ -4,8 +4,8 @@
 // text with the Evaluate settings.
 import { useMemo } from 'react';
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { useTrain, type TrainMode } from '../store/train';
-import { discardInterrupted, resumeTraining, runTraining } from '../store/train-actions';
+import { useTrain, type TrainMode, type TrainSettings } from '../store/train';
+import { discardInterrupted, pauseTraining, resumeTraining, runTraining } from '../store/train-actions';
 import { useCalibrationBlocker } from './blockers';
 import { CHART_MARGIN, NUMBER_AXIS, xTitle, yTitle } from './chart-style';
 import { ErrorAlert } from './ErrorAlert';
@@ -14,6 +14,11 @@ import { formatMetric, formatSeconds } from './format';
 import { useThrottled } from './hooks';
 import { JobProgress, RunControls, submitTo, useJobKind } from './JobControls';
 import { DECIMAL, NumberField, SelectField, fieldsOf } from './NumberField';
+
+const ON_CANCEL: Record<TrainSettings['onCancel'], string> = {
+  keep: 'keep the weights trained so far',
+  revert: 'revert to the weights before the run',
+};
 
 const MODE_LABELS: Record<TrainMode, string> = {
   recover: 'Recover (keep the zeros)',
@@ -33,6 +38,7 @@ function Settings({ disabled }: { disabled: boolean }) {
       <NumberField {...field('lr', 'train-lr')} {...DECIMAL} label="Learning rate" min={0} />
       <NumberField {...field('warmup', 'train-warmup')} label="Warm-up steps" min={0} />
       <NumberField {...field('checkpointEvery', 'train-checkpoint-every')} label="Checkpoint every (steps)" min={1} />
+      <SelectField id="train-on-cancel" label="When cancelled" value={s.onCancel} labels={ON_CANCEL} disabled={disabled} onChange={(onCancel) => set({ onCancel })} />
       {s.mode === 'gmp' ? (
         <>
           <NumberField {...field('gmpPct', 'train-gmp')} {...DECIMAL} label="Final sparsity (%)" min={0} max={99} />
@@ -74,7 +80,14 @@ function LossChart() {
 function Result() {
   const r = useTrain((s) => s.result);
   const cancelled = useTrain((s) => s.cancelled);
-  if (cancelled) return <p className="muted" data-testid="train-cancelled">Cancelled after {cancelled.steps} steps; the weights keep them (reload the model for the original).</p>;
+  if (cancelled) {
+    return (
+      <p className="muted" data-testid="train-cancelled" data-reverted={cancelled.reverted ? 'true' : 'false'}>
+        Cancelled after {cancelled.steps} steps;{' '}
+        {cancelled.reverted ? 'the weights were reverted to those before the run.' : 'the weights keep them (reload the model for the original).'}
+      </p>
+    );
+  }
   if (!r) return null;
   const change = r.ppl !== null && r.ppl_start !== null ? r.ppl / r.ppl_start - 1 : null;
   return (
@@ -100,9 +113,9 @@ function Interrupted({ disabled }: { disabled: boolean }) {
   const p = useTrain((s) => s.interrupted);
   if (!p || p.step === 0) return null;
   return (
-    <div className="notice" role="status" data-testid="train-interrupted" data-step={p.step} data-steps={p.steps}>
+    <div className="notice" role="status" data-testid="train-interrupted" data-step={p.step} data-steps={p.steps} data-paused={p.paused ? 'true' : 'false'}>
       <span>
-        An unfinished training run ({p.settings.mode === 'gmp' ? `gradual pruning to ${p.settings.gmpPct} %` : 'recovery'} of {p.labels.from}, {p.steps} steps, on {p.model}) has a
+        {p.paused ? 'A paused' : 'An unfinished'} training run ({p.settings.mode === 'gmp' ? `gradual pruning to ${p.settings.gmpPct} %` : 'recovery'} of {p.labels.from}, {p.steps} steps, on {p.model}) has a
         checkpoint at step {p.step}. Resuming continues it as if it had not stopped (same text and evaluation settings needed).
       </span>
       <span className="button-row">
@@ -128,6 +141,7 @@ function Notice() {
 
 export function TrainPanel() {
   const running = useJobKind() === 'train';
+  const pausing = useTrain((s) => s.pausing);
   const blocker = useCalibrationBlocker('train');
   return (
     <section className="panel panel-train" aria-labelledby="train-heading" data-testid="train-panel">
@@ -141,7 +155,11 @@ export function TrainPanel() {
       <Notice />
       <form className="method-form" onSubmit={submitTo(runTraining)} noValidate>
         <Settings disabled={running} />
-        <RunControls kind="train" ids={{ run: 'train-run', cancel: 'train-cancel', blocker: 'train-blocker' }} label="Train" blocker={blocker} />
+        <RunControls kind="train" ids={{ run: 'train-run', cancel: 'train-cancel', blocker: 'train-blocker' }} label="Train" blocker={blocker}>
+          <button type="button" data-testid="train-pause" disabled={!running || pausing} onClick={pauseTraining} title="Stop at the next step with a checkpoint; Resume continues exactly from there">
+            {pausing ? 'Pausing…' : 'Pause'}
+          </button>
+        </RunControls>
       </form>
       <JobProgress kind="train" />
       <ErrorAlert area="train" testId="train-error" />

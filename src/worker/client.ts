@@ -86,6 +86,13 @@ export class EngineClient {
     this.worker.postMessage({ type: 'cancel', target: id, id: cid } satisfies AnyRequest);
   }
 
+  /** Ask the worker to pause training request `id` at its next step; its promise rejects with Paused. */
+  pause(id: number): void {
+    if (!this.pending.has(id) || this.closed) return;
+    const cid = this.nextId++;
+    this.worker.postMessage({ type: 'pause', target: id, id: cid } satisfies AnyRequest);
+  }
+
   /** Called once per deviceLost event; returns an unsubscribe function. */
   onDeviceLost(cb: (message: string) => void): () => void {
     this.deviceLostListeners.push(cb);

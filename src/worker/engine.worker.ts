@@ -3,7 +3,7 @@
 // in protocol.ts. Long work runs here so the page stays responsive. Each request gets its own
 // AbortController; a `cancel` request aborts it and the engine stops at its next check.
 import { Engine } from '../core/engine';
-import { BadOption, Cancelled, DeviceLost, MissingFile, NoWebGPU, errorToWire, throwIfCancelled } from '../core/errors';
+import { BadOption, Cancelled, DeviceLost, MissingFile, NoWebGPU, Paused, errorToWire, throwIfCancelled } from '../core/errors';
 import { blobSource, type FileSource } from '../core/io/file-source';
 import { runSweep, type SweepPointResult } from '../core/jobs/sweep';
 import { runContextualJob } from '../core/jobs/contextual';
@@ -81,6 +81,9 @@ function ownBuffer(b: Uint8Array): Uint8Array<ArrayBuffer> {
   if (b.buffer instanceof ArrayBuffer && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) return b as Uint8Array<ArrayBuffer>;
   return new Uint8Array(b);
 }
+
+/** Training requests asked to pause at their next step. */
+const pausing = new Set<number>();
 
 function progressFor(id: number) {
   return (progress: Progress) => post({ type: 'progress', id, progress });
@@ -207,16 +210,19 @@ async function handle(req: AnyRequest, signal: AbortSignal): Promise<ResponseRes
       const resume = (req.resume && (await loadCheckpoint())) || undefined;
       if (req.resume && !resume) throw new BadOption('There is no training checkpoint in this browser to resume from: start the run again.');
       const onCheckpoint = async (c: FinetuneCheckpoint) => {
-        if (await saveCheckpoint(c)) report({ phase: 'train', done: c.step, total: req.input.steps, checkpoint: c.step, detail: `checkpoint at step ${c.step}` });
+        const kept = await saveCheckpoint(c);
+        report({ phase: 'train', done: c.step, total: req.input.steps, checkpoint: c.step, detail: `checkpoint at step ${c.step}${kept ? '' : ' (in memory only: this browser cannot keep it over a reload)'}` });
       };
       try {
-        const r = await runFinetune(requireEngine(), req.input, { onProgress: report, signal, onCheckpoint, resume });
+        const r = await runFinetune(requireEngine(), req.input, { onProgress: report, signal, onCheckpoint, resume, shouldPause: () => pausing.has(req.id) });
         await dropCheckpoint();
         return r;
       } catch (e) {
-        // A lost device resumes from the checkpoint; anything else ends the run.
-        if (!(e instanceof DeviceLost)) await dropCheckpoint();
+        // A pause or a lost device resumes from the checkpoint; anything else ends the run.
+        if (!(e instanceof DeviceLost) && !(e instanceof Paused)) await dropCheckpoint();
         throw e;
+      } finally {
+        pausing.delete(req.id);
       }
     }
     case 'exportSmaller': {
@@ -234,6 +240,11 @@ async function handle(req: AnyRequest, signal: AbortSignal): Promise<ResponseRes
       const c = controllers.get(req.target);
       c?.abort();
       return { cancelled: c !== undefined };
+    }
+    case 'pause': {
+      const running = controllers.has(req.target);
+      if (running) pausing.add(req.target);
+      return { pausing: running };
     }
     case 'loseDevice': {
       const e = engine;
@@ -296,6 +307,7 @@ function schedule(req: AnyRequest, signal: AbortSignal): Promise<ResponseResults
     case 'hubList':
       return run();
     case 'cancel':
+    case 'pause':
     case 'loseDevice':
       return handle(req, signal);
   }
@@ -304,7 +316,7 @@ function schedule(req: AnyRequest, signal: AbortSignal): Promise<ResponseResults
 self.onmessage = (ev: MessageEvent<AnyRequest>) => {
   const req = ev.data;
   const controller = new AbortController();
-  if (req.type !== 'cancel') controllers.set(req.id, controller);
+  if (req.type !== 'cancel' && req.type !== 'pause') controllers.set(req.id, controller);
   schedule(req, controller.signal)
     .then(
       (result) => postResult(req, result),

@@ -98,6 +98,8 @@ export interface RequestBodies {
   finetune: { type: 'finetune'; input: FinetuneInput; resume?: boolean };
   /** Abort the request with id `target` (it then answers with a Cancelled error). */
   cancel: { type: 'cancel'; target: number };
+  /** Pause the training request `target` at its next step: it saves a checkpoint and answers with a Paused error. */
+  pause: { type: 'pause'; target: number };
   /**
    * Fault injection (tests, and the page's ?faults hook): destroy the GPU device now, as a driver
    * reset would. Handled at once, like cancel, even while another request runs.
@@ -150,6 +152,7 @@ export interface ResponseResults {
   };
   finetune: FinetuneResult;
   cancel: { cancelled: boolean };
+  pause: { pausing: boolean };
   loseDevice: { lost: boolean };
 }
 

@@ -4,7 +4,7 @@
 // (t·B + j) mod N, AdamW with warm-up + cosine, the mean next-token cross-entropy per step, and
 // held-out perplexity before and after (every `evalEvery` steps too).
 import type { Engine } from '../engine';
-import { BadOption, BadText, Cancelled, NumericalError, TooLargeForDevice } from '../errors';
+import { BadOption, BadText, Cancelled, NumericalError, Paused, TooLargeForDevice } from '../errors';
 import { firstNonFinite } from '../eval/diagnose';
 import { OPTIONS, checkOption } from '../options';
 import { linearNames, weightedSparsity } from '../model/spec';
@@ -33,6 +33,8 @@ export interface FinetuneInput {
   evalEvery?: number;
   /** Take a checkpoint (FinetuneCheckpoint, given to onCheckpoint) every this many steps. */
   checkpointEvery?: number;
+  /** A cancelled run keeps the weights trained so far (the default) or reverts to those it started from. */
+  onCancel?: 'keep' | 'revert';
 }
 
 /**
@@ -132,9 +134,11 @@ export interface FinetuneHooks extends JobHooks {
   onCheckpoint?: (c: FinetuneCheckpoint) => void | Promise<void>;
   /** Continue a run from its checkpoint (same model, texts and input). */
   resume?: FinetuneCheckpoint;
+  /** Asked before each step: true pauses the run (a checkpoint to onCheckpoint, then Paused is thrown). */
+  shouldPause?: () => boolean;
 }
 
-export async function runFinetune(engine: Engine, input: FinetuneInput, { onProgress, signal, onStep, onCheckpoint, resume }: FinetuneHooks = {}): Promise<FinetuneResult> {
+export async function runFinetune(engine: Engine, input: FinetuneInput, { onProgress, signal, onStep, onCheckpoint, resume, shouldPause }: FinetuneHooks = {}): Promise<FinetuneResult> {
   const sched = checkLrSchedule({ lr: input.lr, warmup: input.warmup, steps: input.steps });
   if (input.gmp) checkGmpSchedule(input.gmp, input.steps);
   const T = input.seqlen, B = input.batch;
@@ -186,11 +190,25 @@ export async function runFinetune(engine: Engine, input: FinetuneInput, { onProg
       ...(input.distill ? { distill: input.distill } : {}),
     });
   try {
+    // The weights as they were before this run (a cancel may revert to them), and what a
+    // non-finite step rolls back to: the last checkpoint, or the start.
+    const before0 = await checkpoint();
     if (resume) await trainer.restore(resume.state);
-    // What a non-finite step rolls back to: the last checkpoint, or the start.
-    let last = resume ?? (await checkpoint());
+    let last = resume ?? before0;
     for (let t = done; t < input.steps; t++) {
-      if (signal?.aborted) throw new Cancelled(`Training was cancelled after ${t} of ${input.steps} steps; the weights are as trained so far.`);
+      if (signal?.aborted) {
+        if (input.onCancel === 'revert') {
+          await trainer.restore(before0.state);
+          changed = false;
+          throw new Cancelled(`Training was cancelled after ${t} of ${input.steps} steps; the weights were reverted to those before the run.`);
+        }
+        throw new Cancelled(`Training was cancelled after ${t} of ${input.steps} steps; the weights are as trained so far.`);
+      }
+      if (shouldPause?.() && t > last.step) {
+        last = await checkpoint();
+        await onCheckpoint?.(last);
+        throw new Paused(`Training paused at step ${t} of ${input.steps}; resume continues from there.`);
+      }
       const s = input.gmp ? gmpSparsityAt(t, input.gmp) : null;
       if (s !== null) {
         await trainer.gmpPrune(s);

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Engine } from '../../../src/core/engine';
-import { NumericalError } from '../../../src/core/errors';
+import { Cancelled, NumericalError, Paused } from '../../../src/core/errors';
 import { runFinetune, type FinetuneCheckpoint, type FinetuneInput } from '../../../src/core/jobs/finetune';
 import { referenceFinetune, referencePerplexity, referenceSparsity } from '../../../src/core/reference/train-protocol';
 import { createNodeEngine, loadNodeModel } from '../../../src/node/engine';
@@ -132,4 +132,41 @@ test('a step whose forward overflows names the step and the first layer, and rol
   for (const [name, w] of atCheckpoint!) expect(after.get(name), name).toEqual(w);
   // The engine records the weights as trained for the 2 steps kept.
   expect(engine.trainedInfo?.steps).toBe(2);
+}, 120_000);
+
+test('a pause saves a checkpoint at the next step and resuming it ends as the uninterrupted run', async () => {
+  const input = { ...PROTOCOL, ...TEXTS };
+  await fresh('tiny-llama', true);
+  const full = await runFinetune(engine, input);
+  const want = await allWeights();
+
+  await fresh('tiny-llama', true);
+  const cks: FinetuneCheckpoint[] = [];
+  let steps = 0;
+  const paused = runFinetune(engine, input, { onStep: () => void steps++, shouldPause: () => steps >= 2, onCheckpoint: (c) => void cks.push(c) });
+  await expect(paused).rejects.toThrow(Paused);
+  await expect(paused).rejects.toThrow('Training paused at step 2 of 6');
+  expect(cks.map((c) => c.step)).toEqual([2]);
+  expect(engine.trainedInfo?.steps).toBe(2);
+
+  await fresh('tiny-llama', true);
+  const resumed = await runFinetune(engine, input, { resume: cks[0] });
+  expect(resumed.losses).toEqual(full.losses);
+  const got = await allWeights();
+  for (const [name, w] of want) expect(got.get(name), name).toEqual(w);
+}, 120_000);
+
+test('a cancel keeps the steps taken, or with onCancel "revert" gives back the weights before the run', async () => {
+  for (const onCancel of ['keep', 'revert'] as const) {
+    await fresh('tiny-llama', true);
+    const before = await allWeights();
+    const ctl = new AbortController();
+    let steps = 0;
+    const run = runFinetune(engine, { ...PROTOCOL, ...TEXTS, onCancel }, { signal: ctl.signal, onStep: () => void (++steps === 2 && ctl.abort()) });
+    await expect(run).rejects.toThrow(Cancelled);
+    const after = await allWeights();
+    const same = [...before].every(([n, w]) => after.get(n)!.every((x, i) => x === w[i]));
+    expect(same, onCancel).toBe(onCancel === 'revert');
+    expect(engine.trainedInfo?.steps ?? null, onCancel).toBe(onCancel === 'revert' ? null : 2);
+  }
 }, 120_000);
