@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import { decodeCheckpoint, encodeCheckpoint } from '../core/jobs/checkpoint';
 import { runFinetune, type FinetuneCheckpoint } from '../core/jobs/finetune';
 import { OPTIONS, parseOption } from '../core/options';
+import { parseFreezeList } from '../core/train/frozen';
 import { type CliValues, flag, need, printer, progressLine, readTextFile, writeFolder } from './common';
 import { pathSource } from '../node/files';
 import { loadTeacherForCli, withModel } from './load';
@@ -36,6 +37,7 @@ export async function runFinetuneCli(values: CliValues): Promise<number> {
     maxWindows: num(OPTIONS.maxWindows),
     evalEvery: num(OPTIONS.evalEvery),
     checkpointEvery: num(OPTIONS.checkpointEvery),
+    freeze: parseFreezeList(flag(values, 'freeze')),
     ...(flag(values, 'distill') === 'kl' ? { distill: 'kl' as const } : {}),
   };
   const distill = flag(values, 'distill');

@@ -40,13 +40,14 @@ Usage:
                 [--warmup ${OPTIONS.warmup.default}] [--weight-decay ${OPTIONS.weightDecay.default}] [--clip ${OPTIONS.clip.default}] [--eval FILE] [--eval-seqlen ${OPTIONS.evalSeqlen.default}]
                 [--max-windows N] [--eval-every N] [--gmp S --gmp-t0 ${OPTIONS.gmpT0.default} --gmp-dt ${OPTIONS.gmpDt.default} --gmp-n ${OPTIONS.gmpN.default}]
                 [--distill kl --teacher DIR] [--from-scratch [--seed N]] [--checkpoint FILE --checkpoint-every N]
-                [--resume FILE] [--out DIR] [--json]
+                [--resume FILE] [--freeze embed,layers.0] [--out DIR] [--json]
       Train on the GPU with AdamW (warm-up, then cosine). A pruned model keeps its zeros (recovery);
       --gmp S prunes every decoder linear gradually by magnitude to sparsity S while it trains;
       --distill kl --teacher DIR adds KL(teacher ‖ model) to the loss (the teacher: the dense model);
       --from-scratch trains the folder's architecture from fresh weights (initialised as transformers does);
       --checkpoint FILE is rewritten every N steps (weights, moments, masks, step); --resume FILE continues
-      that run on the same folder with the same flags, to the weights the uninterrupted run would give.
+      that run on the same folder with the same flags, to the weights the uninterrupted run would give;
+      --freeze leaves the named tensors (names or prefixes: embed, layers.0, final_norm, head) untrained.
   npm run cli -- info --model DIR [--json]
       Model card: architecture, sizes, dtype, tensors, and the GPU adapter.
   npm run cli -- adapter [--json]
@@ -72,7 +73,7 @@ const VALUE_FLAGS = [
   // export (export.ts)
   'format', 'dtype',
   // finetune (finetune.ts)
-  'train', 'steps', 'batch', 'lr', 'warmup', 'weight-decay', 'clip', 'gmp', 'gmp-t0', 'gmp-dt', 'gmp-n', 'eval-seqlen', 'eval-every', 'distill', 'teacher', 'checkpoint', 'checkpoint-every', 'resume',
+  'train', 'steps', 'batch', 'lr', 'warmup', 'weight-decay', 'clip', 'gmp', 'gmp-t0', 'gmp-dt', 'gmp-n', 'eval-seqlen', 'eval-every', 'distill', 'teacher', 'checkpoint', 'checkpoint-every', 'resume', 'freeze',
 ] as const;
 
 const FLAGS: ParseArgsConfig['options'] = {

@@ -5,6 +5,7 @@ import { BadOption, BadText, Cancelled, DeviceLost, Paused } from '../core/error
 import { getClient } from './client';
 import type { FinetuneInput } from '../core/jobs/finetune';
 import { OPTIONS, parseOption } from '../core/options';
+import { parseFreezeList } from '../core/train/frozen';
 import { useErrors } from './errors';
 import { currentEvalSettings, requireModelName, weightsLabel } from './eval-settings';
 import { type JobHandle, cancelJob, startJob, useJob } from './job';
@@ -35,6 +36,7 @@ export function finetuneOptions(s: TrainSettings): Omit<FinetuneInput, 'trainTex
     clip: OPTIONS.clip.default,
     checkpointEvery: parseOption(OPTIONS.checkpointEvery, s.checkpointEvery),
     onCancel: s.onCancel,
+    freeze: parseFreezeList(s.freeze),
     gmp: s.mode === 'gmp' ? { final: finalSparsity(s.gmpPct), t0: parseOption(OPTIONS.gmpT0, s.gmpT0), dt: parseOption(OPTIONS.gmpDt, s.gmpDt), n: parseOption(OPTIONS.gmpN, s.gmpN) } : undefined,
   };
 }

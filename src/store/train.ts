@@ -24,6 +24,8 @@ export interface TrainSettings {
   checkpointEvery: string;
   /** A cancelled run keeps the weights trained so far, or reverts to those before the run. */
   onCancel: 'keep' | 'revert';
+  /** Tensors left untrained: names or prefixes, comma-separated ("embed, layers.0"). */
+  freeze: string;
 }
 
 const str = (o: { default: number }) => String(o.default);
@@ -41,6 +43,7 @@ export const DEFAULT_TRAIN: TrainSettings = {
   gmpN: str(OPTIONS.gmpN),
   checkpointEvery: '10',
   onCancel: 'keep',
+  freeze: '',
 };
 
 export interface TrainRunView extends FinetuneResult {

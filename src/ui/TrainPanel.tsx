@@ -13,7 +13,7 @@ import { Fact } from './Fact';
 import { formatMetric, formatSeconds } from './format';
 import { useThrottled } from './hooks';
 import { JobProgress, RunControls, submitTo, useJobKind } from './JobControls';
-import { DECIMAL, NumberField, SelectField, fieldsOf } from './NumberField';
+import { DECIMAL, NumberField, SelectField, TextField, fieldsOf } from './NumberField';
 
 const ON_CANCEL: Record<TrainSettings['onCancel'], string> = {
   keep: 'keep the weights trained so far',
@@ -38,6 +38,7 @@ function Settings({ disabled }: { disabled: boolean }) {
       <NumberField {...field('lr', 'train-lr')} {...DECIMAL} label="Learning rate" min={0} />
       <NumberField {...field('warmup', 'train-warmup')} label="Warm-up steps" min={0} />
       <NumberField {...field('checkpointEvery', 'train-checkpoint-every')} label="Checkpoint every (steps)" min={1} />
+      <TextField {...field('freeze', 'train-freeze')} label="Frozen tensors" placeholder="e.g. embed, layers.0" title="Comma-separated tensor names or prefixes left untrained (and unpruned): embed, layers.0, final_norm, head" />
       <SelectField id="train-on-cancel" label="When cancelled" value={s.onCancel} labels={ON_CANCEL} disabled={disabled} onChange={(onCancel) => set({ onCancel })} />
       {s.mode === 'gmp' ? (
         <>

@@ -93,6 +93,7 @@ test.each([
   [['--teacher', DEMO_MODEL], /--teacher is used only with --distill kl/],
   [['--distill', 'kl', '--teacher', path.join(FIXTURE_MODELS, 'tiny-gpt2')], /teacher's vocabulary differs/],
   [['--checkpoint-every', '2'], /--checkpoint FILE and --checkpoint-every N go together/],
+  [['--freeze', 'embed,attention'], /Freeze: "attention" names no tensor of this model/],
   [['--resume', path.join(os.tmpdir(), 'no-such-checkpoint.safetensors')], /--resume: there is no file/],
   [['--resume', path.join(DEMO_MODEL, 'model.safetensors')], /is a safetensors file but not a training checkpoint/],
 ])('refused before any work: %s', (args, message) => {

@@ -9,6 +9,7 @@ import { firstNonFinite } from '../eval/diagnose';
 import { OPTIONS, checkOption } from '../options';
 import { linearNames, weightedSparsity } from '../model/spec';
 import { type GmpSchedule, checkGmpSchedule, checkLrSchedule, gmpSparsityAt, lrAt, windowsOfStep } from '../train/schedule';
+import { frozenNames } from '../train/frozen';
 import { Trainer, type TrainState } from '../train/trainer';
 import { now } from '../units';
 import type { JobHooks } from './job';
@@ -33,6 +34,8 @@ export interface FinetuneInput {
   evalEvery?: number;
   /** Take a checkpoint (FinetuneCheckpoint, given to onCheckpoint) every this many steps. */
   checkpointEvery?: number;
+  /** Tensors left as they are: names or prefixes ("embed", "layers.0"; train/frozen.ts). */
+  freeze?: string[];
   /** A cancelled run keeps the weights trained so far (the default) or reverts to those it started from. */
   onCancel?: 'keep' | 'revert';
 }
@@ -73,6 +76,7 @@ export interface RunKey {
   evalHash: string | null;
   evalSeqlen: number;
   maxWindows: number | null;
+  freeze: string[];
 }
 
 function fnv1a(ids: ArrayLike<number>): string {
@@ -89,7 +93,7 @@ function runKeyOf(input: FinetuneInput, trainIds: ArrayLike<number>, evalIds: Ar
     steps: input.steps, batch: input.batch, seqlen: input.seqlen, lr: input.lr, warmup: input.warmup, weightDecay: input.weightDecay, clip: input.clip,
     gmp: input.gmp ? { final: input.gmp.final, initial: input.gmp.initial ?? 0, t0: input.gmp.t0, dt: input.gmp.dt, n: input.gmp.n } : null,
     distill: input.distill ?? null, trainTokens: trainIds.length, trainHash: fnv1a(trainIds), evalHash: evalIds ? fnv1a(evalIds) : null,
-    evalSeqlen: input.evalSeqlen, maxWindows: input.maxWindows ?? null,
+    evalSeqlen: input.evalSeqlen, maxWindows: input.maxWindows ?? null, freeze: [...(input.freeze ?? [])].sort(),
   };
 }
 
@@ -156,13 +160,14 @@ export async function runFinetune(engine: Engine, input: FinetuneInput, { onProg
   const measure = async () => (input.evalText ? (await engine.perplexity(input.evalText, evalOpts, undefined, signal)).ppl : null);
   if (input.checkpointEvery !== undefined) checkOption(OPTIONS.checkpointEvery, input.checkpointEvery);
   if (resume && (resume.step < 0 || resume.step > input.steps)) throw new BadOption(`The checkpoint is at step ${resume.step}, outside this run's ${input.steps} steps.`);
+  const frozen = input.freeze?.length ? frozenNames([...engine.gpuModel!.weights.keys()], input.freeze) : [];
   const pplStart = resume ? resume.ppl_start : await measure();
 
   const model = engine.beginTraining();
   let trainer: Trainer;
   try {
     trainer = await model.ctx.checked('allocating the training state (gradients, moments, activations)', () => Trainer.create(model, {
-      seqlen: T, weightDecay: input.weightDecay, clip: input.clip, maskZeros: !input.gmp && !resume, ...(teacher ? { teacher } : {}),
+      seqlen: T, weightDecay: input.weightDecay, clip: input.clip, maskZeros: !input.gmp && !resume, frozen, ...(teacher ? { teacher } : {}),
     }));
   } catch (e) {
     if (e instanceof TooLargeForDevice) {
@@ -188,6 +193,7 @@ export async function runFinetune(engine: Engine, input: FinetuneInput, { onProg
       steps: done, of_steps: input.steps, batch: B, seqlen: T, lr: input.lr, warmup: input.warmup, weight_decay: input.weightDecay, clip: input.clip,
       ...(input.gmp ? { gmp: input.gmp } : { masks: 'the zeros at the start' }),
       ...(input.distill ? { distill: input.distill } : {}),
+      ...(frozen.length ? { frozen } : {}),
     });
   try {
     // The weights as they were before this run (a cancel may revert to them), and what a

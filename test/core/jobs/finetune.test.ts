@@ -170,3 +170,17 @@ test('a cancel keeps the steps taken, or with onCancel "revert" gives back the w
     expect(engine.trainedInfo?.steps ?? null, onCancel).toBe(onCancel === 'revert' ? null : 2);
   }
 }, 120_000);
+
+test('frozen tensors (names or prefixes) stay exactly as they were; the others train; a name that matches nothing is refused before any work', async () => {
+  const model = await fresh('tiny-llama', true);
+  const before = await allWeights();
+  await runFinetune(engine, { ...PROTOCOL, ...TEXTS, steps: 2, warmup: 1, freeze: ['embed', 'layers.0'] });
+  const after = await allWeights();
+  for (const [name, w] of before) {
+    const same = after.get(name)!.every((x, i) => x === w[i]);
+    expect(same, name).toBe(name.startsWith('embed.') || name.startsWith('layers.0.'));
+  }
+  expect(engine.trainedInfo?.frozen).toEqual([...model.weights.keys()].filter((n) => n.startsWith('embed.') || n.startsWith('layers.0.')));
+  await expect(runFinetune(engine, { ...PROTOCOL, ...TEXTS, freeze: ['layers.9'] })).rejects.toThrow(/Freeze: "layers\.9" names no tensor of this model\. Give tensor names or prefixes such as embed, layers\.0/);
+  expect(engine.trainedInfo?.steps).toBe(2);
+}, 120_000);
