@@ -2,9 +2,9 @@
 // 50 % draws its loss curve step by step, keeps every zero, and ends with a perplexity below the
 // one-shot figure; bad settings are refused by name before any work.
 import { expect, test } from './fixtures';
-import { measurePerplexity, openStudio, useSmallSettings, watchConsole } from './helpers';
+import { measurePerplexity, openStudio, shoot, useSmallSettings, watchConsole } from './helpers';
 
-test('recover after SparseGPT 50 %: a live loss curve, zeros kept, perplexity below the one-shot figure', async ({ page }) => {
+test('recover after SparseGPT 50 %: a live loss curve, zeros kept, perplexity below the one-shot figure', async ({ page }, testInfo) => {
   const consoleErrors = watchConsole(page);
   await openStudio(page);
   await useSmallSettings(page);
@@ -41,6 +41,23 @@ test('recover after SparseGPT 50 %: a live loss curve, zeros kept, perplexity be
   expect(Math.abs(start - oneShot) / oneShot).toBeLessThan(1e-4);
   expect(after).toBeLessThan(oneShot);
   expect(Number(await result.getAttribute('data-sparsity'))).toBeGreaterThanOrEqual(0.5);
+
+  // The trained run joins the runs table and the chart, linked to the one-shot point it came from,
+  // and the history keeps it over a reload.
+  const rows = page.getByTestId('runs-table').getByTestId('run-row');
+  await expect(rows).toHaveCount(2);
+  const trainedRow = rows.and(page.locator('[data-method="trained"]'));
+  await expect(trainedRow).toHaveCount(1);
+  expect(Number(await trainedRow.getAttribute('data-ppl'))).toBe(after);
+  await expect(trainedRow).toContainText('train ← 1');
+  const trainedPoint = page.getByTestId('sweep-chart').locator('[data-testid="sweep-point"][data-method="trained"]');
+  await expect(trainedPoint).toHaveCount(1);
+  expect(Number(await trainedPoint.getAttribute('data-ppl'))).toBe(after);
+  await expect(page.getByTestId('weights-state')).toContainText('recovered sparsegpt');
+  await shoot(page, testInfo, 'sweep-chart', 'trained-point');
+  await page.reload();
+  await expect(page.getByTestId('model-card')).toBeVisible();
+  await expect(page.getByTestId('runs-table').getByTestId('run-row').and(page.locator('[data-method="trained"]'))).toHaveCount(1);
   expect(consoleErrors).toEqual([]);
 });
 

@@ -59,7 +59,7 @@ export function currentEvalSettings(modelName: string): EvalSettings {
 }
 
 /** "dense" or "sparsegpt 50% (50.0% zeros)". */
-export function weightsLabel(w: WeightsState | null): string {
-  if (!w) return 'dense';
+export function weightsLabel(w: WeightsState | null, trained?: { label: string } | null): string {
+  if (!w) return trained ? trained.label : 'dense';
   return `${w.method} ${targetLabel(w.target)} (${(w.sparsity * 100).toFixed(1)}% zeros)`;
 }

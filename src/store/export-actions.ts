@@ -119,6 +119,7 @@ export function saveResultsJson(): Promise<void> {
 
 /** The recipe text of a run (a pruned run; dense runs have none). */
 export function recipeOf(run: RunRecord): string {
+  if (run.method === 'trained') throw new BadOption('Training runs have no llm-compressor recipe yet; the recipe of the run it trained from repeats its pruning.');
   if (run.method === 'dense' || !run.target) throw new BadOption('The dense reference has no pruning recipe; pick a pruned run.');
   const o = runOptions(run);
   if (!o) throw new BadOption(`The calibration settings of run ${run.id} are unknown, so no recipe can repeat it.`);

@@ -159,10 +159,12 @@ function validLayer(x: unknown): SublayerReport | null {
  */
 export function validRun(x: unknown): RunRecord | null {
   if (!isObj(x)) return null;
-  if (!isPosInt(x.id) || (x.source !== 'prune' && x.source !== 'sweep')) return null;
+  if (!isPosInt(x.id) || (x.source !== 'prune' && x.source !== 'sweep' && x.source !== 'train')) return null;
   if (x.sweepId !== undefined && !isPosInt(x.sweepId)) return null;
   const method = x.method;
-  if (method !== 'dense' && !(METHODS as readonly unknown[]).includes(method)) return null;
+  if (method !== 'dense' && method !== 'trained' && !(METHODS as readonly unknown[]).includes(method)) return null;
+  if ((method === 'trained') !== (x.source === 'train')) return null;
+  if (x.trained !== undefined && !(isObj(x.trained) && isNum(x.trained.steps) && (x.trained.fromRunId === null || isPosInt(x.trained.fromRunId)))) return null;
   const target = validTarget(x.target);
   if (target === undefined) return null;
   if (!isStr(x.label) || !isNum(x.sparsity) || !numOrNull(x.ppl) || !numOrNull(x.nll)) return null;

@@ -18,7 +18,7 @@ export async function measurePerplexity(): Promise<void> {
     const busy = busyReason('perplexity');
     if (busy) throw new BadOption(busy);
     ev = currentEvalSettings(requireModelName('Measuring perplexity'));
-    settings = { seqlen: ev.seqlen, maxWindows: ev.maxWindows, textLabel: ev.textLabel, modelName: ev.modelName, weights: weightsLabel(weights) };
+    settings = { seqlen: ev.seqlen, maxWindows: ev.maxWindows, textLabel: ev.textLabel, modelName: ev.modelName, weights: weightsLabel(weights, usePrune.getState().trainedRun) };
     job = startJob('perplexity', { label: ev.label });
   } catch (e) {
     errors.setError('eval', e);

@@ -55,7 +55,7 @@ function calibLabel(samples: number, seqlen: number, seed?: number): string {
   return `${samples} × ${seqlen} tokens of ${selectedTextLabel(useTexts.getState().calib)}${seed !== undefined ? `, seed ${seed}` : ''}`;
 }
 
-function addRun(run: Omit<RunRecord, 'id'>, hfNames: Record<string, string>, select: boolean): RunRecord {
+export function addRun(run: Omit<RunRecord, 'id'>, hfNames: Record<string, string>, select: boolean): RunRecord {
   const s = usePrune.getState();
   const rec: RunRecord = { ...run, id: takeId('run') };
   s.set({

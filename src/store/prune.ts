@@ -53,14 +53,31 @@ export interface RecordedOptions {
 }
 
 /** One measured configuration: a single prune run or one point of a sweep. */
+/** How a training run's weights came about (RunRecord.trained). */
+export interface TrainedRunInfo {
+  mode: 'recover' | 'gmp';
+  steps: number;
+  batch: number;
+  seqlen: number;
+  lr: number;
+  warmup: number;
+  gmp?: { final: number; t0: number; dt: number; n: number };
+  /** The run whose weights it trained (the one-shot point it recovers), when it is in the table. */
+  fromRunId: number | null;
+  /** What the weights were before ("sparsegpt 50%", "dense"). */
+  from: string;
+  /** Perplexity before training (same evaluation). */
+  pplStart: number | null;
+}
+
 export interface RunRecord {
   id: number;
-  source: 'prune' | 'sweep';
+  source: 'prune' | 'sweep' | 'train';
   /** The sweep it belongs to. */
   sweepId?: number;
-  method: PruneMethod | 'dense';
+  method: PruneMethod | 'dense' | 'trained';
   target: Target | null;
-  /** "sparsegpt 50%", "wanda 2:4", "dense". */
+  /** "sparsegpt 50%", "wanda 2:4", "dense", "recovered sparsegpt 50%". */
   label: string;
   /** Achieved sparsity over the pruned sublayers. */
   sparsity: number;
@@ -79,6 +96,8 @@ export interface RunRecord {
   calibLabel: string;
   /** The settings themselves (absent on dense points and on runs saved by older versions). */
   options?: RecordedOptions;
+  /** Training runs: how the weights were trained, and from what. */
+  trained?: TrainedRunInfo;
 }
 
 /** An asked-for sweep, kept so that a reload, crash or lost device can resume it. */
@@ -117,6 +136,11 @@ interface PruneState {
   sweeps: Record<number, SweepRecord>;
   /** A notice about the last sweep that is not an error (e.g. it recovered from a lost device). */
   notice: string | null;
+  /**
+   * With weights null: the weights are trained (not the loaded ones) — by the run in the table with
+   * this id (null: a paused or cancelled run), so the next run says what it starts from.
+   */
+  trainedRun: { id: number | null; label: string } | null;
   set(patch: Partial<Omit<PruneState, 'set' | 'setSettings' | 'setSweep'>>): void;
   setSettings(patch: Partial<MethodSettings>): void;
   setSweep(patch: Partial<SweepSettings>): void;
@@ -144,7 +168,7 @@ export const DEFAULT_SWEEP: SweepSettings = {
 };
 
 /** What belongs to one model: a different model starts from this again (settings and ids stay). */
-export const FRESH_MODEL_STATE: Pick<PruneState, 'runs' | 'selectedRunId' | 'weights' | 'dense' | 'hfNames' | 'exportStatus' | 'sweeps' | 'notice'> = {
+export const FRESH_MODEL_STATE: Pick<PruneState, 'runs' | 'selectedRunId' | 'weights' | 'dense' | 'hfNames' | 'exportStatus' | 'sweeps' | 'notice' | 'trainedRun'> = {
   runs: [],
   selectedRunId: null,
   weights: null,
@@ -153,6 +177,7 @@ export const FRESH_MODEL_STATE: Pick<PruneState, 'runs' | 'selectedRunId' | 'wei
   exportStatus: { status: 'idle' },
   sweeps: {},
   notice: null,
+  trainedRun: null,
 };
 
 export const usePrune = create<PruneState>()((set) => ({
@@ -165,12 +190,13 @@ export const usePrune = create<PruneState>()((set) => ({
   setSweep: (patch) => set((s) => ({ sweep: { ...s.sweep, ...patch } })),
 }));
 
-export const METHOD_LABELS: Record<PruneMethod | 'dense', string> = {
+export const METHOD_LABELS: Record<PruneMethod | 'dense' | 'trained', string> = {
   magnitude: 'Magnitude',
   wanda: 'Wanda',
   sparsegpt: 'SparseGPT',
   sparsellm: 'SparseLLM',
   dense: 'Dense',
+  trained: 'Trained',
 };
 
 /** The run the layer table shows: the selected one, else the latest with layers. */

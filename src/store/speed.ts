@@ -66,7 +66,7 @@ export async function runSpeed(): Promise<void> {
     return;
   }
   const adapter = useEngine.getState().adapter?.description ?? 'unknown adapter';
-  const weights = weightsLabel(usePrune.getState().weights);
+  const weights = weightsLabel(usePrune.getState().weights, usePrune.getState().trainedRun);
   const startedAt = job.job!.startedAt;
   try {
     const report = await job.call({ type: 'speed' });

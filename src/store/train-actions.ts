@@ -3,14 +3,15 @@
 // and after, collect each step's loss from the progress events, and cancel.
 import { BadOption, BadText, Cancelled, DeviceLost, Paused } from '../core/errors';
 import { getClient } from './client';
-import type { FinetuneInput } from '../core/jobs/finetune';
+import type { FinetuneInput, FinetuneResult } from '../core/jobs/finetune';
+import { addRun } from './prune-actions';
 import { OPTIONS, parseOption } from '../core/options';
 import { parseFreezeList } from '../core/train/frozen';
 import { useErrors } from './errors';
 import { currentEvalSettings, requireModelName, weightsLabel } from './eval-settings';
 import { type JobHandle, cancelJob, startJob, useJob } from './job';
-import { usePrune } from './prune';
-import { type PendingTrain, type TrainSettings, readPending, useTrain, writePending } from './train';
+import { type RunRecord, usePrune } from './prune';
+import { type PendingTrain, type TrainMode, type TrainSettings, readPending, useTrain, writePending } from './train';
 import { restartEngine } from './engine-actions';
 import { useEngine } from './engine-status';
 import { useModel } from './model';
@@ -70,6 +71,7 @@ async function train(resume: PendingTrain | null): Promise<void> {
   let job: JobHandle;
   let labels: PendingTrain['labels'];
   let pending: PendingTrain;
+  let evalKey: string;
   try {
     const modelName = requireModelName('Training');
     const calib = useTexts.getState().calib;
@@ -77,7 +79,10 @@ async function train(resume: PendingTrain | null): Promise<void> {
     if (!trainText) throw new BadText('The training text is empty: choose a calibration text in the Data area (training reads it).');
     const ev = currentEvalSettings(modelName);
     input = { ...finetuneOptions(st.settings), trainText, evalText: ev.text, evalSeqlen: ev.seqlen, ...(ev.maxWindows === undefined ? {} : { maxWindows: ev.maxWindows }) };
-    labels = resume?.labels ?? { from: weightsLabel(usePrune.getState().weights), evalLabel: ev.label, textLabel: selectedTextLabel(calib) };
+    evalKey = ev.key;
+    const { weights, trainedRun } = usePrune.getState();
+    const from = { from: weightsLabel(weights, trainedRun), fromRunId: !weights && trainedRun ? trainedRun.id : runOfWeights() };
+    labels = resume?.labels ?? { ...from, evalLabel: ev.label, textLabel: selectedTextLabel(calib) };
     pending = resume ? { ...resume, paused: false } : { model: modelName, settings: st.settings, labels, steps: input.steps, step: 0, losses: [], savedAt: Date.now() };
     const what = `${st.settings.mode === 'gmp' ? `GMP to ${st.settings.gmpPct}%` : 'recovery'}, ${input.steps} steps`;
     job = startJob('train', { label: resume ? `${what}, resumed at step ${resume.step}` : what });
@@ -105,6 +110,8 @@ async function train(resume: PendingTrain | null): Promise<void> {
     usePrune.getState().set({ weights: null });
     job.finish();
     useTrain.getState().set({ result: { ...r, mode: st.settings.mode, ...labels } });
+    const rec = recordTrainedRun(r, st.settings.mode, input, labels, evalKey);
+    usePrune.getState().set({ trainedRun: { id: rec.id, label: rec.label } });
   } catch (e) {
     const lost = e instanceof DeviceLost || useEngine.getState().status === 'lost';
     if (lost && pending.step > 0) {
@@ -121,7 +128,7 @@ async function train(resume: PendingTrain | null): Promise<void> {
       // The checkpoint of the pause is saved (its progress event came first): resumable, here or after a reload.
       const paused = { ...pending, step: Math.max(pending.step, useTrain.getState().live.length), losses: useTrain.getState().live, paused: true };
       writePending(paused);
-      usePrune.getState().set({ weights: null });
+      usePrune.getState().set({ weights: null, trainedRun: { id: null, label: `${labels.from}, trained ${paused.step} of ${input.steps} steps` } });
       job.finish();
       useTrain.getState().set({ interrupted: paused });
       return;
@@ -130,7 +137,7 @@ async function train(resume: PendingTrain | null): Promise<void> {
     const steps = useTrain.getState().live.length;
     const reverted = e instanceof Cancelled && input.onCancel === 'revert';
     // Any step taken changed the weights (the worker says so in its message), unless a cancel reverted them.
-    if ((steps > 0 || resume) && !reverted) usePrune.getState().set({ weights: null });
+    if ((steps > 0 || resume) && !reverted) usePrune.getState().set({ weights: null, trainedRun: { id: null, label: `${labels.from}, trained ${steps} of ${input.steps} steps` } });
     job.finish();
     errors.setError('train', e);
     if (e instanceof Cancelled) useTrain.getState().set({ cancelled: { steps, reverted } });
@@ -138,6 +145,47 @@ async function train(resume: PendingTrain | null): Promise<void> {
     unsubscribe();
     useTrain.getState().set({ pausing: false });
   }
+}
+
+/** The run in the table whose weights the model has now (the latest with the same method, target and sparsity). */
+function runOfWeights(): number | null {
+  const { weights, runs } = usePrune.getState();
+  if (!weights) return null;
+  for (let i = runs.length - 1; i >= 0; i--) {
+    const r = runs[i];
+    if (r.method === weights.method && JSON.stringify(r.target) === JSON.stringify(weights.target) && Math.abs(r.sparsity - weights.sparsity) < 1e-12) return r.id;
+  }
+  return null;
+}
+
+/** A finished training run joins the runs table, the chart (linked to its start point) and the history. */
+function recordTrainedRun(r: FinetuneResult, mode: TrainMode, input: FinetuneInput, labels: PendingTrain['labels'], evalKey: string): RunRecord {
+  const what = mode === 'gmp' ? `GMP ${(r.sparsity * 100).toFixed(0)}%` : `recovered ${labels.from}`;
+  return addRun(
+    {
+      source: 'train',
+      method: 'trained',
+      target: null,
+      label: `${what} (${r.steps} steps)`,
+      sparsity: r.sparsity,
+      ppl: r.ppl,
+      nll: r.ppl === null ? null : Math.log(r.ppl),
+      seconds: r.seconds,
+      pruneSeconds: 0,
+      layers: [],
+      warnings: [],
+      evalKey,
+      evalLabel: labels.evalLabel,
+      calibLabel: `trained on ${labels.textLabel}: ${r.steps} steps × ${input.batch} windows of ${input.seqlen} tokens, lr ${input.lr}, warm-up ${input.warmup}`,
+      trained: {
+        mode, steps: r.steps, batch: input.batch, seqlen: input.seqlen, lr: input.lr, warmup: input.warmup,
+        ...(input.gmp ? { gmp: { final: input.gmp.final, t0: input.gmp.t0, dt: input.gmp.dt, n: input.gmp.n } } : {}),
+        fromRunId: labels.fromRunId ?? null, from: labels.from, pplStart: r.ppl_start,
+      },
+    },
+    {},
+    false,
+  );
 }
 
 export function cancelTraining(): void {

@@ -62,7 +62,7 @@ export interface TrainRunView extends FinetuneResult {
 export interface PendingTrain {
   model: string;
   settings: TrainSettings;
-  labels: { from: string; evalLabel: string; textLabel: string };
+  labels: { from: string; evalLabel: string; textLabel: string; fromRunId?: number | null };
   steps: number;
   /** The last checkpoint's step (0: none yet). */
   step: number;

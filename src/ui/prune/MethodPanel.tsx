@@ -55,6 +55,7 @@ const METHOD_CHOICES = Object.fromEntries(METHODS.map((m) => [m, METHOD_LABELS[m
 
 function WeightsBadge() {
   const weights = usePrune((s) => s.weights);
+  const trained = usePrune((s) => s.trainedRun);
   // A primitive, so progress events do not re-render this.
   const jobState = useJob((s) => {
     const j = s.current;
@@ -64,7 +65,7 @@ function WeightsBadge() {
   const state = jobState ? 'busy' : weights ? 'pruned' : 'dense';
   return (
     <p className={`weights-state weights-${state}`} data-testid="weights-state" data-state={state} aria-live="polite">
-      Weights now: <strong>{jobState === 'pruning' ? 'being pruned…' : weightsLabel(weights)}</strong>
+      Weights now: <strong>{jobState === 'pruning' ? 'being pruned…' : weightsLabel(weights, trained)}</strong>
     </p>
   );
 }

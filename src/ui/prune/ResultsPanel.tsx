@@ -105,9 +105,9 @@ function RunsTable() {
           <td className="num">{r.ppl === null ? '—' : formatMetric(r.ppl, 6)}</td>
           <td className="num">{r.method === 'dense' ? '' : <Delta ppl={r.ppl} dense={denseOf(r, dense)} />}</td>
           <td className="num">{r.seconds.toFixed(1)}</td>
-          <td>{r.source === 'sweep' ? `sweep ${r.sweepId}` : 'prune'}</td>
+          <td>{r.source === 'sweep' ? `sweep ${r.sweepId}` : r.source === 'train' ? `train${r.trained?.fromRunId ? ` ← ${r.trained.fromRunId}` : ''}` : 'prune'}</td>
           <td>
-            {r.method !== 'dense' ? (
+            {r.method !== 'dense' && r.method !== 'trained' ? (
               <button
                 type="button"
                 className="link-button"
@@ -180,6 +180,7 @@ function LayerTable() {
 
 function ExportSection() {
   const weights = usePrune((s) => s.weights);
+  const trained = usePrune((s) => s.trainedRun);
   const busy = useJobKind() !== null;
   const status = usePrune((s) => s.exportStatus);
   const hasRuns = usePrune((s) => s.runs.length > 0);
@@ -192,7 +193,7 @@ function ExportSection() {
     <div className="export">
       <h3>Export</h3>
       <p className="muted">
-        The current weights ({weightsLabel(weights)}) as a Hugging Face folder (transformers, vLLM): config and tokenizer files,
+        The current weights ({weightsLabel(weights, trained)}) as a Hugging Face folder (transformers, vLLM): config and tokenizer files,
         model.safetensors with the zeros in place, and prune_studio.json describing the run. This is the format to use.
       </p>
       <div className="button-row">

@@ -127,7 +127,8 @@ export function SpeedPanel() {
   const adapter = useEngine((s) => s.adapter?.description ?? null);
   const weights = usePrune((s) => s.weights);
   const blocker = speedBlocker({ ...useEngineBusy(), dense: weights === null });
-  const stale = result !== null && result.weights !== weightsLabel(weights);
+  const trained = usePrune((s) => s.trainedRun);
+  const stale = result !== null && result.weights !== weightsLabel(weights, trained);
   return (
     <div className="speed" data-testid="speed-panel">
       <h3>Speed &amp; size</h3>

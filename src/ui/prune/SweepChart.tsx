@@ -22,6 +22,7 @@ export const METHOD_COLORS: Record<ChartPoint['method'], string> = {
   sparsegpt: '#0b62c4',
   sparsellm: '#1a7f37',
   dense: '#57606a',
+  trained: '#bf3989',
 };
 
 /** Chart updates at most this often while points stream in. */
@@ -35,6 +36,8 @@ const X_LABEL = xTitle('achieved sparsity (% zeros in pruned layers)');
 const Y_LABEL = yTitle('perplexity', 30);
 const LINES = Object.fromEntries(Object.entries(METHOD_COLORS).map(([m, c]) => [m, { stroke: c, strokeWidth: 1.5 }])) as Record<ChartPoint['method'], { stroke: string; strokeWidth: number }>;
 const formatTick = (v: number) => formatMetric(v, 3);
+const LINK_LINE = { stroke: METHOD_COLORS.trained, strokeWidth: 1.2, strokeDasharray: '4 3' };
+const NO_MARK = () => <g />;
 
 function PointShape(props: ScatterShapeProps & { selectedId: number | null }) {
   const { cx, cy, payload, selectedId } = props;
@@ -45,6 +48,9 @@ function PointShape(props: ScatterShapeProps & { selectedId: number | null }) {
   let mark;
   if (p.method === 'dense') {
     mark = <rect x={cx - 5.5} y={cy - 5.5} width={11} height={11} fill={color} stroke="#ffffff" strokeWidth={1} />;
+  } else if (p.method === 'trained') {
+    const r = 7;
+    mark = <path d={`M${cx},${cy - r}L${cx + r},${cy + r * 0.75}L${cx - r},${cy + r * 0.75}Z`} fill={color} stroke="#ffffff" strokeWidth={1} />;
   } else if (p.nm) {
     const r = 7;
     mark = <path d={`M${cx},${cy - r}L${cx + r},${cy}L${cx},${cy + r}L${cx - r},${cy}Z`} fill="#ffffff" stroke={color} strokeWidth={2.5} />;
@@ -88,6 +94,7 @@ function legendOf(data: ChartData): LegendEntry[] {
   const out: LegendEntry[] = data.series.filter((x) => x.unstructured.length).map((x) => ({ label: METHOD_LABELS[x.method], color: METHOD_COLORS[x.method], shape: 'circle' }));
   for (const x of data.series) if (x.nm.length) out.push({ label: `${METHOD_LABELS[x.method]} N:M`, color: METHOD_COLORS[x.method], shape: 'diamond' });
   if (data.dense) out.push({ label: 'dense', color: METHOD_COLORS.dense, shape: 'square' });
+  if (data.trained.length) out.push({ label: 'trained (from the point its weights came from)', color: METHOD_COLORS.trained, shape: 'triangle' });
   return out;
 }
 
@@ -163,6 +170,11 @@ const SweepPlot = memo(function SweepPlot({ data, log, selectedId }: { data: Cha
           <Scatter key={`${m}-nm`} name={`${METHOD_LABELS[m]} N:M`} data={byMethod.get(m)?.nm ?? NONE} fill={METHOD_COLORS[m]} shape={shape} isAnimationActive={false} />
         ))}
         <Scatter name="Dense" data={denseData} fill={METHOD_COLORS.dense} shape={shape} isAnimationActive={false} />
+        {/* Each trained point joined to the point it trained from by a dashed segment. */}
+        {data.links.map((l) => (
+          <Scatter key={`link-${l.to.runId}`} name="" data={[l.from, l.to]} line={LINK_LINE} shape={NO_MARK} legendType="none" isAnimationActive={false} />
+        ))}
+        <Scatter name="Trained" data={data.trained} fill={METHOD_COLORS.trained} shape={shape} isAnimationActive={false} />
       </ScatterChart>
     </ResponsiveContainer>
   );
@@ -224,6 +236,12 @@ export function SweepChart() {
             <rect x="1" y="1" width="10" height="10" fill={METHOD_COLORS.dense} />
           </svg>
           dense
+        </li>
+        <li>
+          <svg width="14" height="12" aria-hidden="true">
+            <path d="M7,1L13,11L1,11Z" fill={METHOD_COLORS.trained} />
+          </svg>
+          trained (dashed: from its start point)
         </li>
         {data.hidden ? <li className="muted">{data.hidden} run(s) measured with other evaluation settings are not shown</li> : null}
       </ul>

@@ -10,7 +10,7 @@ export interface ChartPoint {
   /** Perplexity. */
   y: number;
   runId: number | null;
-  method: PruneMethod | 'dense';
+  method: PruneMethod | 'dense' | 'trained';
   label: string;
   nm: boolean;
   sparsity: number;
@@ -23,9 +23,18 @@ export interface MethodSeries {
   nm: ChartPoint[];
 }
 
+/** A trained point and the one-shot point its weights came from (drawn as a dashed arrow). */
+export interface TrainLink {
+  from: ChartPoint;
+  to: ChartPoint;
+}
+
 export interface ChartData {
   series: MethodSeries[];
   dense: ChartPoint | null;
+  /** Training runs (recovered, GMP), and the links to the points they started from. */
+  trained: ChartPoint[];
+  links: TrainLink[];
   /** Every plotted point, dense included. */
   count: number;
   evalLabel: string | null;
@@ -38,7 +47,7 @@ export interface ChartData {
 export function chartData(runs: readonly RunRecord[], dense: Readonly<Record<string, number>>): ChartData {
   const measured = runs.filter((r) => r.ppl !== null && Number.isFinite(r.ppl));
   const latest = measured.at(-1);
-  const empty: ChartData = { series: [], dense: null, count: 0, evalLabel: null, hidden: 0, yMin: 1, yMax: 10 };
+  const empty: ChartData = { series: [], dense: null, trained: [], links: [], count: 0, evalLabel: null, hidden: 0, yMin: 1, yMax: 10 };
   if (!latest) return empty;
   const key = latest.evalKey;
   const same = measured.filter((r) => r.evalKey === key);
@@ -64,11 +73,21 @@ export function chartData(runs: readonly RunRecord[], dense: Readonly<Record<str
     densePpl !== undefined && densePpl !== null
       ? { x: 0, y: densePpl, runId: denseRun?.id ?? null, method: 'dense', label: 'dense', nm: false, sparsity: 0, ppl: densePpl }
       : null;
-  const ys = [...series.flatMap((s) => [...s.unstructured, ...s.nm]), ...(densePoint ? [densePoint] : [])].map((p) => p.y);
+  const trained = same.filter((r) => r.method === 'trained').map(point);
+  const byId = new Map([...series.flatMap((s) => [...s.unstructured, ...s.nm]), ...trained, ...(densePoint ? [densePoint] : [])].filter((p) => p.runId !== null).map((p) => [p.runId!, p]));
+  const links: TrainLink[] = [];
+  for (const r of same) {
+    if (r.method !== 'trained') continue;
+    const from = r.trained?.fromRunId != null ? byId.get(r.trained.fromRunId) : r.trained?.from === 'dense' ? (densePoint ?? undefined) : undefined;
+    if (from) links.push({ from, to: byId.get(r.id)! });
+  }
+  const ys = [...series.flatMap((s) => [...s.unstructured, ...s.nm]), ...trained, ...(densePoint ? [densePoint] : [])].map((p) => p.y);
   const count = ys.length;
   return {
     series,
     dense: densePoint,
+    trained,
+    links,
     count,
     evalLabel: latest.evalLabel,
     hidden: measured.length - same.length,

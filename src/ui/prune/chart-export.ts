@@ -48,7 +48,7 @@ const DEFAULTS: Partial<Record<(typeof PROPS)[number], string[]>> = {
 export interface LegendEntry {
   label: string;
   color: string;
-  shape: 'circle' | 'diamond' | 'square';
+  shape: 'circle' | 'diamond' | 'square' | 'triangle';
 }
 
 export interface ChartImage {
@@ -91,6 +91,7 @@ function el<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, 
 
 function legendMark(entry: LegendEntry, x: number, y: number, bg: string): SVGElement {
   if (entry.shape === 'square') return el('rect', { x: x - 5, y: y - 5, width: 10, height: 10, fill: entry.color });
+  if (entry.shape === 'triangle') return el('path', { d: `M${x},${y - 6}L${x + 6},${y + 5}L${x - 6},${y + 5}Z`, fill: entry.color });
   if (entry.shape === 'diamond') return el('path', { d: `M${x},${y - 6}L${x + 6},${y}L${x},${y + 6}L${x - 6},${y}Z`, fill: bg, stroke: entry.color, 'stroke-width': 2 });
   return el('circle', { cx: x, cy: y, r: 5, fill: entry.color });
 }
