@@ -1,6 +1,7 @@
 // Training in the page (stories260K on SwiftShader, tiny settings): a Recover run after SparseGPT
 // 50 % draws its loss curve step by step, keeps every zero, and ends with a perplexity below the
 // one-shot figure; bad settings are refused by name before any work.
+import { readFileSync } from 'node:fs';
 import { expect, test } from './fixtures';
 import { measurePerplexity, openStudio, shoot, useSmallSettings, watchConsole } from './helpers';
 
@@ -61,7 +62,15 @@ test('recover after SparseGPT 50 %: a live loss curve, zeros kept, perplexity be
   expect(consoleErrors).toEqual([]);
 });
 
-test('gradual magnitude pruning from the dense model reaches its sparsity', async ({ page }) => {
+test('gradual magnitude pruning from the dense model reaches its sparsity; its loss curve downloads as CSV and PNG', async ({ page }, testInfo) => {
+  // Downloads rather than the save dialog (headless Chromium has no one to answer it).
+  await page.addInitScript(() => {
+    for (const name of ['showSaveFilePicker', 'showDirectoryPicker']) {
+      delete (window as unknown as Record<string, unknown>)[name];
+      delete (Window.prototype as unknown as Record<string, unknown>)[name];
+      Object.defineProperty(window, name, { value: undefined, configurable: true });
+    }
+  });
   const consoleErrors = watchConsole(page);
   await openStudio(page);
   await useSmallSettings(page);
@@ -81,6 +90,27 @@ test('gradual magnitude pruning from the dense model reaches its sparsity', asyn
   // ⌊0.4 · numel⌋ of every decoder linear: 40 % within rounding over the 35 matrices.
   expect(Math.abs(Number(await result.getAttribute('data-sparsity')) - 0.4)).toBeLessThan(1e-3);
   await expect(page.getByTestId('train-loss-chart')).toHaveAttribute('data-steps', '6');
+
+  const download = async (testId: string) => {
+    const [d] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.getByTestId(testId).click()]);
+    const file = testInfo.outputPath('downloads', d.suggestedFilename());
+    await d.saveAs(file);
+    return { name: d.suggestedFilename(), bytes: readFileSync(file) };
+  };
+  const csv = await download('train-loss-csv');
+  expect(csv.name).toBe('stories260K-training-loss.csv');
+  const lines = csv.bytes.toString('utf8').trim().split('\n');
+  expect(lines[0]).toBe('step,loss,kl,ppl,sparsity');
+  // Step 0 (the perplexity before), then the 6 steps; the prunings before steps 0, 2, 4 (0-based) show on
+  // steps 1, 3, 5, the last one at 40 %.
+  expect(lines).toHaveLength(8);
+  expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(['0', '1', '2', '3', '4', '5', '6']);
+  expect(Number(lines[6].split(',')[4])).toBeCloseTo(0.4, 12);
+  expect(Number(lines[7].split(',')[3])).toBe(Number(await result.getAttribute('data-ppl')));
+  const png = await download('train-loss-png');
+  expect(png.name).toBe('stories260K-training-loss.png');
+  expect(png.bytes.subarray(1, 4).toString('latin1')).toBe('PNG');
+  expect(png.bytes.length).toBeGreaterThan(5000);
   expect(consoleErrors).toEqual([]);
 });
 

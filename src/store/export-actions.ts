@@ -45,7 +45,7 @@ function modelName(): string {
   return useModel.getState().summary?.name ?? 'model';
 }
 
-const safeName = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_');
+export const safeName = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_');
 
 function describe(result: Exclude<SaveResult, { status: 'cancelled' }>): string {
   const what = result.files.join(', ');

@@ -2,9 +2,13 @@
 // training, on the Data area's calibration text with AdamW (warm-up, then cosine); a live loss
 // curve from the steps' progress events, and the perplexity before and after on the evaluation
 // text with the Evaluate settings.
-import { useMemo } from 'react';
+import { useMemo, useRef } from 'react';
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useTrain, type TrainMode, type TrainSettings } from '../store/train';
+import { useFileExports } from '../store/export-actions';
+import { useModel } from '../store/model';
+import { saveLossCsv } from '../store/train-export';
+import { saveChart } from './prune/chart-export';
 import { discardInterrupted, pauseTraining, resumeTraining, runTraining } from '../store/train-actions';
 import { useCalibrationBlocker } from './blockers';
 import { CHART_MARGIN, NUMBER_AXIS, xTitle, yTitle } from './chart-style';
@@ -61,19 +65,48 @@ function LossChart() {
   const running = useJobKind() === 'train';
   const losses = running || !result ? live : result.losses;
   const data = useMemo(() => losses.map((loss, i) => ({ step: i + 1, loss })), [losses]);
+  const box = useRef<HTMLDivElement>(null);
+  const busy = useFileExports((s) => s.busy);
+  const model = useModel((s) => s.summary?.name ?? 'model');
   if (!data.length) return null;
+  const save = (format: 'svg' | 'png') => {
+    if (!box.current || !result) return;
+    void saveChart(format, box.current, {
+      title: `Training loss · ${model}`,
+      subtitle: `${result.mode === 'gmp' ? 'gradual magnitude pruning' : `recovery of ${result.from}`} · ${result.steps} steps on ${result.textLabel}`,
+      legend: [{ label: 'mean next-token cross-entropy per step', color: '#0b62c4', shape: 'circle' }],
+      baseName: model.replace(/[^A-Za-z0-9._-]+/g, '_'),
+      what: 'training-loss',
+    });
+  };
+  const off = running || !result || busy !== null;
   return (
     <figure className="chart" data-testid="train-loss-chart" data-steps={data.length} data-first={data[0].loss} data-last={data[data.length - 1].loss}>
-      <figcaption>Training loss per step (mean next-token cross-entropy)</figcaption>
-      <ResponsiveContainer width="100%" height={220}>
-        <LineChart data={data} margin={CHART_MARGIN}>
-          <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
-          <XAxis dataKey="step" {...NUMBER_AXIS} interval="preserveStartEnd" label={xTitle('step')} />
-          <YAxis {...NUMBER_AXIS} interval="preserveStartEnd" domain={['auto', 'auto']} tickFormatter={(v: number) => formatMetric(v, 3)} label={yTitle('loss', 20)} />
-          <Tooltip formatter={(v) => formatMetric(Number(v), 4)} labelFormatter={(l) => `step ${l}`} />
-          <Line type="monotone" dataKey="loss" stroke="#0b62c4" dot={false} isAnimationActive={false} />
-        </LineChart>
-      </ResponsiveContainer>
+      <figcaption>
+        <span>Training loss per step (mean next-token cross-entropy)</span>
+        <span className="button-row chart-export">
+          <button type="button" className="small" data-testid="train-loss-csv" disabled={off} onClick={() => void saveLossCsv()} title="Save the loss of every step (and the evaluations) as CSV">
+            CSV
+          </button>
+          <button type="button" className="small" data-testid="train-loss-svg" disabled={off} onClick={() => save('svg')} title="Save the loss curve as an SVG file">
+            SVG
+          </button>
+          <button type="button" className="small" data-testid="train-loss-png" disabled={off} onClick={() => save('png')} title="Save the loss curve as a PNG image (2×)">
+            PNG
+          </button>
+        </span>
+      </figcaption>
+      <div ref={box}>
+        <ResponsiveContainer width="100%" height={220}>
+          <LineChart data={data} margin={CHART_MARGIN}>
+            <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
+            <XAxis dataKey="step" {...NUMBER_AXIS} interval="preserveStartEnd" label={xTitle('step')} />
+            <YAxis {...NUMBER_AXIS} interval="preserveStartEnd" domain={['auto', 'auto']} tickFormatter={(v: number) => formatMetric(v, 3)} label={yTitle('loss', 20)} />
+            <Tooltip formatter={(v) => formatMetric(Number(v), 4)} labelFormatter={(l) => `step ${l}`} />
+            <Line type="monotone" dataKey="loss" stroke="#0b62c4" dot={false} isAnimationActive={false} />
+          </LineChart>
+        </ResponsiveContainer>
+      </div>
     </figure>
   );
 }

@@ -166,13 +166,13 @@ export async function svgToPng(image: ChartImage, scale = 2): Promise<Blob> {
 }
 
 /** Save the chart in `box` as SVG or PNG (name from the model). */
-export function saveChart(format: 'svg' | 'png', box: HTMLElement, opts: { title: string; subtitle?: string; legend: LegendEntry[]; baseName: string }): Promise<void> {
+export function saveChart(format: 'svg' | 'png', box: HTMLElement, opts: { title: string; subtitle?: string; legend: LegendEntry[]; baseName: string; what?: string }): Promise<void> {
   // Serialised at click time, while the chart on screen is the one the user sees.
   let image: ChartImage | null = null;
   const check = () => {
     image = chartSvg(box, opts);
   };
-  const name = `${opts.baseName}-sparsity-vs-perplexity.${format}`;
+  const name = `${opts.baseName}-${opts.what ?? 'sparsity-vs-perplexity'}.${format}`;
   if (format === 'svg') {
     return runFileExport('svg', { name, type: 'image/svg+xml', description: 'SVG image', extensions: ['.svg'] }, () => image!.svg, check);
   }
