@@ -73,7 +73,7 @@ function LossChart() {
     if (!box.current || !result) return;
     void saveChart(format, box.current, {
       title: `Training loss · ${model}`,
-      subtitle: `${result.mode === 'gmp' ? 'gradual magnitude pruning' : `recovery of ${result.from}`} · ${result.steps} steps on ${result.textLabel}`,
+      subtitle: `${result.mode === 'gmp' ? 'gradual pruning' : 'recovery'} · ${result.steps} steps`,
       legend: [{ label: 'mean next-token cross-entropy per step', color: '#0b62c4', shape: 'circle' }],
       baseName: model.replace(/[^A-Za-z0-9._-]+/g, '_'),
       what: 'training-loss',
@@ -103,7 +103,7 @@ function LossChart() {
             <XAxis dataKey="step" {...NUMBER_AXIS} interval="preserveStartEnd" label={xTitle('step')} />
             <YAxis {...NUMBER_AXIS} interval="preserveStartEnd" domain={['auto', 'auto']} tickFormatter={(v: number) => formatMetric(v, 3)} label={yTitle('loss', 20)} />
             <Tooltip formatter={(v) => formatMetric(Number(v), 4)} labelFormatter={(l) => `step ${l}`} />
-            <Line type="monotone" dataKey="loss" stroke="#0b62c4" dot={false} isAnimationActive={false} />
+            <Line type="linear" dataKey="loss" stroke="#0b62c4" dot={false} isAnimationActive={false} />
           </LineChart>
         </ResponsiveContainer>
       </div>
