@@ -111,6 +111,14 @@ test('gradual magnitude pruning from the dense model reaches its sparsity; its l
   expect(png.name).toBe('stories260K-training-loss.png');
   expect(png.bytes.subarray(1, 4).toString('latin1')).toBe('PNG');
   expect(png.bytes.length).toBeGreaterThan(5000);
+
+  // Its llm-compressor recipe: GMP's modifier in a train stage, the schedule in epochs.
+  const trainedRow = page.getByTestId('runs-table').getByTestId('run-row').and(page.locator('[data-method="trained"]'));
+  const [d] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), trainedRow.getByTestId('run-recipe').click()]);
+  const recipe = readFileSync(await d.path()).toString('utf8');
+  expect(recipe).toContain('finetuning_stage:');
+  expect(recipe).toMatch(/MagnitudePruningModifier:[\s\S]*init_sparsity: 0\n[\s\S]*final_sparsity: 0\.4\n[\s\S]*update_scheduler: 'cubic'/);
+  expect(recipe).toContain("stage='finetuning_stage'");
   expect(consoleErrors).toEqual([]);
 });
 

@@ -6,7 +6,8 @@
 import { create } from 'zustand';
 import { version as APP_VERSION } from '../../package.json';
 import { BadOption } from '../core/errors';
-import { llmCompressorRecipe } from '../core/export/recipe';
+import { llmCompressorRecipe, type RecipeInput, type RecipeTraining } from '../core/export/recipe';
+import { OPTIONS } from '../core/options';
 import { targetLabel } from '../core/prune/types';
 import { saveFile, saveFolder, type SaveFileOptions, type SaveResult } from './save';
 import type { ExportedFile } from '../worker/protocol';
@@ -117,10 +118,15 @@ export function saveResultsJson(): Promise<void> {
   );
 }
 
-/** The recipe text of a run (a pruned run; dense runs have none). */
+/** The recipe text of a run: a pruned run's one-shot stage; a training run's train stage (after its one-shot run's stage). */
 export function recipeOf(run: RunRecord): string {
-  if (run.method === 'trained') throw new BadOption('Training runs have no llm-compressor recipe yet; the recipe of the run it trained from repeats its pruning.');
+  if (run.method === 'trained') return trainedRecipe(run);
   if (run.method === 'dense' || !run.target) throw new BadOption('The dense reference has no pruning recipe; pick a pruned run.');
+  return pruneRecipe(run);
+}
+
+function pruneRecipe(run: RunRecord, training?: RecipeTraining, about?: Partial<NonNullable<RecipeInput['about']>>): string {
+  if (run.method === 'dense' || run.method === 'trained' || !run.target) throw new BadOption(`Run ${run.id} is not a pruned run.`);
   const o = runOptions(run);
   if (!o) throw new BadOption(`The calibration settings of run ${run.id} are unknown, so no recipe can repeat it.`);
   const hfNames = usePrune.getState().hfNames;
@@ -137,6 +143,7 @@ export function recipeOf(run: RunRecord): string {
     skipLayers: o.skipLayers,
     family: summary?.family,
     modules: run.layers.map((l) => l.hf ?? hfNames[l.name] ?? l.name),
+    ...(training ? { training } : {}),
     about: {
       model: summary?.name,
       appVersion: APP_VERSION,
@@ -146,7 +153,33 @@ export function recipeOf(run: RunRecord): string {
       evalLabel: run.evalLabel,
       calibLabel: run.calibLabel,
       notes,
+      ...about,
     },
+  });
+}
+
+function trainedRecipe(run: RunRecord): string {
+  const t = run.trained;
+  if (!t || t.windows === undefined || !t.modules) throw new BadOption(`Run ${run.id} was saved without its training details, so no recipe can repeat it.`);
+  const training: RecipeTraining = {
+    mode: t.mode, steps: t.steps, batch: t.batch, seqlen: t.seqlen, lr: t.lr, warmup: t.warmup, weightDecay: t.weightDecay ?? 0, clip: t.clip ?? 0, windows: t.windows, ...(t.gmp ? { gmp: t.gmp } : {}),
+  };
+  const measured = { achievedSparsity: run.sparsity, ppl: run.ppl, evalLabel: run.evalLabel };
+  if (t.mode === 'recover') {
+    const origin = t.fromRunId !== null ? usePrune.getState().runs.find((r) => r.id === t.fromRunId) : undefined;
+    if (!origin) throw new BadOption(`Run ${run.id} recovered weights (${t.from}) that are not a run in the table, so there is no one-shot stage to put before its train stage.`);
+    return pruneRecipe(origin, training, { ...measured, notes: [`Then trained (studio run ${run.id}): the measured figures above are after training.`] });
+  }
+  const summary = useModel.getState().summary;
+  return llmCompressorRecipe({
+    method: 'magnitude',
+    target: { kind: 'unstructured', sparsity: t.gmp?.final ?? run.sparsity },
+    calibSamples: OPTIONS.calibSamples.default,
+    seqlen: t.seqlen,
+    family: summary?.family,
+    modules: t.modules,
+    training,
+    about: { model: summary?.name, appVersion: APP_VERSION, date: new Date().toISOString().slice(0, 10), ...measured },
   });
 }
 

@@ -68,6 +68,12 @@ export interface TrainedRunInfo {
   from: string;
   /** Perplexity before training (same evaluation). */
   pplStart: number | null;
+  weightDecay?: number;
+  clip?: number;
+  /** Windows N of the training text (llm-compressor's epochs). */
+  windows?: number;
+  /** Hugging Face names of the decoder linears (the train stage's targets). */
+  modules?: string[];
 }
 
 export interface RunRecord {

@@ -181,6 +181,7 @@ function recordTrainedRun(r: FinetuneResult, mode: TrainMode, input: FinetuneInp
         mode, steps: r.steps, batch: input.batch, seqlen: input.seqlen, lr: input.lr, warmup: input.warmup,
         ...(input.gmp ? { gmp: { final: input.gmp.final, t0: input.gmp.t0, dt: input.gmp.dt, n: input.gmp.n } } : {}),
         fromRunId: labels.fromRunId ?? null, from: labels.from, pplStart: r.ppl_start,
+        weightDecay: input.weightDecay, clip: input.clip, windows: r.windows, modules: r.layers.map((l) => l.hf),
       },
     },
     {},

@@ -36,6 +36,8 @@ export interface RecipeInput extends PruneRun {
    * "h.0.attn.c_attn[q]"): the magnitude recipe's parameter targets.
    */
   modules?: string[];
+  /** A training run after (or, for GMP, instead of) the one-shot stage: the recipe's train stage. */
+  training?: RecipeTraining;
   /** For the header: what the studio measured. */
   about?: {
     model?: string;
@@ -48,6 +50,22 @@ export interface RecipeInput extends PruneRun {
     /** Extra lines (e.g. "dampening and block size were not recorded: defaults shown"). */
     notes?: string[];
   };
+}
+
+/** The studio's training protocol (jobs/finetune.ts), for the train stage and its arguments. */
+export interface RecipeTraining {
+  /** recover: the one-shot stage, then training with its zeros fixed; gmp: gradual pruning while training. */
+  mode: 'recover' | 'gmp';
+  steps: number;
+  batch: number;
+  seqlen: number;
+  lr: number;
+  warmup: number;
+  weightDecay: number;
+  clip: number;
+  /** Windows N of the training text: llm-compressor counts start / end / update in epochs of ⌈N / B⌉ steps. */
+  windows: number;
+  gmp?: { final: number; t0: number; dt: number; n: number };
 }
 
 export const MODIFIER_NAMES: Record<PruneMethod, string> = {
@@ -154,6 +172,7 @@ function header(input: RecipeInput, args: Record<string, unknown>): string[] {
     '      model="<model id or path>",',
     '      dataset=ds,',
     '      recipe="recipe.yaml",',
+    ...(input.training ? [`      stage='${input.method === 'magnitude' ? 'pruning_stage' : 'sparsity_stage'}',`] : []),
     ...Object.entries(args).map(([k, v]) => `      ${k}=${typeof v === 'boolean' ? (v ? 'True' : 'False') : String(v)},`),
     '      output_dir="<model>-pruned",',
     '  )',
@@ -163,8 +182,88 @@ function header(input: RecipeInput, args: Record<string, unknown>): string[] {
   return lines;
 }
 
-/** The recipe as YAML text: a comment header, `args`, and one stage with one modifier. */
+const round = (x: number) => Math.round(x * 1e9) / 1e9;
+
+/**
+ * The train stage and the lines of the header that say how to run it. llm-compressor's training
+ * (train(), on transformers' Trainer) calls its modifiers at every step with the epoch as index
+ * (Trainer.state.epoch = steps done / ⌈N / B⌉), so the studio's step numbers become epochs here:
+ * GMP's MagnitudePruningModifier with the cubic scheduler, init 0, at start = t0/E, end =
+ * (t0 + nΔt)/E, update = Δt/E prunes to s_f(1 − (1 − k/n)³) at step t0 + kΔt, as the studio does.
+ */
+function trainStage(input: RecipeInput, t: RecipeTraining): { stage: Record<string, unknown>; lines: string[] } {
+  const epoch = Math.ceil(t.windows / t.batch);
+  const targets = magnitudeTargets(input);
+  let modifier: Record<string, unknown>;
+  if (t.mode === 'gmp') {
+    const g = t.gmp;
+    if (!g) throw new BadOption('A gradual-pruning recipe needs its schedule (final sparsity, t0, Δt, n).');
+    modifier = {
+      MagnitudePruningModifier: {
+        targets,
+        init_sparsity: 0,
+        final_sparsity: g.final,
+        start: round(g.t0 / epoch),
+        end: round((g.t0 + g.n * g.dt) / epoch),
+        update: round(g.dt / epoch),
+        update_scheduler: 'cubic',
+        mask_structure: 'unstructured',
+      },
+    };
+  } else {
+    // Masks from the zeros the one-shot stage left (|w| > ε), applied after every optimizer step.
+    modifier = { ConstantPruningModifier: { targets, start: 0 } };
+  }
+  const hf: Record<string, string | number> = {
+    learning_rate: t.lr,
+    max_steps: t.steps,
+    warmup_steps: t.warmup,
+    lr_scheduler_type: "'cosine'",
+    per_device_train_batch_size: t.batch,
+    weight_decay: t.weightDecay,
+    max_grad_norm: t.clip,
+    adam_beta1: 0.9,
+    adam_beta2: 0.999,
+    adam_epsilon: 1e-8,
+  };
+  const lines = [
+    '',
+    `Training in the studio: ${t.steps} steps × ${t.batch} windows of ${t.seqlen} tokens (${t.windows} windows in the text, read in order`,
+    `and cyclically), AdamW lr ${t.lr} with ${t.warmup} warm-up steps then cosine to 0, weight decay ${t.weightDecay}, clip ${t.clip || 'none'}.`,
+    t.mode === 'gmp'
+      ? `Gradual magnitude pruning to ${fmtPct(t.gmp!.final)} at steps ${t.gmp!.t0}, ${t.gmp!.t0 + t.gmp!.dt}, …, ${t.gmp!.t0 + t.gmp!.n * t.gmp!.dt}: in epochs of ${epoch} steps below.`
+      : 'The zeros of the one-shot stage stay zero while it trains (ConstantPruningModifier).',
+    'Train it (transformers.Trainer arguments; Trainer shuffles the windows, the studio reads them in order):',
+    '  from llmcompressor import train',
+    '  train(',
+    `      model="<${t.mode === 'gmp' ? 'model id or path' : 'output_dir of the oneshot stage'}>",`,
+    '      dataset=ds,',
+    '      recipe="recipe.yaml",',
+    "      stage='finetuning_stage',",
+    `      max_seq_length=${t.seqlen},`,
+    '      concatenate_data=True,',
+    ...Object.entries(hf).map(([k, v]) => `      ${k}=${v},`),
+    '      output_dir="<model>-trained",',
+    '  )',
+  ];
+  return { stage: { finetuning_stage: { finetuning_modifiers: modifier } }, lines };
+}
+
+/** The recipe as YAML text: a comment header, `args`, the one-shot stage and (for a training run) the train stage. */
 export function llmCompressorRecipe(input: RecipeInput): string {
+  if (input.training?.mode === 'gmp') {
+    const { stage, lines } = trainStage(input, input.training);
+    const a = input.about ?? {};
+    const head = [
+      `llm-compressor recipe written by Prune Studio${a.appVersion ? ` ${a.appVersion}` : ''}${a.date ? ` on ${a.date}` : ''}.`,
+      `It repeats a training run of the studio on a larger model: gradual magnitude pruning (Zhu & Gupta) while it trains.`,
+      ...(a.model ? [`Studio run: ${a.model}${a.achievedSparsity !== undefined ? `: ${fmtPct(a.achievedSparsity)} zeros` : ''}${a.ppl != null ? `, perplexity ${a.ppl.toPrecision(6)}` : ''}${a.evalLabel ? ` (${a.evalLabel})` : ''}.`] : []),
+      ...(a.notes ?? []),
+      ...lines,
+    ];
+    const body = stringify(stage, { defaultStringType: 'QUOTE_SINGLE', defaultKeyType: 'PLAIN' } as const);
+    return `${head.map((l) => (l ? `# ${l}` : '#')).join('\n')}\n\n${body}`;
+  }
   const layout = (input.family && LAYOUT[input.family]) || GENERIC;
   const args: Record<string, number | boolean> = {
     num_calibration_samples: input.calibSamples,
@@ -222,6 +321,11 @@ export function llmCompressorRecipe(input: RecipeInput): string {
     fields.targets = layout.targets;
     fields.ignore = [...layout.ignore, ...skipPatterns(input)];
     stage = { sparsity_stage: { sparsity_modifiers: { [MODIFIER_NAMES[input.method]]: fields } } };
+  }
+  if (input.training) {
+    const t = trainStage(input, input.training);
+    lines.push(...t.lines);
+    stage = { ...stage, ...t.stage };
   }
   const opts = { defaultStringType: 'QUOTE_SINGLE', defaultKeyType: 'PLAIN' } as const;
   const body = stringify({ args, ...stage }, opts);

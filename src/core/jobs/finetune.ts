@@ -122,6 +122,10 @@ export interface FinetuneResult {
   evals: Array<{ step: number; ppl: number }>;
   /** GMP: the sparsity set at each pruning step. */
   pruning: Array<{ step: number; sparsity: number }>;
+  /** Windows N the training text gave (step t reads (t·B + j) mod N). */
+  windows: number;
+  /** Each decoder linear at the end: its Hugging Face module name and its fraction of zeros. */
+  layers: Array<{ name: string; hf: string; sparsity: number }>;
 }
 
 export interface FinetuneStep {
@@ -260,18 +264,18 @@ export async function runFinetune(engine: Engine, input: FinetuneInput, { onProg
     if (changed) record();
   }
   const seconds = before + (now() - t0) / 1000;
-  const layers: Array<{ name: string; sparsity: number }> = [];
+  const layers: FinetuneResult['layers'] = [];
   for (let i = 0; i < model.spec.nLayers; i++) {
     for (const name of linearNames(model.spec, i)) {
       const w = await model.read(`${name}.weight`);
-      layers.push({ name, sparsity: w.reduce((n, x) => n + (x === 0 ? 1 : 0), 0) / w.length });
+      layers.push({ name, hf: engine.hfName(name), sparsity: w.reduce((n, x) => n + (x === 0 ? 1 : 0), 0) / w.length });
     }
   }
   const sparsity = weightedSparsity(model.spec, layers);
   const tokens = input.steps * B * T;
   const ppl = await measure();
   if (ppl !== null) evals.push({ step: input.steps, ppl });
-  return { ppl_start: pplStart, ppl, sparsity, steps: input.steps, tokens, seconds, tokens_per_s: tokens / seconds, losses, kl: kls, evals, pruning };
+  return { ppl_start: pplStart, ppl, sparsity, steps: input.steps, tokens, seconds, tokens_per_s: tokens / seconds, losses, kl: kls, evals, pruning, windows: N, layers };
 }
 
 /** Where a step's forward pass first overflows, over its windows, in words. */

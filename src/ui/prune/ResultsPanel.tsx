@@ -107,13 +107,13 @@ function RunsTable() {
           <td className="num">{r.seconds.toFixed(1)}</td>
           <td>{r.source === 'sweep' ? `sweep ${r.sweepId}` : r.source === 'train' ? `train${r.trained?.fromRunId ? ` ← ${r.trained.fromRunId}` : ''}` : 'prune'}</td>
           <td>
-            {r.method !== 'dense' && r.method !== 'trained' ? (
+            {r.method !== 'dense' ? (
               <button
                 type="button"
                 className="link-button"
                 data-testid="run-recipe"
                 onClick={() => void saveRecipe(r.id)}
-                title="An llm-compressor recipe that repeats this run (method, sparsity or pattern, calibration samples, sequence length) on a larger model"
+                title={r.method === 'trained' ? 'An llm-compressor recipe that repeats this training run (its one-shot stage, then the train stage with the same schedule) on a larger model' : 'An llm-compressor recipe that repeats this run (method, sparsity or pattern, calibration samples, sequence length) on a larger model'}
                 aria-label={`Save an llm-compressor recipe for run ${r.id}`}
               >
                 YAML

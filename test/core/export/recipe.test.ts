@@ -147,3 +147,40 @@ describe('magnitude', () => {
     expect(() => llmCompressorRecipe({ ...base, method: 'magnitude', modules: [] })).toThrow(BadOption);
   });
 });
+
+describe('training runs: the train stage', () => {
+  const training = { steps: 100, batch: 8, seqlen: 128, lr: 1e-3, warmup: 10, weightDecay: 0, clip: 0, windows: 40 };
+
+  test('Recover: the one-shot stage, then ConstantPruningModifier on the pruned weights, and how to run each', () => {
+    const text = llmCompressorRecipe({ ...base, training: { ...training, mode: 'recover' } });
+    const doc = parse(text);
+    expect(Object.keys(doc)).toEqual(['args', 'sparsity_stage', 'finetuning_stage']);
+    const c = doc.finetuning_stage.finetuning_modifiers.ConstantPruningModifier;
+    expect(c.start).toBe(0);
+    // Its parameter regexes select exactly the pruned weights (re.match semantics).
+    const names = [...LLAMA_MODULES.map((m) => `${m}.weight`), 'model.layers.0.input_layernorm.weight', 'model.embed_tokens.weight', 'lm_head.weight'];
+    const hit = names.filter((n) => c.targets.some((t: string) => reMatch(t, n)));
+    expect(hit).toEqual(LLAMA_MODULES.map((m) => `${m}.weight`));
+    expect(text).toContain("stage='sparsity_stage'");
+    expect(text).toContain("stage='finetuning_stage'");
+    expect(text).toMatch(/learning_rate=0\.001,\n# {7}max_steps=100,\n# {7}warmup_steps=10,\n# {7}lr_scheduler_type='cosine',\n# {7}per_device_train_batch_size=8,/);
+  });
+
+  test('GMP: MagnitudePruningModifier with the cubic schedule, its steps in epochs of ⌈N / B⌉ steps', () => {
+    const gmp = { final: 0.5, t0: 0, dt: 10, n: 7 };
+    const text = llmCompressorRecipe({ ...base, method: 'magnitude', target: { kind: 'unstructured', sparsity: 0.5 }, training: { ...training, mode: 'gmp', gmp } });
+    const doc = parse(text);
+    expect(Object.keys(doc)).toEqual(['finetuning_stage']);
+    const m = doc.finetuning_stage.finetuning_modifiers.MagnitudePruningModifier;
+    // 40 windows / 8 per step: an epoch is 5 steps.
+    expect(m).toMatchObject({ init_sparsity: 0, final_sparsity: 0.5, start: 0, end: 14, update: 2, update_scheduler: 'cubic', mask_structure: 'unstructured' });
+    // llm-compressor's cubic scheduler, s = s_i + (s_f − s_i)((p − 1)³ + 1), at each pruning step
+    // (index = step / 5), gives the studio's s_f(1 − (1 − k/n)³).
+    for (let k = 0; k <= gmp.n; k++) {
+      const index = (gmp.t0 + k * gmp.dt) / 5;
+      const p = (index - m.start) / (m.end - m.start);
+      expect(m.init_sparsity + (m.final_sparsity - m.init_sparsity) * ((p - 1) ** 3 + 1)).toBeCloseTo(gmp.final * (1 - (1 - k / gmp.n) ** 3), 12);
+    }
+    expect(text).not.toContain('oneshot(');
+  });
+});
