@@ -10,9 +10,18 @@ import { decodeCheckpoint, encodeCheckpoint } from '../core/jobs/checkpoint';
 import { runFinetune, type FinetuneCheckpoint } from '../core/jobs/finetune';
 import { OPTIONS, parseOption } from '../core/options';
 import { parseFreezeList } from '../core/train/frozen';
+import { parseBytes } from '../core/units';
 import { type CliValues, flag, need, printer, progressLine, readTextFile, writeFolder } from './common';
 import { pathSource } from '../node/files';
 import { loadTeacherForCli, withModel } from './load';
+
+/** --gpu-memory 8GB: the run's memory budget (WebGPU cannot tell how much the device has). */
+function gpuMemory(text: string | undefined): { memoryBudget?: number } {
+  if (text === undefined) return {};
+  const n = parseBytes(text);
+  if (!Number.isFinite(n) || n <= 0) throw new BadOption(`--gpu-memory must be a size such as 8GB, 6GiB or 512MiB; got "${text}".`);
+  return { memoryBudget: n };
+}
 
 export async function runFinetuneCli(values: CliValues): Promise<number> {
   const model = need(values, 'model');
@@ -38,6 +47,7 @@ export async function runFinetuneCli(values: CliValues): Promise<number> {
     evalEvery: num(OPTIONS.evalEvery),
     checkpointEvery: num(OPTIONS.checkpointEvery),
     freeze: parseFreezeList(flag(values, 'freeze')),
+    ...gpuMemory(flag(values, 'gpu-memory')),
     ...(flag(values, 'distill') === 'kl' ? { distill: 'kl' as const } : {}),
   };
   const distill = flag(values, 'distill');

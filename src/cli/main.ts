@@ -40,14 +40,15 @@ Usage:
                 [--warmup ${OPTIONS.warmup.default}] [--weight-decay ${OPTIONS.weightDecay.default}] [--clip ${OPTIONS.clip.default}] [--eval FILE] [--eval-seqlen ${OPTIONS.evalSeqlen.default}]
                 [--max-windows N] [--eval-every N] [--gmp S --gmp-t0 ${OPTIONS.gmpT0.default} --gmp-dt ${OPTIONS.gmpDt.default} --gmp-n ${OPTIONS.gmpN.default}]
                 [--distill kl --teacher DIR] [--from-scratch [--seed N]] [--checkpoint FILE --checkpoint-every N]
-                [--resume FILE] [--freeze embed,layers.0] [--out DIR] [--json]
+                [--resume FILE] [--freeze embed,layers.0] [--gpu-memory 8GB] [--out DIR] [--json]
       Train on the GPU with AdamW (warm-up, then cosine). A pruned model keeps its zeros (recovery);
       --gmp S prunes every decoder linear gradually by magnitude to sparsity S while it trains;
       --distill kl --teacher DIR adds KL(teacher ‖ model) to the loss (the teacher: the dense model);
       --from-scratch trains the folder's architecture from fresh weights (initialised as transformers does);
       --checkpoint FILE is rewritten every N steps (weights, moments, masks, step); --resume FILE continues
       that run on the same folder with the same flags, to the weights the uninterrupted run would give;
-      --freeze leaves the named tensors (names or prefixes: embed, layers.0, final_norm, head) untrained.
+      --freeze leaves the named tensors (names or prefixes: embed, layers.0, final_norm, head) untrained;
+      --gpu-memory refuses, before any work and with the sizes, a run predicted to need more than that.
   npm run cli -- info --model DIR [--json]
       Model card: architecture, sizes, dtype, tensors, and the GPU adapter.
   npm run cli -- adapter [--json]
@@ -73,7 +74,7 @@ const VALUE_FLAGS = [
   // export (export.ts)
   'format', 'dtype',
   // finetune (finetune.ts)
-  'train', 'steps', 'batch', 'lr', 'warmup', 'weight-decay', 'clip', 'gmp', 'gmp-t0', 'gmp-dt', 'gmp-n', 'eval-seqlen', 'eval-every', 'distill', 'teacher', 'checkpoint', 'checkpoint-every', 'resume', 'freeze',
+  'train', 'steps', 'batch', 'lr', 'warmup', 'weight-decay', 'clip', 'gmp', 'gmp-t0', 'gmp-dt', 'gmp-n', 'eval-seqlen', 'eval-every', 'distill', 'teacher', 'checkpoint', 'checkpoint-every', 'resume', 'freeze', 'gpu-memory',
 ] as const;
 
 const FLAGS: ParseArgsConfig['options'] = {

@@ -16,3 +16,16 @@ export function formatBytes(n: number): string {
   }
   return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
 }
+
+/**
+ * "8GB", "8 GiB", "512MiB", "1.5e9": a size in bytes (KB/MB/GB/TB powers of 1000, KiB… of 1024);
+ * NaN when it is not one.
+ */
+export function parseBytes(text: string): number {
+  const m = /^\s*([0-9]*\.?[0-9]+(?:e[+-]?\d+)?)\s*([kmgt]i?b?|b)?\s*$/i.exec(text);
+  if (!m) return NaN;
+  const unit = (m[2] ?? 'b').toLowerCase().replace(/b$/, '');
+  const pow = { '': 0, k: 1, m: 2, g: 3, t: 4 }[unit[0] ?? ''] ?? NaN;
+  const base = unit.endsWith('i') ? 1024 : 1000;
+  return Number(m[1]) * base ** pow;
+}

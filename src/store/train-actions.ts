@@ -7,6 +7,7 @@ import type { FinetuneInput, FinetuneResult } from '../core/jobs/finetune';
 import { addRun } from './prune-actions';
 import { OPTIONS, parseOption } from '../core/options';
 import { parseFreezeList } from '../core/train/frozen';
+import { parseBytes } from '../core/units';
 import { useErrors } from './errors';
 import { currentEvalSettings, requireModelName, weightsLabel } from './eval-settings';
 import { type JobHandle, cancelJob, startJob, useJob } from './job';
@@ -24,6 +25,14 @@ function finalSparsity(pct: string): number {
   return parseOption(OPTIONS.gmp, String(x / 100))!;
 }
 
+/** The GPU memory budget typed in the area ("8GB"; blank: none). */
+function memoryBudget(text: string): { memoryBudget?: number } {
+  if (!text.trim()) return {};
+  const n = parseBytes(text);
+  if (!Number.isFinite(n) || n <= 0) throw new BadOption(`GPU memory budget must be a size such as 8GB, 6GiB or 512MiB; got "${text}".`);
+  return { memoryBudget: n };
+}
+
 /** The request's options from the area's settings (BadOption with the option's own message). */
 export function finetuneOptions(s: TrainSettings): Omit<FinetuneInput, 'trainText' | 'evalText' | 'evalSeqlen' | 'maxWindows'> {
   const steps = parseOption(OPTIONS.steps, s.steps);
@@ -38,6 +47,7 @@ export function finetuneOptions(s: TrainSettings): Omit<FinetuneInput, 'trainTex
     checkpointEvery: parseOption(OPTIONS.checkpointEvery, s.checkpointEvery),
     onCancel: s.onCancel,
     freeze: parseFreezeList(s.freeze),
+    ...memoryBudget(s.gpuMemory),
     gmp: s.mode === 'gmp' ? { final: finalSparsity(s.gmpPct), t0: parseOption(OPTIONS.gmpT0, s.gmpT0), dt: parseOption(OPTIONS.gmpDt, s.gmpDt), n: parseOption(OPTIONS.gmpN, s.gmpN) } : undefined,
   };
 }

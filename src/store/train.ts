@@ -26,6 +26,8 @@ export interface TrainSettings {
   onCancel: 'keep' | 'revert';
   /** Tensors left untrained: names or prefixes, comma-separated ("embed, layers.0"). */
   freeze: string;
+  /** GPU memory the run may use ("8GB"; blank: no check): a run predicted to need more is refused with the sizes. */
+  gpuMemory: string;
 }
 
 const str = (o: { default: number }) => String(o.default);
@@ -44,6 +46,7 @@ export const DEFAULT_TRAIN: TrainSettings = {
   checkpointEvery: '10',
   onCancel: 'keep',
   freeze: '',
+  gpuMemory: '',
 };
 
 export interface TrainRunView extends FinetuneResult {

@@ -43,6 +43,7 @@ function Settings({ disabled }: { disabled: boolean }) {
       <NumberField {...field('warmup', 'train-warmup')} label="Warm-up steps" min={0} />
       <NumberField {...field('checkpointEvery', 'train-checkpoint-every')} label="Checkpoint every (steps)" min={1} />
       <TextField {...field('freeze', 'train-freeze')} label="Frozen tensors" placeholder="e.g. embed, layers.0" title="Comma-separated tensor names or prefixes left untrained (and unpruned): embed, layers.0, final_norm, head" />
+      <TextField {...field('gpuMemory', 'train-gpu-memory')} label="GPU memory budget" placeholder="e.g. 8GB" title="WebGPU cannot tell how much memory the GPU has: give it, and a run predicted to need more is refused before it starts, with the sizes" />
       <SelectField id="train-on-cancel" label="When cancelled" value={s.onCancel} labels={ON_CANCEL} disabled={disabled} onChange={(onCancel) => set({ onCancel })} />
       {s.mode === 'gmp' ? (
         <>

@@ -98,6 +98,8 @@ test.each([
   [['--distill', 'kl', '--teacher', path.join(FIXTURE_MODELS, 'tiny-gpt2')], /teacher's vocabulary differs/],
   [['--checkpoint-every', '2'], /--checkpoint FILE and --checkpoint-every N go together/],
   [['--freeze', 'embed,attention'], /Freeze: "attention" names no tensor of this model/],
+  [['--gpu-memory', '1MB'], /needs about [\d.]+ MiB of GPU memory: weights .*; the budget is/],
+  [['--gpu-memory', 'lots'], /--gpu-memory must be a size such as 8GB/],
   [['--resume', path.join(os.tmpdir(), 'no-such-checkpoint.safetensors')], /--resume: there is no file/],
   [['--resume', path.join(DEMO_MODEL, 'model.safetensors')], /is a safetensors file but not a training checkpoint/],
 ])('refused before any work: %s', (args, message) => {

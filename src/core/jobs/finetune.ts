@@ -11,7 +11,9 @@ import { linearNames, weightedSparsity } from '../model/spec';
 import { type GmpSchedule, checkGmpSchedule, checkLrSchedule, gmpSparsityAt, lrAt, windowsOfStep } from '../train/schedule';
 import { frozenNames } from '../train/frozen';
 import { Trainer, type TrainState } from '../train/trainer';
-import { now } from '../units';
+import { formatBytes, now } from '../units';
+import type { GpuModel } from '../nn/model';
+import { trainPassBytes } from '../train/backward';
 import type { JobHooks } from './job';
 
 export interface FinetuneInput {
@@ -38,6 +40,28 @@ export interface FinetuneInput {
   freeze?: string[];
   /** A cancelled run keeps the weights trained so far (the default) or reverts to those it started from. */
   onCancel?: 'keep' | 'revert';
+  /**
+   * GPU memory the run may use (bytes): a run predicted to need more is refused before any work,
+   * with the sizes. WebGPU does not say how much memory a device has, so the user does.
+   */
+  memoryBudget?: number;
+}
+
+/** What a training run keeps on the GPU (bytes), from the shapes: weights, gradients, AdamW's two moments, one window's activations. */
+export function trainingBytes(model: GpuModel, T: number, teacher: GpuModel | null, frozen: ReadonlySet<string>): { params: number; trainable: number; weights: number; gradients: number; moments: number; activations: number; teacher: number; total: number } {
+  let params = 0, trainable = 0;
+  for (const [name, w] of model.weights) {
+    const n = w.shape.reduce((a, b) => a * b, 1);
+    params += n;
+    if (!frozen.has(name)) trainable += n;
+  }
+  const pass = trainPassBytes(model.spec, params, T, model.logitRowsFor(T, teacher ?? undefined));
+  const weights = 4 * params, gradients = 4 * params, moments = 8 * trainable;
+  // The pass holds every gradient plus the activations; a teacher adds its weights and its logits' pass.
+  const activations = pass - gradients;
+  let teacherBytes = 0;
+  if (teacher) for (const w of teacher.weights.values()) teacherBytes += 4 * w.shape.reduce((a, b) => a * b, 1);
+  return { params, trainable, weights, gradients, moments, activations, teacher: teacherBytes, total: weights + gradients + moments + activations + teacherBytes };
 }
 
 /**
@@ -165,6 +189,14 @@ export async function runFinetune(engine: Engine, input: FinetuneInput, { onProg
   if (input.checkpointEvery !== undefined) checkOption(OPTIONS.checkpointEvery, input.checkpointEvery);
   if (resume && (resume.step < 0 || resume.step > input.steps)) throw new BadOption(`The checkpoint is at step ${resume.step}, outside this run's ${input.steps} steps.`);
   const frozen = input.freeze?.length ? frozenNames([...engine.gpuModel!.weights.keys()], input.freeze) : [];
+  if (input.memoryBudget !== undefined) {
+    const b = trainingBytes(engine.gpuModel!, T, teacher, new Set(frozen));
+    if (b.total > input.memoryBudget) {
+      throw new TooLargeForDevice(
+        `Training ${b.params.toLocaleString('en-US')} parameters on windows of ${T} tokens needs about ${formatBytes(b.total)} of GPU memory: weights ${formatBytes(b.weights)}, gradients ${formatBytes(b.gradients)}, AdamW moments ${formatBytes(b.moments)}, activations ${formatBytes(b.activations)}${b.teacher ? `, the teacher ${formatBytes(b.teacher)}` : ''}; the budget is ${formatBytes(input.memoryBudget)}. Use a shorter sequence length, freeze tensors (their moments go), or a smaller model.`,
+      );
+    }
+  }
   const pplStart = resume ? resume.ppl_start : await measure();
 
   const model = engine.beginTraining();

@@ -6,8 +6,8 @@
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Engine } from '../../../src/core/engine';
-import { Cancelled, NumericalError, Paused } from '../../../src/core/errors';
-import { runFinetune, type FinetuneCheckpoint, type FinetuneInput } from '../../../src/core/jobs/finetune';
+import { Cancelled, NumericalError, Paused, TooLargeForDevice } from '../../../src/core/errors';
+import { runFinetune, trainingBytes, type FinetuneCheckpoint, type FinetuneInput } from '../../../src/core/jobs/finetune';
 import { referenceFinetune, referencePerplexity, referenceSparsity } from '../../../src/core/reference/train-protocol';
 import { createNodeEngine, loadNodeModel } from '../../../src/node/engine';
 import { CALIB_TEXT, EVAL_TEXT, FIXTURE_MODELS } from '../../helpers/fixtures';
@@ -183,4 +183,22 @@ test('frozen tensors (names or prefixes) stay exactly as they were; the others t
   expect(engine.trainedInfo?.frozen).toEqual([...model.weights.keys()].filter((n) => n.startsWith('embed.') || n.startsWith('layers.0.')));
   await expect(runFinetune(engine, { ...PROTOCOL, ...TEXTS, freeze: ['layers.9'] })).rejects.toThrow(/Freeze: "layers\.9" names no tensor of this model\. Give tensor names or prefixes such as embed, layers\.0/);
   expect(engine.trainedInfo?.steps).toBe(2);
+}, 120_000);
+
+test('a run predicted to need more GPU memory than the budget is refused before any work, with the sizes', async () => {
+  const model = await fresh('tiny-llama', true);
+  const need = trainingBytes(model, PROTOCOL.seqlen, null, new Set()).total;
+  // Frozen tensors have no moments: less is needed.
+  expect(trainingBytes(model, PROTOCOL.seqlen, null, new Set(['embed.tokens'])).total).toBeLessThan(need);
+  const phases: string[] = [];
+  const run = runFinetune(engine, { ...PROTOCOL, ...TEXTS, memoryBudget: need - 1 }, { onProgress: (p) => phases.push(p.phase) });
+  await expect(run).rejects.toThrow(TooLargeForDevice);
+  await expect(runFinetune(engine, { ...PROTOCOL, ...TEXTS, memoryBudget: need - 1 })).rejects.toThrow(
+    /^Training [\d,]+ parameters on windows of 8 tokens needs about .+ of GPU memory: weights .+, gradients .+, AdamW moments .+, activations .+; the budget is .+\. Use a shorter sequence length/,
+  );
+  expect(phases).toEqual([]);
+  expect(engine.trainedInfo).toBeNull();
+  // At the budget it runs.
+  const r = await runFinetune(engine, { ...PROTOCOL, ...TEXTS, steps: 2, warmup: 1, memoryBudget: need });
+  expect(r.losses).toHaveLength(2);
 }, 120_000);
