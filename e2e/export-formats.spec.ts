@@ -7,7 +7,7 @@ import type { Download, Page, TestInfo } from '@playwright/test';
 import { expect, test } from './fixtures';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { SMALL, collectDownloads, measurePerplexity, openStudio, safetensorsHeader, saveJson, watchConsole } from './helpers';
+import { SMALL, collectDownloads, measurePerplexity, openStudio, safetensorsHeader, saveJson, useDownloads, watchConsole } from './helpers';
 
 /** Click and save the one download it starts; returns its name and bytes. */
 async function downloadOne(page: Page, testInfo: TestInfo, testId: string, nth = 0): Promise<{ name: string; bytes: Buffer }> {
@@ -24,13 +24,7 @@ async function save(d: Download, testInfo: TestInfo): Promise<{ name: string; by
 
 test('results CSV / JSON, chart SVG / PNG, recipe YAML and the compressed model download and hold the run', async ({ page }, testInfo) => {
   test.setTimeout(420_000);
-  await page.addInitScript(() => {
-    for (const name of ['showSaveFilePicker', 'showDirectoryPicker']) {
-      delete (window as unknown as Record<string, unknown>)[name];
-      delete (Window.prototype as unknown as Record<string, unknown>)[name];
-      Object.defineProperty(window, name, { value: undefined, configurable: true });
-    }
-  });
+  await useDownloads(page);
   const consoleErrors = watchConsole(page);
   await openStudio(page);
   expect(await page.evaluate(() => typeof (window as unknown as Record<string, unknown>).showSaveFilePicker)).toBe('undefined');

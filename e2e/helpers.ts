@@ -35,6 +35,20 @@ export async function openStudio(page: Page): Promise<void> {
   await useSmallSettings(page);
 }
 
+/**
+ * Take the File System Access API away before the page loads, so saves are plain downloads the
+ * test can catch (headless Chromium has no one to answer a save dialog).
+ */
+export async function useDownloads(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    for (const name of ['showSaveFilePicker', 'showDirectoryPicker']) {
+      delete (window as unknown as Record<string, unknown>)[name];
+      delete (Window.prototype as unknown as Record<string, unknown>)[name];
+      Object.defineProperty(window, name, { value: undefined, configurable: true });
+    }
+  });
+}
+
 /** Screenshot one area (by test id) into the test's output folder and attach it to the report. */
 export async function shoot(page: Page, testInfo: TestInfo, testId: string, name: string): Promise<void> {
   const body = await page.getByTestId(testId).screenshot({ path: testInfo.outputPath(`${name}.png`) });

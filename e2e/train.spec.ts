@@ -2,13 +2,20 @@
 // 50 % draws its loss curve step by step, keeps every zero, and ends with a perplexity below the
 // one-shot figure; bad settings are refused by name before any work.
 import { readFileSync } from 'node:fs';
+import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
-import { measurePerplexity, openStudio, shoot, useSmallSettings, watchConsole } from './helpers';
+import { measurePerplexity, openStudio, shoot, useDownloads, useSmallSettings, watchConsole } from './helpers';
+
+/** Gradual pruning to 40 % from step 0 (tiny settings: 2 windows of 32 tokens per step, 1 warm-up step). */
+async function fillGmp(page: Page, o: { dt: number; n: number; steps: number }): Promise<void> {
+  await page.getByTestId('train-mode').selectOption('gmp');
+  const fields: Record<string, number> = { 'train-gmp': 40, 'train-gmp-t0': 0, 'train-gmp-dt': o.dt, 'train-gmp-n': o.n, 'train-steps': o.steps, 'train-warmup': 1, 'train-batch': 2, 'train-seqlen': 32 };
+  for (const [id, v] of Object.entries(fields)) await page.getByTestId(id).fill(String(v));
+}
 
 test('recover after SparseGPT 50 %: a live loss curve, zeros kept, perplexity below the one-shot figure', async ({ page }, testInfo) => {
   const consoleErrors = watchConsole(page);
   await openStudio(page);
-  await useSmallSettings(page);
   await page.getByTestId('method-select').selectOption('sparsegpt');
   await page.getByTestId('target-unstructured').check();
   await page.getByTestId('sparsity-input').fill('50');
@@ -63,26 +70,10 @@ test('recover after SparseGPT 50 %: a live loss curve, zeros kept, perplexity be
 });
 
 test('gradual magnitude pruning from the dense model reaches its sparsity; its loss curve downloads as CSV and PNG', async ({ page }, testInfo) => {
-  // Downloads rather than the save dialog (headless Chromium has no one to answer it).
-  await page.addInitScript(() => {
-    for (const name of ['showSaveFilePicker', 'showDirectoryPicker']) {
-      delete (window as unknown as Record<string, unknown>)[name];
-      delete (Window.prototype as unknown as Record<string, unknown>)[name];
-      Object.defineProperty(window, name, { value: undefined, configurable: true });
-    }
-  });
+  await useDownloads(page);
   const consoleErrors = watchConsole(page);
   await openStudio(page);
-  await useSmallSettings(page);
-  await page.getByTestId('train-mode').selectOption('gmp');
-  await page.getByTestId('train-gmp').fill('40');
-  await page.getByTestId('train-gmp-t0').fill('0');
-  await page.getByTestId('train-gmp-dt').fill('2');
-  await page.getByTestId('train-gmp-n').fill('2');
-  await page.getByTestId('train-steps').fill('6');
-  await page.getByTestId('train-warmup').fill('1');
-  await page.getByTestId('train-batch').fill('2');
-  await page.getByTestId('train-seqlen').fill('32');
+  await fillGmp(page, { dt: 2, n: 2, steps: 6 });
   await page.getByTestId('train-run').click();
   const result = page.getByTestId('train-result');
   await expect(result).toBeVisible({ timeout: 240_000 });
@@ -125,16 +116,7 @@ test('gradual magnitude pruning from the dense model reaches its sparsity; its l
 test('a reload mid-run resumes from the last checkpoint and finishes the run', async ({ page }) => {
   const consoleErrors = watchConsole(page);
   await openStudio(page);
-  await useSmallSettings(page);
-  await page.getByTestId('train-mode').selectOption('gmp');
-  await page.getByTestId('train-gmp').fill('40');
-  await page.getByTestId('train-gmp-t0').fill('0');
-  await page.getByTestId('train-gmp-dt').fill('3');
-  await page.getByTestId('train-gmp-n').fill('3');
-  await page.getByTestId('train-steps').fill('12');
-  await page.getByTestId('train-warmup').fill('1');
-  await page.getByTestId('train-batch').fill('2');
-  await page.getByTestId('train-seqlen').fill('32');
+  await fillGmp(page, { dt: 3, n: 3, steps: 12 });
   await page.getByTestId('train-checkpoint-every').fill('3');
   await page.getByTestId('train-run').click();
   // Reload once a checkpoint is saved (the page keeps the run's record with its step).
@@ -167,16 +149,7 @@ test('a reload mid-run resumes from the last checkpoint and finishes the run', a
 test('pause then resume finishes the run; a cancel set to revert gives back the weights before it', async ({ page }) => {
   const consoleErrors = watchConsole(page);
   await openStudio(page);
-  await useSmallSettings(page);
-  await page.getByTestId('train-mode').selectOption('gmp');
-  await page.getByTestId('train-gmp').fill('40');
-  await page.getByTestId('train-gmp-t0').fill('0');
-  await page.getByTestId('train-gmp-dt').fill('2');
-  await page.getByTestId('train-gmp-n').fill('2');
-  await page.getByTestId('train-steps').fill('8');
-  await page.getByTestId('train-warmup').fill('1');
-  await page.getByTestId('train-batch').fill('2');
-  await page.getByTestId('train-seqlen').fill('32');
+  await fillGmp(page, { dt: 2, n: 2, steps: 8 });
   await page.getByTestId('train-run').click();
   await expect(page.getByTestId('train-loss-chart')).toHaveAttribute('data-steps', /^[2-7]$/, { timeout: 120_000 });
   await page.getByTestId('train-pause').click();

@@ -125,3 +125,21 @@ export interface DownloadProgress {
   files: number;
   fileCount: number;
 }
+
+/**
+ * The settings of the training protocol (README, "Training"), as the job, its checkpoints, the
+ * float64 oracle and the llm-compressor recipe all hold them.
+ */
+export interface TrainProtocol {
+  steps: number;
+  /** Windows per step B. */
+  batch: number;
+  /** Tokens per window T. */
+  seqlen: number;
+  lr: number;
+  /** Warm-up steps W (then cosine to 0 at step S). */
+  warmup: number;
+  weightDecay: number;
+  /** Global-norm clip (0: none). */
+  clip: number;
+}

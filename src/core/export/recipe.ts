@@ -26,6 +26,7 @@ import { BadOption } from '../errors';
 import { modulePathName } from './compressed';
 import type { PruneMethod, PruneRun, Target } from '../options';
 import { OPTIONS } from '../options';
+import type { TrainProtocol } from '../types';
 
 /** A run as the recipe records it; a random calibration seed becomes llm-compressor's shuffle. */
 export interface RecipeInput extends PruneRun {
@@ -53,16 +54,9 @@ export interface RecipeInput extends PruneRun {
 }
 
 /** The studio's training protocol (jobs/finetune.ts), for the train stage and its arguments. */
-export interface RecipeTraining {
+export interface RecipeTraining extends TrainProtocol {
   /** recover: the one-shot stage, then training with its zeros fixed; gmp: gradual pruning while training. */
   mode: 'recover' | 'gmp';
-  steps: number;
-  batch: number;
-  seqlen: number;
-  lr: number;
-  warmup: number;
-  weightDecay: number;
-  clip: number;
   /** Windows N of the training text: llm-compressor counts start / end / update in epochs of ⌈N / B⌉ steps. */
   windows: number;
   gmp?: { final: number; t0: number; dt: number; n: number };

@@ -14,17 +14,11 @@ import { Trainer, type TrainState } from '../train/trainer';
 import { formatBytes, now } from '../units';
 import type { GpuModel } from '../nn/model';
 import { trainPassBytes } from '../train/backward';
+import type { TrainProtocol } from '../types';
 import type { JobHooks } from './job';
 
-export interface FinetuneInput {
+export interface FinetuneInput extends TrainProtocol {
   trainText: string;
-  steps: number;
-  batch: number;
-  seqlen: number;
-  lr: number;
-  warmup: number;
-  weightDecay: number;
-  clip: number;
   /** Gradual magnitude pruning (from the weights as they are); none: the zeros at the start stay. */
   gmp?: GmpSchedule;
   /** Knowledge distillation from the engine's teacher (Engine.loadTeacher): loss + KL(teacher ‖ model). */
@@ -84,14 +78,7 @@ export interface FinetuneCheckpoint {
 }
 
 /** What must be equal for a checkpoint to continue a run: the settings, and the texts by fingerprint. */
-export interface RunKey {
-  steps: number;
-  batch: number;
-  seqlen: number;
-  lr: number;
-  warmup: number;
-  weightDecay: number;
-  clip: number;
+export interface RunKey extends TrainProtocol {
   gmp: GmpSchedule | null;
   distill: 'kl' | null;
   /** Training text: its token count and FNV-1a hash of the ids. */

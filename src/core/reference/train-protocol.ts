@@ -6,20 +6,12 @@
 // are train-model.ts's referenceTrainStep. Slow by design: the demo model's full protocol (100 steps
 // × 8 windows × 128 tokens) takes minutes (scripts/train-oracle.ts).
 import type { ModelSpec } from '../model/spec';
+import type { TrainProtocol } from '../types';
 import { linearNames } from '../model/spec';
 import { adamwRef, clipScaleRef } from './train';
 import { referenceTrainStep, type RefParams } from './train-model';
 
-export interface RefProtocol {
-  steps: number;
-  batch: number;
-  /** Tokens per window T. */
-  seqlen: number;
-  lr: number;
-  warmup: number;
-  weightDecay: number;
-  /** Global-norm clip (0: none). */
-  clip: number;
+export interface RefProtocol extends TrainProtocol {
   /** Gradual magnitude pruning to `final` at t0, t0 + dt, …, t0 + n·dt (from dense); none: the zeros at the start stay. */
   gmp?: { final: number; t0: number; dt: number; n: number };
 }
