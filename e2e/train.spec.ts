@@ -176,3 +176,29 @@ test('pause then resume finishes the run; a cancel set to revert gives back the 
   expect(await measurePerplexity(page)).toBe(trained);
   expect(consoleErrors).toEqual([]);
 });
+
+test('from scratch with distillation from the model as loaded: the loss starts near ln V and falls, the KL to the teacher falls', async ({ page }) => {
+  const consoleErrors = watchConsole(page);
+  await openStudio(page);
+  await page.getByTestId('train-from-scratch').check();
+  await page.getByTestId('train-seed').fill('7');
+  await page.getByTestId('train-distill').check();
+  for (const [id, v] of Object.entries({ 'train-steps': 8, 'train-warmup': 1, 'train-batch': 2, 'train-seqlen': 32, 'train-lr': 0.01 })) await page.getByTestId(id).fill(String(v));
+  await page.getByTestId('train-run').click();
+  const result = page.getByTestId('train-result');
+  await expect(result).toBeVisible({ timeout: 240_000 });
+  await expect(page.getByTestId('train-error')).toHaveCount(0);
+  // Fresh weights predict about uniformly over the 512 tokens: a first loss near ln 512 = 6.24.
+  const chart = page.getByTestId('train-loss-chart');
+  const first = Number(await chart.getAttribute('data-first'));
+  expect(Math.abs(first - Math.log(512))).toBeLessThan(0.3);
+  expect(Number(await chart.getAttribute('data-last'))).toBeLessThan(first);
+  const klFirst = Number(await result.getAttribute('data-kl-first'));
+  expect(klFirst).toBeGreaterThan(0);
+  expect(Number(await result.getAttribute('data-kl-last'))).toBeLessThan(klFirst);
+  await expect(page.getByTestId('train-kl')).toBeVisible();
+  await expect(result).toContainText('fresh weights (seed 7)');
+  // The perplexity before training is the fresh model's: far above the loaded model's.
+  expect(Number(await result.getAttribute('data-ppl-start'))).toBeGreaterThan(100);
+  expect(consoleErrors).toEqual([]);
+});

@@ -161,6 +161,14 @@ export class Engine {
     this.teacherModel = new GpuModel(this.ctx, folder.spec, weights, dtypes);
   }
 
+  /** The model as it was loaded (its folder's weights, before any pruning or training) as the teacher. */
+  async loadTeacherFromFolder(onProgress?: ProgressFn, signal?: AbortSignal): Promise<void> {
+    const cur = this.requireModel();
+    const { weights, dtypes } = await this.upload(cur.folder, onProgress, signal);
+    this.dropTeacher();
+    this.teacherModel = new GpuModel(this.ctx, cur.folder.spec, weights, dtypes);
+  }
+
   dropTeacher(): void {
     if (this.teacherModel) for (const t of this.teacherModel.weights.values()) destroyTensor(this.ctx, t);
     this.teacherModel = null;

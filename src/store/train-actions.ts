@@ -48,6 +48,7 @@ export function finetuneOptions(s: TrainSettings): Omit<FinetuneInput, 'trainTex
     onCancel: s.onCancel,
     freeze: parseFreezeList(s.freeze),
     ...memoryBudget(s.gpuMemory),
+    ...(s.distill ? { distill: 'kl' as const } : {}),
     gmp: s.mode === 'gmp' ? { final: finalSparsity(s.gmpPct), t0: parseOption(OPTIONS.gmpT0, s.gmpT0), dt: parseOption(OPTIONS.gmpDt, s.gmpDt), n: parseOption(OPTIONS.gmpN, s.gmpN) } : undefined,
   };
 }
@@ -91,7 +92,9 @@ async function train(resume: PendingTrain | null): Promise<void> {
     input = { ...finetuneOptions(st.settings), trainText, evalText: ev.text, evalSeqlen: ev.seqlen, ...(ev.maxWindows === undefined ? {} : { maxWindows: ev.maxWindows }) };
     evalKey = ev.key;
     const { weights, trainedRun } = usePrune.getState();
-    const from = { from: weightsLabel(weights, trainedRun), fromRunId: !weights && trainedRun ? trainedRun.id : runOfWeights() };
+    const from = st.settings.fromScratch
+      ? { from: `fresh weights (seed ${parseOption(OPTIONS.seed, st.settings.seed) ?? 0})`, fromRunId: null }
+      : { from: weightsLabel(weights, trainedRun), fromRunId: !weights && trainedRun ? trainedRun.id : runOfWeights() };
     labels = resume?.labels ?? { ...from, evalLabel: ev.label, textLabel: selectedTextLabel(calib) };
     pending = resume ? { ...resume, paused: false } : { model: modelName, settings: st.settings, labels, steps: input.steps, step: 0, losses: [], savedAt: Date.now() };
     const what = `${st.settings.mode === 'gmp' ? `GMP to ${st.settings.gmpPct}%` : 'recovery'}, ${input.steps} steps`;
@@ -114,7 +117,14 @@ async function train(resume: PendingTrain | null): Promise<void> {
     }
   });
   try {
-    const r = await job.call({ type: 'finetune', input, ...(resume ? { resume: true } : {}) });
+    const s = useTrain.getState().settings;
+    const r = await job.call({
+      type: 'finetune',
+      input,
+      ...(resume ? { resume: true } : {}),
+      ...(s.distill ? { teacherFromLoaded: true } : {}),
+      ...(s.fromScratch ? { fromScratch: { seed: parseOption(OPTIONS.seed, s.seed) ?? 0 } } : {}),
+    });
     writePending(null);
     // The trained weights are the model's weights now (the engine keeps no dense backup of them).
     usePrune.getState().set({ weights: null });

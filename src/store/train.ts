@@ -28,6 +28,11 @@ export interface TrainSettings {
   freeze: string;
   /** GPU memory the run may use ("8GB"; blank: no check): a run predicted to need more is refused with the sizes. */
   gpuMemory: string;
+  /** Add KL(teacher ‖ model) to the loss, the teacher being the model as loaded (dense, untrained). */
+  distill: boolean;
+  /** Train from fresh weights (the family's initialisation, seeded) instead of the current ones. */
+  fromScratch: boolean;
+  seed: string;
 }
 
 const str = (o: { default: number }) => String(o.default);
@@ -47,6 +52,9 @@ export const DEFAULT_TRAIN: TrainSettings = {
   onCancel: 'keep',
   freeze: '',
   gpuMemory: '',
+  distill: false,
+  fromScratch: false,
+  seed: '0',
 };
 
 export interface TrainRunView extends FinetuneResult {

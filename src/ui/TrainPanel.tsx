@@ -42,6 +42,15 @@ function Settings({ disabled }: { disabled: boolean }) {
       <NumberField {...field('lr', 'train-lr')} {...DECIMAL} label="Learning rate" min={0} />
       <NumberField {...field('warmup', 'train-warmup')} label="Warm-up steps" min={0} />
       <NumberField {...field('checkpointEvery', 'train-checkpoint-every')} label="Checkpoint every (steps)" min={1} />
+      <label className="check">
+        <input type="checkbox" data-testid="train-distill" checked={s.distill} disabled={disabled} onChange={(e) => set({ distill: e.currentTarget.checked })} />
+        <span>Distil from the model as loaded (adds KL to its next-token distribution)</span>
+      </label>
+      <label className="check">
+        <input type="checkbox" data-testid="train-from-scratch" checked={s.fromScratch} disabled={disabled} onChange={(e) => set({ fromScratch: e.currentTarget.checked })} />
+        <span>From scratch: fresh weights as transformers initialises this family</span>
+      </label>
+      {s.fromScratch ? <NumberField {...field('seed', 'train-seed')} label="Seed" min={0} /> : null}
       <TextField {...field('freeze', 'train-freeze')} label="Frozen tensors" placeholder="e.g. embed, layers.0" title="Comma-separated tensor names or prefixes left untrained (and unpruned): embed, layers.0, final_norm, head" />
       <TextField {...field('gpuMemory', 'train-gpu-memory')} label="GPU memory budget" placeholder="e.g. 8GB" title="WebGPU cannot tell how much memory the GPU has: give it, and a run predicted to need more is refused before it starts, with the sizes" />
       <SelectField id="train-on-cancel" label="When cancelled" value={s.onCancel} labels={ON_CANCEL} disabled={disabled} onChange={(onCancel) => set({ onCancel })} />
@@ -126,7 +135,7 @@ function Result() {
   if (!r) return null;
   const change = r.ppl !== null && r.ppl_start !== null ? r.ppl / r.ppl_start - 1 : null;
   return (
-    <div className="result" data-testid="train-result" data-ppl-start={r.ppl_start ?? ''} data-ppl={r.ppl ?? ''} data-sparsity={r.sparsity}>
+    <div className="result" data-testid="train-result" data-ppl-start={r.ppl_start ?? ''} data-ppl={r.ppl ?? ''} data-sparsity={r.sparsity} data-kl-first={r.kl[0] ?? ''} data-kl-last={r.kl.at(-1) ?? ''}>
       <dl className="facts">
         <Fact label="Perplexity" testId="train-ppl">
           {r.ppl_start === null ? '—' : formatMetric(r.ppl_start, 5)} → {r.ppl === null ? '—' : formatMetric(r.ppl, 5)}
@@ -136,6 +145,11 @@ function Result() {
         <Fact label="Trained">
           {MODE_LABELS[r.mode]} from {r.from}: {r.steps} steps, {r.tokens.toLocaleString('en-US')} tokens of {r.textLabel}
         </Fact>
+        {r.kl.length ? (
+          <Fact label="KL to the teacher" testId="train-kl">
+            {formatMetric(r.kl[0], 4)} → {formatMetric(r.kl[r.kl.length - 1], 4)} per token
+          </Fact>
+        ) : null}
         <Fact label="Speed">{r.tokens_per_s.toFixed(0)} tokens/s, {formatSeconds(r.seconds)}</Fact>
         <Fact label="Evaluation">{r.evalLabel}</Fact>
       </dl>

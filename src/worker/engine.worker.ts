@@ -213,8 +213,11 @@ async function handle(req: AnyRequest, signal: AbortSignal): Promise<ResponseRes
         const kept = await saveCheckpoint(c);
         report({ phase: 'train', done: c.step, total: req.input.steps, checkpoint: c.step, detail: `checkpoint at step ${c.step}${kept ? '' : ' (in memory only: this browser cannot keep it over a reload)'}` });
       };
+      const e0 = requireEngine();
       try {
-        const r = await runFinetune(requireEngine(), req.input, { onProgress: report, signal, onCheckpoint, resume, shouldPause: () => pausing.has(req.id) });
+        if (req.teacherFromLoaded) await e0.loadTeacherFromFolder(undefined, signal);
+        if (req.fromScratch && !resume) e0.reinitialize(req.fromScratch.seed);
+        const r = await runFinetune(e0, req.input, { onProgress: report, signal, onCheckpoint, resume, shouldPause: () => pausing.has(req.id) });
         await dropCheckpoint();
         return r;
       } catch (e) {
@@ -223,6 +226,7 @@ async function handle(req: AnyRequest, signal: AbortSignal): Promise<ResponseRes
         throw e;
       } finally {
         pausing.delete(req.id);
+        if (req.teacherFromLoaded) e0.dropTeacher();
       }
     }
     case 'exportSmaller': {

@@ -95,7 +95,15 @@ export interface RequestBodies {
    * With input.checkpointEvery the worker keeps a checkpoint in the browser (progress events with
    * `checkpoint` say each one); `resume` continues the run from it (after a reload or a lost device).
    */
-  finetune: { type: 'finetune'; input: FinetuneInput; resume?: boolean };
+  finetune: {
+    type: 'finetune';
+    input: FinetuneInput;
+    resume?: boolean;
+    /** With input.distill: the teacher is the model as loaded (its folder's weights), uploaded for the run. */
+    teacherFromLoaded?: boolean;
+    /** Start from fresh weights (transformers' initialisation of the family) with this seed. */
+    fromScratch?: { seed: number };
+  };
   /** Abort the request with id `target` (it then answers with a Cancelled error). */
   cancel: { type: 'cancel'; target: number };
   /** Pause the training request `target` at its next step: it saves a checkpoint and answers with a Paused error. */
