@@ -162,7 +162,7 @@ function trainedRecipe(run: RunRecord): string {
   const t = run.trained;
   if (!t || t.windows === undefined || !t.modules) throw new BadOption(`Run ${run.id} was saved without its training details, so no recipe can repeat it.`);
   const training: RecipeTraining = {
-    mode: t.mode, steps: t.steps, batch: t.batch, seqlen: t.seqlen, lr: t.lr, warmup: t.warmup, weightDecay: t.weightDecay ?? 0, clip: t.clip ?? 0, windows: t.windows, ...(t.gmp ? { gmp: t.gmp } : {}),
+    mode: t.mode, steps: t.steps, batch: t.batch, seqlen: t.seqlen, lr: t.lr, warmup: t.warmup, weightDecay: t.weightDecay ?? OPTIONS.weightDecay.default, clip: t.clip ?? OPTIONS.clip.default, windows: t.windows, ...(t.gmp ? { gmp: t.gmp } : {}),
   };
   const measured = { achievedSparsity: run.sparsity, ppl: run.ppl, evalLabel: run.evalLabel };
   if (t.mode === 'recover') {
