@@ -177,12 +177,13 @@ test('pause then resume finishes the run; a cancel set to revert gives back the 
   expect(consoleErrors).toEqual([]);
 });
 
-test('from scratch with distillation from the model as loaded: the loss starts near ln V and falls, the KL to the teacher falls', async ({ page }) => {
+test('from scratch with distillation from the model as loaded: the loss starts near ln V and falls, the KL and SquareHead to the teacher fall', async ({ page }) => {
   const consoleErrors = watchConsole(page);
   await openStudio(page);
   await page.getByTestId('train-from-scratch').check();
   await page.getByTestId('train-seed').fill('7');
   await page.getByTestId('train-distill').check();
+  await page.getByTestId('train-squarehead').check();
   for (const [id, v] of Object.entries({ 'train-steps': 8, 'train-warmup': 1, 'train-batch': 2, 'train-seqlen': 32, 'train-lr': 0.01 })) await page.getByTestId(id).fill(String(v));
   await page.getByTestId('train-run').click();
   const result = page.getByTestId('train-result');
@@ -197,6 +198,11 @@ test('from scratch with distillation from the model as loaded: the loss starts n
   expect(klFirst).toBeGreaterThan(0);
   expect(Number(await result.getAttribute('data-kl-last'))).toBeLessThan(klFirst);
   await expect(page.getByTestId('train-kl')).toBeVisible();
+  // SquareHead: the fresh layers' outputs move toward the teacher's.
+  const sqFirst = Number(await result.getAttribute('data-squarehead-first'));
+  expect(sqFirst).toBeGreaterThan(0);
+  expect(Number(await result.getAttribute('data-squarehead-last'))).toBeLessThan(sqFirst);
+  await expect(page.getByTestId('train-squarehead-loss')).toBeVisible();
   await expect(result).toContainText('fresh weights (seed 7)');
   // The perplexity before training is the fresh model's: far above the loaded model's.
   expect(Number(await result.getAttribute('data-ppl-start'))).toBeGreaterThan(100);

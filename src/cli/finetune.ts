@@ -1,14 +1,15 @@
 // `finetune`: train the model on a text (jobs/finetune.ts). Recovery of a pruned model keeps its
 // zeros; --gmp prunes gradually by magnitude while training. --json prints
 // { ppl_start, ppl, sparsity, steps, tokens, seconds, tokens_per_s, losses, kl, evals, pruning };
-// --distill kl --teacher DIR adds KL(teacher ‖ model) per predicted token to the loss;
+// --distill kl|squarehead|kl,squarehead --teacher DIR adds KL(teacher ‖ model) per predicted token
+// and/or SquareHead (each decoder layer's normalised MSE to the teacher's output) to the loss;
 // --from-scratch [--seed N] trains the folder's architecture from a fresh initialisation;
 // --checkpoint FILE --checkpoint-every N keeps a checkpoint, --resume FILE continues from it.
 import { BadOption } from '../core/errors';
 import fs from 'node:fs';
 import { decodeCheckpoint, encodeCheckpoint } from '../core/jobs/checkpoint';
 import { runFinetune, type FinetuneCheckpoint } from '../core/jobs/finetune';
-import { OPTIONS, parseOption } from '../core/options';
+import { OPTIONS, parseDistill, parseOption } from '../core/options';
 import { parseFreezeList } from '../core/train/frozen';
 import { parseBytes } from '../core/units';
 import { type CliValues, flag, need, printer, progressLine, readTextFile, writeFolder } from './common';
@@ -48,13 +49,13 @@ export async function runFinetuneCli(values: CliValues): Promise<number> {
     checkpointEvery: num(OPTIONS.checkpointEvery),
     freeze: parseFreezeList(flag(values, 'freeze')),
     ...gpuMemory(flag(values, 'gpu-memory')),
-    ...(flag(values, 'distill') === 'kl' ? { distill: 'kl' as const } : {}),
   };
-  const distill = flag(values, 'distill');
+  const distillText = flag(values, 'distill');
+  const distill = distillText !== undefined ? parseDistill(distillText) : undefined;
   const teacher = flag(values, 'teacher');
-  if (distill !== undefined && distill !== 'kl') throw new BadOption(`--distill must be "kl" (KL divergence to the teacher's next-token distribution); got "${distill}".`);
-  if (distill && !teacher) throw new BadOption('--distill kl needs --teacher DIR: the model to distil from (the dense model before pruning).');
-  if (teacher && !distill) throw new BadOption('--teacher is used only with --distill kl.');
+  if (distill && !teacher) throw new BadOption(`--distill ${distillText} needs --teacher DIR: the model to distil from (the dense model before pruning).`);
+  if (teacher && !distill) throw new BadOption('--teacher is used only with --distill (kl, squarehead or kl,squarehead).');
+  const run = { ...input, ...(distill ? { distill } : {}) };
   const out = flag(values, 'out');
   const ckFile = flag(values, 'checkpoint');
   if ((ckFile === undefined) !== (input.checkpointEvery === undefined)) throw new BadOption('--checkpoint FILE and --checkpoint-every N go together: where to write the checkpoint, and how often.');
@@ -76,7 +77,7 @@ export async function runFinetuneCli(values: CliValues): Promise<number> {
           fs.renameSync(`${ckFile}.part`, ckFile);
         }
       : undefined;
-    const r = await runFinetune(engine, input, { onProgress: progress.update, onCheckpoint, resume });
+    const r = await runFinetune(engine, run, { onProgress: progress.update, onCheckpoint, resume });
     if (out) writeFolder(out, await engine.exportModel());
     progress.end();
     const f = (x: number | null) => (x === null ? '—' : x.toFixed(4));

@@ -39,11 +39,12 @@ Usage:
   npm run cli -- finetune --model DIR --train FILE [--steps ${OPTIONS.steps.default}] [--batch ${OPTIONS.batch.default}] [--seqlen ${OPTIONS.trainSeqlen.default}] [--lr ${OPTIONS.lr.default}]
                 [--warmup ${OPTIONS.warmup.default}] [--weight-decay ${OPTIONS.weightDecay.default}] [--clip ${OPTIONS.clip.default}] [--eval FILE] [--eval-seqlen ${OPTIONS.evalSeqlen.default}]
                 [--max-windows N] [--eval-every N] [--gmp S --gmp-t0 ${OPTIONS.gmpT0.default} --gmp-dt ${OPTIONS.gmpDt.default} --gmp-n ${OPTIONS.gmpN.default}]
-                [--distill kl --teacher DIR] [--from-scratch [--seed N]] [--checkpoint FILE --checkpoint-every N]
+                [--distill kl|squarehead|kl,squarehead --teacher DIR] [--from-scratch [--seed N]] [--checkpoint FILE --checkpoint-every N]
                 [--resume FILE] [--freeze embed,layers.0] [--gpu-memory 8GB] [--out DIR] [--json]
       Train on the GPU with AdamW (warm-up, then cosine). A pruned model keeps its zeros (recovery);
       --gmp S prunes every decoder linear gradually by magnitude to sparsity S while it trains;
-      --distill kl --teacher DIR adds KL(teacher ‖ model) to the loss (the teacher: the dense model);
+      --distill kl --teacher DIR adds KL(teacher ‖ model) to the loss (the teacher: the dense model), squarehead
+      each decoder layer's ‖h − h_teacher‖² / ‖h_teacher‖² (SquareHead), kl,squarehead both;
       --from-scratch trains the folder's architecture from fresh weights (initialised as transformers does);
       --checkpoint FILE is rewritten every N steps (weights, moments, masks, step); --resume FILE continues
       that run on the same folder with the same flags, to the weights the uninterrupted run would give;

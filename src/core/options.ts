@@ -184,3 +184,28 @@ export function parseOverrides(raw: string): Record<string, Target> {
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Training vocabulary
+
+/** Distillation terms a training run can add to its cross-entropy (a teacher gives both). */
+export const DISTILL_TERMS = ['kl', 'squarehead'] as const;
+export type DistillTerm = (typeof DISTILL_TERMS)[number];
+
+/**
+ * "kl", "squarehead" or "kl,squarehead": KL(teacher ‖ model) per predicted token, SquareHead's
+ * per-layer normalised MSE to the teacher's hidden states, or both. Returned in DISTILL_TERMS order.
+ */
+export function parseDistill(raw: string): DistillTerm[] {
+  const parts = raw.split(/[,+]/).map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const bad = parts.filter((p) => !(DISTILL_TERMS as readonly string[]).includes(p));
+  if (!parts.length || bad.length) {
+    throw new BadOption(`--distill takes kl (KL divergence to the teacher's next-token distribution), squarehead (per-layer hidden-state distillation, SquareHead) or kl,squarehead; got "${raw.slice(0, 40)}".`);
+  }
+  return DISTILL_TERMS.filter((t) => parts.includes(t));
+}
+
+/** The terms as one label ("kl", "squarehead", "kl+squarehead"), or null without distillation. */
+export function distillLabel(terms: readonly DistillTerm[] | undefined): string | null {
+  return terms?.length ? DISTILL_TERMS.filter((t) => terms.includes(t)).join('+') : null;
+}

@@ -5,7 +5,7 @@ import { BadOption, BadText, Cancelled, DeviceLost, Paused } from '../core/error
 import { getClient } from './client';
 import type { FinetuneInput, FinetuneResult } from '../core/jobs/finetune';
 import { addRun } from './prune-actions';
-import { OPTIONS, parseOption } from '../core/options';
+import { DISTILL_TERMS, OPTIONS, parseOption } from '../core/options';
 import { parseFreezeList } from '../core/train/frozen';
 import { parseBytes } from '../core/units';
 import { useErrors } from './errors';
@@ -48,7 +48,7 @@ export function finetuneOptions(s: TrainSettings): Omit<FinetuneInput, 'trainTex
     onCancel: s.onCancel,
     freeze: parseFreezeList(s.freeze),
     ...memoryBudget(s.gpuMemory),
-    ...(s.distill ? { distill: 'kl' as const } : {}),
+    ...(s.distill || s.squareHead ? { distill: DISTILL_TERMS.filter((t) => (t === 'kl' ? s.distill : s.squareHead)) } : {}),
     gmp: s.mode === 'gmp' ? { final: finalSparsity(s.gmpPct), t0: parseOption(OPTIONS.gmpT0, s.gmpT0), dt: parseOption(OPTIONS.gmpDt, s.gmpDt), n: parseOption(OPTIONS.gmpN, s.gmpN) } : undefined,
   };
 }
@@ -122,7 +122,7 @@ async function train(resume: PendingTrain | null): Promise<void> {
       type: 'finetune',
       input,
       ...(resume ? { resume: true } : {}),
-      ...(s.distill ? { teacherFromLoaded: true } : {}),
+      ...(s.distill || s.squareHead ? { teacherFromLoaded: true } : {}),
       ...(s.fromScratch ? { fromScratch: { seed: parseOption(OPTIONS.seed, s.seed) ?? 0 } } : {}),
     });
     writePending(null);

@@ -7,15 +7,19 @@ import { useModel } from './model';
 import { useTrain } from './train';
 import { BadOption } from '../core/errors';
 
-/** step,loss,kl,ppl,sparsity — empty cells where a column has no value at that step. */
-export function lossCsv(r: Pick<FinetuneResult, 'losses' | 'kl' | 'evals' | 'pruning' | 'ppl_start'>): string {
+/**
+ * step,loss,kl,ppl,sparsity (and squarehead when the run distilled hidden states) — empty cells
+ * where a column has no value at that step.
+ */
+export function lossCsv(r: Pick<FinetuneResult, 'losses' | 'kl' | 'evals' | 'pruning' | 'ppl_start'> & { features?: number[] }): string {
   const ppl = new Map(r.evals.map((e) => [e.step, e.ppl]));
   const pruned = new Map(r.pruning.map((p) => [p.step + 1, p.sparsity]));
-  const rows = ['step,loss,kl,ppl,sparsity'];
-  if (r.ppl_start !== null) rows.push(`0,,,${r.ppl_start},`);
+  const sq = r.features?.length ? r.features : null;
+  const rows = [`step,loss,kl,ppl,sparsity${sq ? ',squarehead' : ''}`];
+  if (r.ppl_start !== null) rows.push(`0,,,${r.ppl_start},${sq ? ',' : ''}`);
   r.losses.forEach((loss, i) => {
     const step = i + 1;
-    rows.push([step, loss, r.kl[i] ?? '', ppl.get(step) ?? '', pruned.get(step) ?? ''].join(','));
+    rows.push([step, loss, r.kl[i] ?? '', ppl.get(step) ?? '', pruned.get(step) ?? '', ...(sq ? [sq[i] ?? ''] : [])].join(','));
   });
   return `${rows.join('\n')}\n`;
 }

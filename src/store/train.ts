@@ -30,6 +30,8 @@ export interface TrainSettings {
   gpuMemory: string;
   /** Add KL(teacher ‖ model) to the loss, the teacher being the model as loaded (dense, untrained). */
   distill: boolean;
+  /** Add SquareHead (each decoder layer's normalised MSE to the same teacher's output) to the loss. */
+  squareHead: boolean;
   /** Train from fresh weights (the family's initialisation, seeded) instead of the current ones. */
   fromScratch: boolean;
   seed: string;
@@ -53,6 +55,7 @@ export const DEFAULT_TRAIN: TrainSettings = {
   freeze: '',
   gpuMemory: '',
   distill: false,
+  squareHead: false,
   fromScratch: false,
   seed: '0',
 };

@@ -47,6 +47,10 @@ function Settings({ disabled }: { disabled: boolean }) {
         <span>Distil from the model as loaded (adds KL to its next-token distribution)</span>
       </label>
       <label className="check">
+        <input type="checkbox" data-testid="train-squarehead" checked={s.squareHead} disabled={disabled} onChange={(e) => set({ squareHead: e.currentTarget.checked })} />
+        <span>…and its hidden states (SquareHead: each layer's normalised MSE to the model as loaded)</span>
+      </label>
+      <label className="check">
         <input type="checkbox" data-testid="train-from-scratch" checked={s.fromScratch} disabled={disabled} onChange={(e) => set({ fromScratch: e.currentTarget.checked })} />
         <span>From scratch: fresh weights as transformers initialises this family</span>
       </label>
@@ -135,7 +139,7 @@ function Result() {
   if (!r) return null;
   const change = r.ppl !== null && r.ppl_start !== null ? r.ppl / r.ppl_start - 1 : null;
   return (
-    <div className="result" data-testid="train-result" data-ppl-start={r.ppl_start ?? ''} data-ppl={r.ppl ?? ''} data-sparsity={r.sparsity} data-kl-first={r.kl[0] ?? ''} data-kl-last={r.kl.at(-1) ?? ''}>
+    <div className="result" data-testid="train-result" data-ppl-start={r.ppl_start ?? ''} data-ppl={r.ppl ?? ''} data-sparsity={r.sparsity} data-kl-first={r.kl[0] ?? ''} data-kl-last={r.kl.at(-1) ?? ''} data-squarehead-first={r.features?.[0] ?? ''} data-squarehead-last={r.features?.at(-1) ?? ''}>
       <dl className="facts">
         <Fact label="Perplexity" testId="train-ppl">
           {r.ppl_start === null ? '—' : formatMetric(r.ppl_start, 5)} → {r.ppl === null ? '—' : formatMetric(r.ppl, 5)}
@@ -148,6 +152,11 @@ function Result() {
         {r.kl.length ? (
           <Fact label="KL to the teacher" testId="train-kl">
             {formatMetric(r.kl[0], 4)} → {formatMetric(r.kl[r.kl.length - 1], 4)} per token
+          </Fact>
+        ) : null}
+        {r.features?.length ? (
+          <Fact label="SquareHead to the teacher" testId="train-squarehead-loss">
+            {formatMetric(r.features[0], 4)} → {formatMetric(r.features[r.features.length - 1], 4)} (Σ over layers of ‖h − h_teacher‖² / ‖h_teacher‖²)
           </Fact>
         ) : null}
         <Fact label="Speed">{r.tokens_per_s.toFixed(0)} tokens/s, {formatSeconds(r.seconds)}</Fact>

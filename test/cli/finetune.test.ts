@@ -52,6 +52,23 @@ test('recover with distillation from the dense model: a KL per step, zeros kept'
   expect(r.sparsity).toBeGreaterThanOrEqual(0.5);
 });
 
+test('SquareHead beside KL: a KL and a hidden-state loss per step, both falling; zeros kept; a teacher of another shape is refused', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prune-sq-'));
+  const pruned = path.join(dir, 'pruned');
+  okJson(cli('prune', '--model', DEMO_MODEL, '--method', 'magnitude', '--sparsity', '0.5', '--calib', SAMPLE_CALIB, '--calib-samples', '2', '--seqlen', '64', '--out', pruned, '--json'));
+  const r = okJson(cli('finetune', '--model', pruned, '--train', SAMPLE_CALIB, '--steps', '8', '--warmup', '1', '--batch', '1', '--seqlen', '32', '--distill', 'kl,squarehead', '--teacher', DEMO_MODEL, '--json'));
+  expect(r.kl).toHaveLength(8);
+  expect(r.features).toHaveLength(8);
+  expect(r.features.every((f: number) => Number.isFinite(f) && f > 0)).toBe(true);
+  // The pruned student moves back toward the dense teacher: its layers' distance falls.
+  const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+  expect(mean(r.features.slice(-3))).toBeLessThan(mean(r.features.slice(0, 3)));
+  expect(r.sparsity).toBeGreaterThanOrEqual(0.5);
+  const other = cli('finetune', '--model', path.join(FIXTURE_MODELS, 'tiny-llama'), '--train', SAMPLE_CALIB, ...SMALL, '--distill', 'squarehead', '--teacher', DEMO_MODEL);
+  expect(other.code).not.toBe(0);
+  expect(other.stderr).toMatch(/SquareHead distils each decoder layer's output into the teacher's, so both need the same layers and width: the model has 2 layers of 32, the teacher 5 of 64/);
+});
+
 test('from scratch: fresh weights (the folder\'s architecture) train, and the loss falls from about ln V', () => {
   const r = okJson(cli('finetune', '--model', DEMO_MODEL, '--train', SAMPLE_CALIB, '--from-scratch', '--seed', '1', '--steps', '12', '--warmup', '2', '--batch', '2', '--seqlen', '32', '--lr', '1e-2', '--eval', SAMPLE_EVAL, '--eval-seqlen', '64', '--max-windows', '2', '--json'));
   // A fresh model predicts about uniformly over the 512 tokens: a loss near ln 512 = 6.24.
@@ -93,8 +110,8 @@ test.each([
   [['--gmp', '0.5', '--gmp-t0', '0', '--gmp-dt', '10', '--gmp-n', '7', '--steps', '50'], /last pruning step t0 \+ n·Δt = 0 \+ 7·10 = 70 is not before step 50/],
   [['--lr', '0'], /Learning rate: --lr must be above 0/],
   [['--distill', 'kl'], /--distill kl needs --teacher DIR/],
-  [['--distill', 'mse', '--teacher', DEMO_MODEL], /--distill must be "kl"/],
-  [['--teacher', DEMO_MODEL], /--teacher is used only with --distill kl/],
+  [['--distill', 'mse', '--teacher', DEMO_MODEL], /--distill takes kl \(KL divergence .*\), squarehead \(per-layer hidden-state distillation, SquareHead\) or kl,squarehead; got "mse"/],
+  [['--teacher', DEMO_MODEL], /--teacher is used only with --distill \(kl, squarehead or kl,squarehead\)/],
   [['--distill', 'kl', '--teacher', path.join(FIXTURE_MODELS, 'tiny-gpt2')], /teacher's vocabulary differs/],
   [['--checkpoint-every', '2'], /--checkpoint FILE and --checkpoint-every N go together/],
   [['--freeze', 'embed,attention'], /Freeze: "attention" names no tensor of this model/],

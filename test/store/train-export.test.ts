@@ -17,3 +17,9 @@ test('one row per step with its loss, KL, evaluation and the sparsity set before
 test('without a teacher or an evaluation the columns stay, empty', () => {
   expect(lossCsv({ ppl_start: null, losses: [1.5], kl: [], evals: [], pruning: [] })).toBe('step,loss,kl,ppl,sparsity\n1,1.5,,,\n');
 });
+
+test('a run with SquareHead adds its column last', () => {
+  expect(lossCsv({ ppl_start: 9, losses: [1.5, 1.25], kl: [0.5, 0.25], features: [2, 1.5], evals: [{ step: 2, ppl: 8 }], pruning: [] })).toBe(
+    'step,loss,kl,ppl,sparsity,squarehead\n0,,,9,,\n1,1.5,0.5,,,2\n2,1.25,0.25,8,,1.5\n',
+  );
+});

@@ -41,6 +41,16 @@ export function sumsq(ctx: GpuContext, x: GPUBuffer, n: number, out: GPUBuffer, 
 }
 
 /**
+ * SquareHead distillation of one layer's output s against the teacher's t, both (n): stats[o],
+ * stats[o + 1] = Σ (s − t)², Σ t² (one workgroup), then ds += weight · 2(s − t) / (Σ t² + n·eps).
+ * Without ds only the sums are recorded (evaluation).
+ */
+export function squareHead(ctx: GpuContext, s: GPUBuffer, t: GPUBuffer, stats: GPUBuffer, o: number, n: number, weight: number, eps: number, ds?: GPUBuffer): void {
+  ctx.dispatch('squarehead', params(n, 0, o, { f: weight }, { f: eps }, 0, 0, 0), [s, t, stats, ds ?? ctx.empty], [1]);
+  if (ds) ctx.dispatch('squarehead', params(n, 1, o, { f: weight }, { f: eps }, 0, 0, 0), [s, t, stats, ds], grid1d(n));
+}
+
+/**
  * The fused training head loss: nll[row0 + t] for each row and, in place, dL = scale · (softmax(L) −
  * onehot(target)); with a teacher (its logits for the same rows), also kl[row0 + t] = KL(q ‖ p)
  * and its gradient scale · (p − q) added.  logits, teacher: (rows, V); targets, nll, kl: (row0 + rows).

@@ -6,7 +6,7 @@
 import type { Engine } from '../engine';
 import { BadOption, BadText, Cancelled, NumericalError, Paused, TooLargeForDevice } from '../errors';
 import { firstNonFinite } from '../eval/diagnose';
-import { OPTIONS, checkOption } from '../options';
+import { type DistillTerm, OPTIONS, checkOption, distillLabel } from '../options';
 import { linearNames, weightedSparsity } from '../model/spec';
 import { type GmpSchedule, checkGmpSchedule, checkLrSchedule, gmpSparsityAt, lrAt, windowsOfStep } from '../train/schedule';
 import { frozenNames } from '../train/frozen';
@@ -21,8 +21,12 @@ export interface FinetuneInput extends TrainProtocol {
   trainText: string;
   /** Gradual magnitude pruning (from the weights as they are); none: the zeros at the start stay. */
   gmp?: GmpSchedule;
-  /** Knowledge distillation from the engine's teacher (Engine.loadTeacher): loss + KL(teacher ‖ model). */
-  distill?: 'kl';
+  /**
+   * Distillation from the engine's teacher (Engine.loadTeacher): the loss adds KL(teacher ‖ model)
+   * per predicted token ('kl') and/or SquareHead's per-layer normalised MSE to the teacher's
+   * decoder-layer outputs ('squarehead'), each with weight 1.
+   */
+  distill?: readonly DistillTerm[];
   /** Held-out perplexity before and after (and every evalEvery steps). */
   evalText?: string;
   evalSeqlen: number;
@@ -41,8 +45,11 @@ export interface FinetuneInput extends TrainProtocol {
   memoryBudget?: number;
 }
 
-/** What a training run keeps on the GPU (bytes), from the shapes: weights, gradients, AdamW's two moments, one window's activations. */
-export function trainingBytes(model: GpuModel, T: number, teacher: GpuModel | null, frozen: ReadonlySet<string>): { params: number; trainable: number; weights: number; gradients: number; moments: number; activations: number; teacher: number; total: number } {
+/**
+ * What a training run keeps on the GPU (bytes), from the shapes: weights, gradients, AdamW's two
+ * moments, one window's activations; a teacher's weights (and, for SquareHead, its layers' outputs).
+ */
+export function trainingBytes(model: GpuModel, T: number, teacher: GpuModel | null, frozen: ReadonlySet<string>, squareHead = false): { params: number; trainable: number; weights: number; gradients: number; moments: number; activations: number; teacher: number; total: number } {
   let params = 0, trainable = 0;
   for (const [name, w] of model.weights) {
     const n = w.shape.reduce((a, b) => a * b, 1);
@@ -55,6 +62,7 @@ export function trainingBytes(model: GpuModel, T: number, teacher: GpuModel | nu
   const activations = pass - gradients;
   let teacherBytes = 0;
   if (teacher) for (const w of teacher.weights.values()) teacherBytes += 4 * w.shape.reduce((a, b) => a * b, 1);
+  if (teacher && squareHead) teacherBytes += 4 * model.spec.nLayers * (T * model.spec.hidden + 2);
   return { params, trainable, weights, gradients, moments, activations, teacher: teacherBytes, total: weights + gradients + moments + activations + teacherBytes };
 }
 
@@ -68,6 +76,8 @@ export interface FinetuneCheckpoint {
   ppl_start: number | null;
   losses: number[];
   kl: number[];
+  /** SquareHead's loss per step so far (absent in checkpoints of runs without it). */
+  features?: number[];
   evals: FinetuneResult['evals'];
   pruning: FinetuneResult['pruning'];
   /** Training seconds before this checkpoint. */
@@ -80,7 +90,8 @@ export interface FinetuneCheckpoint {
 /** What must be equal for a checkpoint to continue a run: the settings, and the texts by fingerprint. */
 export interface RunKey extends TrainProtocol {
   gmp: GmpSchedule | null;
-  distill: 'kl' | null;
+  /** The distillation terms ("kl", "squarehead", "kl+squarehead") or null. */
+  distill: string | null;
   /** Training text: its token count and FNV-1a hash of the ids. */
   trainTokens: number;
   trainHash: string;
@@ -103,7 +114,7 @@ function runKeyOf(input: FinetuneInput, trainIds: ArrayLike<number>, evalIds: Ar
   return {
     steps: input.steps, batch: input.batch, seqlen: input.seqlen, lr: input.lr, warmup: input.warmup, weightDecay: input.weightDecay, clip: input.clip,
     gmp: input.gmp ? { final: input.gmp.final, initial: input.gmp.initial ?? 0, t0: input.gmp.t0, dt: input.gmp.dt, n: input.gmp.n } : null,
-    distill: input.distill ?? null, trainTokens: trainIds.length, trainHash: fnv1a(trainIds), evalHash: evalIds ? fnv1a(evalIds) : null,
+    distill: distillLabel(input.distill), trainTokens: trainIds.length, trainHash: fnv1a(trainIds), evalHash: evalIds ? fnv1a(evalIds) : null,
     evalSeqlen: input.evalSeqlen, maxWindows: input.maxWindows ?? null, freeze: [...(input.freeze ?? [])].sort(),
   };
 }
@@ -128,8 +139,10 @@ export interface FinetuneResult {
   tokens_per_s: number;
   /** Mean cross-entropy of each step. */
   losses: number[];
-  /** Distillation: the mean KL(teacher ‖ model) of each step (empty without a teacher). */
+  /** KL distillation: the mean KL(teacher ‖ model) of each step (empty without it). */
   kl: number[];
+  /** SquareHead: Σ over decoder layers of the normalised MSE to the teacher's output, per step (empty without it). */
+  features: number[];
   evals: Array<{ step: number; ppl: number }>;
   /** GMP: the sparsity set at each pruning step. */
   pruning: Array<{ step: number; sparsity: number }>;
@@ -161,8 +174,16 @@ export async function runFinetune(engine: Engine, input: FinetuneInput, { onProg
   const sched = checkLrSchedule({ lr: input.lr, warmup: input.warmup, steps: input.steps });
   if (input.gmp) checkGmpSchedule(input.gmp, input.steps);
   const T = input.seqlen, B = input.batch;
-  const teacher = input.distill ? engine.teacher : null;
-  if (input.distill && !teacher) throw new BadOption('Distillation needs a teacher: give --teacher DIR (the dense model), loaded before the run.');
+  const distill = input.distill?.length ? input.distill : null;
+  const teacher = distill ? engine.teacher : null;
+  if (distill && !teacher) throw new BadOption('Distillation needs a teacher: give --teacher DIR (the dense model), loaded before the run.');
+  const squareHead = !!distill?.includes('squarehead');
+  if (squareHead && teacher) {
+    const s = engine.gpuModel!.spec, t = teacher.spec;
+    if (s.nLayers !== t.nLayers || s.hidden !== t.hidden) {
+      throw new BadOption(`SquareHead distils each decoder layer's output into the teacher's, so both need the same layers and width: the model has ${s.nLayers} layers of ${s.hidden}, the teacher ${t.nLayers} of ${t.hidden}. Use --distill kl.`);
+    }
+  }
   const ids = engine.encode(input.trainText);
   const N = Math.floor(ids.length / T);
   if (N < B) {
@@ -177,7 +198,7 @@ export async function runFinetune(engine: Engine, input: FinetuneInput, { onProg
   if (resume && (resume.step < 0 || resume.step > input.steps)) throw new BadOption(`The checkpoint is at step ${resume.step}, outside this run's ${input.steps} steps.`);
   const frozen = input.freeze?.length ? frozenNames([...engine.gpuModel!.weights.keys()], input.freeze) : [];
   if (input.memoryBudget !== undefined) {
-    const b = trainingBytes(engine.gpuModel!, T, teacher, new Set(frozen));
+    const b = trainingBytes(engine.gpuModel!, T, teacher, new Set(frozen), squareHead);
     if (b.total > input.memoryBudget) {
       throw new TooLargeForDevice(
         `Training ${b.params.toLocaleString('en-US')} parameters on windows of ${T} tokens needs about ${formatBytes(b.total)} of GPU memory: weights ${formatBytes(b.weights)}, gradients ${formatBytes(b.gradients)}, AdamW moments ${formatBytes(b.moments)}, activations ${formatBytes(b.activations)}${b.teacher ? `, the teacher ${formatBytes(b.teacher)}` : ''}; the budget is ${formatBytes(input.memoryBudget)}. Use a shorter sequence length, freeze tensors (their moments go), or a smaller model.`,
@@ -190,7 +211,8 @@ export async function runFinetune(engine: Engine, input: FinetuneInput, { onProg
   let trainer: Trainer;
   try {
     trainer = await model.ctx.checked('allocating the training state (gradients, moments, activations)', () => Trainer.create(model, {
-      seqlen: T, weightDecay: input.weightDecay, clip: input.clip, maskZeros: !input.gmp && !resume, frozen, ...(teacher ? { teacher } : {}),
+      seqlen: T, weightDecay: input.weightDecay, clip: input.clip, maskZeros: !input.gmp && !resume, frozen,
+      ...(teacher && distill ? { teacher: { model: teacher, kl: distill.includes('kl'), squareHead } } : {}),
     }));
   } catch (e) {
     if (e instanceof TooLargeForDevice) {
@@ -201,12 +223,13 @@ export async function runFinetune(engine: Engine, input: FinetuneInput, { onProg
   }
   const losses: number[] = resume ? [...resume.losses] : [];
   const kls: number[] = resume ? [...resume.kl] : [];
+  const features: number[] = resume ? [...(resume.features ?? [])] : [];
   const evals: FinetuneResult['evals'] = resume ? [...resume.evals] : [];
   const pruning: FinetuneResult['pruning'] = resume ? [...resume.pruning] : [];
   const before = resume?.seconds ?? 0;
   const t0 = now();
   const checkpoint = async (): Promise<FinetuneCheckpoint> => ({
-    step: trainer.t, ppl_start: pplStart, losses: [...losses], kl: [...kls], evals: [...evals], pruning: [...pruning], seconds: before + (now() - t0) / 1000, run, state: await trainer.snapshot(),
+    step: trainer.t, ppl_start: pplStart, losses: [...losses], kl: [...kls], features: [...features], evals: [...evals], pruning: [...pruning], seconds: before + (now() - t0) / 1000, run, state: await trainer.snapshot(),
   });
   let done = resume?.step ?? 0;
   // Whether the weights differ from the model's before the run (a resumed run's do).
@@ -215,7 +238,7 @@ export async function runFinetune(engine: Engine, input: FinetuneInput, { onProg
     engine.adoptTrained({
       steps: done, of_steps: input.steps, batch: B, seqlen: T, lr: input.lr, warmup: input.warmup, weight_decay: input.weightDecay, clip: input.clip,
       ...(input.gmp ? { gmp: input.gmp } : { masks: 'the zeros at the start' }),
-      ...(input.distill ? { distill: input.distill } : {}),
+      ...(distill ? { distill: distillLabel(distill) } : {}),
       ...(frozen.length ? { frozen } : {}),
     });
   try {
@@ -255,9 +278,10 @@ export async function runFinetune(engine: Engine, input: FinetuneInput, { onProg
         await trainer.restore(last.state);
         done = last.step;
         changed = last.step > 0 || !!resume;
-        losses.length = kls.length = 0;
+        losses.length = kls.length = features.length = 0;
         losses.push(...last.losses);
         kls.push(...last.kl);
+        features.push(...(last.features ?? []));
         throw new NumericalError(
           `${e.message.replace(/; no update was made\.$/, '')}: ${where}. The weights, moments and masks were rolled back to ${last.step ? `the checkpoint of step ${last.step}` : 'the start of the run'}; try a lower learning rate, a longer warm-up or gradient clipping (1.0).`,
         );
@@ -266,6 +290,7 @@ export async function runFinetune(engine: Engine, input: FinetuneInput, { onProg
       changed = true;
       losses.push(r.loss);
       if (r.kl !== null) kls.push(r.kl);
+      if (r.features !== null) features.push(r.features);
       onStep?.({ step: t + 1, steps: input.steps, loss: r.loss, lr, gradNorm: r.gradNorm });
       onProgress?.({ phase: 'train', done: t + 1, total: input.steps, loss: r.loss, detail: `step ${t + 1}/${input.steps} · loss ${r.loss.toFixed(4)}` });
       if (input.evalEvery && (t + 1) % input.evalEvery === 0 && t + 1 < input.steps) {
@@ -294,7 +319,7 @@ export async function runFinetune(engine: Engine, input: FinetuneInput, { onProg
   const tokens = input.steps * B * T;
   const ppl = await measure();
   if (ppl !== null) evals.push({ step: input.steps, ppl });
-  return { ppl_start: pplStart, ppl, sparsity, steps: input.steps, tokens, seconds, tokens_per_s: tokens / seconds, losses, kl: kls, evals, pruning, windows: N, layers };
+  return { ppl_start: pplStart, ppl, sparsity, steps: input.steps, tokens, seconds, tokens_per_s: tokens / seconds, losses, kl: kls, features, evals, pruning, windows: N, layers };
 }
 
 /** Where a step's forward pass first overflows, over its windows, in words. */

@@ -9,7 +9,7 @@ import {
   activationByName, attentionRef, embeddingRef, layerNormRef, linearRef, rmsNormRef, ropeRef,
 } from './kernels';
 import {
-  activationGradRef, attentionBackwardRef, embeddingBackwardRef, layerNormBackwardRef, linearBackwardRef, nllBackwardRef, rmsNormBackwardRef,
+  activationGradRef, attentionBackwardRef, embeddingBackwardRef, layerNormBackwardRef, linearBackwardRef, nllBackwardRef, rmsNormBackwardRef, squareHeadRef,
 } from './train';
 
 export type RefParams = Map<string, Float64Array>;
@@ -125,11 +125,14 @@ function mlpBackward(tp: Tape, i: number, m: MlpSaved, dOut: Float64Array): Floa
 
 /**
  * The protocol's loss of one window and, with `grads`, the gradient of every parameter; with a
- * teacher's logits for the window, the loss adds KL(teacher ‖ model) per predicted token.
+ * teacher's logits for the window, the loss adds KL(teacher ‖ model) per predicted token; with the
+ * teacher's decoder-layer outputs (`squareHead`), it adds SquareHead's Σ_l weight · ‖x_l − t_l‖² /
+ * (‖t_l‖² + n·eps) over the layers' outputs x_l (`features`). `hidden`: this model's layer outputs.
  */
 export function referenceTrainStep(
   spec: ModelSpec, params: RefParams, ids: readonly number[], grads = true, teacherLogits?: Float64Array,
-): { loss: number; logits: Float64Array; grads: RefParams } {
+  squareHead?: { hidden: readonly Float64Array[]; weight: number; eps: number },
+): { loss: number; features: number; logits: Float64Array; hidden: Float64Array[]; grads: RefParams } {
   const s = spec, T = ids.length, tp = new Tape(spec, params, T);
   const H = s.hidden, E = s.embedDim;
   // Embeddings.
@@ -141,6 +144,7 @@ export function referenceTrainStep(
   // Decoder layers, saving what the backward reads.
   type Saved = { x: Float64Array; x1?: Float64Array; n1?: Float64Array; n2?: Float64Array; a: AttnSaved; m: MlpSaved; h1?: Float64Array; h2?: Float64Array };
   const saved: Saved[] = [];
+  const hidden: Float64Array[] = [];
   for (let i = 0; i < s.nLayers; i++) {
     const p = `layers.${i}.`;
     if (!s.preNorm) {
@@ -166,7 +170,11 @@ export function referenceTrainStep(
       saved.push({ x, x1, a: a.saved, m: m.saved });
       x = add(x1, m.out);
     }
+    hidden.push(x);
   }
+  // SquareHead: each layer's feature loss and the gradient it adds at that layer's output.
+  const sq = squareHead ? hidden.map((h, i) => squareHeadRef(h, squareHead.hidden[i], squareHead.weight, squareHead.eps)) : [];
+  const features = sq.reduce((a, f) => a + f.loss, 0);
   // Head.
   const xf = x;
   const hn = s.finalNorm ? tp.norm('final_norm', xf) : xf;
@@ -174,15 +182,17 @@ export function referenceTrainStep(
   const headW = s.tiedEmbeddings ? 'embed.tokens' : 'head.weight';
   const logits = linearRef(he, T, E, tp.w(headW), s.vocabSize, params.get('head.bias') ?? null);
   const targets = Array.from({ length: T }, (_, t) => (t + 1 < T ? ids[t + 1] : -1));
-  const { loss, dlogits } = nllBackwardRef(logits, targets, 1 / (T - 1), teacherLogits);
-  if (!grads) return { loss, logits, grads: tp.grads };
+  const head = nllBackwardRef(logits, targets, 1 / (T - 1), teacherLogits);
+  const loss = head.loss + features;
+  if (!grads) return { loss, features, logits, hidden, grads: tp.grads };
 
   // Backward.
-  let d = tp.linearBack('head', he, dlogits, headW);
+  let d = tp.linearBack('head', he, head.dlogits, headW);
   if (E !== H) d = tp.linearBack('head.project_out', hn, d, 'head.project_out');
   if (s.finalNorm) d = tp.normBack('final_norm', xf, d);
   for (let i = s.nLayers - 1; i >= 0; i--) {
     const p = `layers.${i}.`, sv = saved[i];
+    if (sq.length) d = add(d, sq[i].ds);
     if (!s.preNorm) {
       const dn2 = tp.normBack(p + 'mlp_norm', sv.n2!, d);
       const dx1 = add(dn2, mlpBackward(tp, i, sv.m, dn2));
@@ -201,5 +211,5 @@ export function referenceTrainStep(
   if (nPos) tp.grad('embed.positions', embeddingBackwardRef(positions, d, nPos, H));
   if (E !== H) d = tp.linearBack('embed.project_in', e, d, 'embed.project_in');
   tp.grad('embed.tokens', embeddingBackwardRef(ids, d, s.vocabSize, E));
-  return { loss, logits, grads: tp.grads };
+  return { loss, features, logits, hidden, grads: tp.grads };
 }

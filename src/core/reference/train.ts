@@ -73,6 +73,21 @@ export function nllBackwardRef(
   return { nll, kl, loss, dlogits: d };
 }
 
+/**
+ * SquareHead's feature loss of one layer (Kurtic et al. 2023): the normalised MSE of the student's
+ * output s against the teacher's t, weight · ‖s − t‖² / (‖t‖² + n·eps), and its gradient in s.
+ * s, t: (n).
+ */
+export function squareHeadRef(s: Vec, t: Vec, weight: number, eps: number): { loss: number; ds: Float64Array } {
+  let diff = 0, norm = 0;
+  for (let i = 0; i < s.length; i++) {
+    diff += (s[i] - t[i]) ** 2;
+    norm += t[i] ** 2;
+  }
+  const den = norm + s.length * eps;
+  return { loss: (weight * diff) / den, ds: Float64Array.from(s, (v, i) => (2 * weight * (v - t[i])) / den) };
+}
+
 /** RMSNorm's gradients for Y = X·r·w, r = 1/sqrt(mean(X²) + eps).  x, dy: (T, C); w: (C). */
 export function rmsNormBackwardRef(x: Vec, T: number, C: number, w: Vec, eps: number, dy: Vec): { dx: Float64Array; dw: Float64Array } {
   const dx = new Float64Array(T * C);

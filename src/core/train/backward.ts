@@ -43,6 +43,25 @@ export function trainPassBytes(spec: ModelSpec, params: number, T: number, logit
   return 4 * (params + spec.nLayers * perLayer + scratch);
 }
 
+/** SquareHead's weight beside the cross-entropy (and KL): 1, the equal weighting of Kurtic et al. 2023. */
+export const SQUAREHEAD_WEIGHT = 1;
+/** Mean-square floor of the teacher's layer output in SquareHead's denominator (as in llm-compressor's square_head). */
+export const SQUAREHEAD_EPS = 1e-6;
+
+/** A distillation teacher for the pass: KL to its next-token distributions and/or SquareHead on its layer outputs. */
+export interface PassTeacher {
+  model: GpuModel;
+  kl: boolean;
+  squareHead: boolean;
+}
+
+/** SquareHead's loss of one window from its per-layer sums (Σ (s − t)², Σ t²; 2 per layer from `at`): Σ_l the normalised MSE. */
+export function squareHeadLoss(sums: ArrayLike<number>, at: number, nLayers: number, n: number): number {
+  let f = 0;
+  for (let l = 0; l < nLayers; l++) f += (SQUAREHEAD_WEIGHT * sums[at + 2 * l]) / (sums[at + 2 * l + 1] + n * SQUAREHEAD_EPS);
+  return f;
+}
+
 export class TrainPass {
   readonly grads = new Map<string, GpuTensor>();
   private readonly ctx: GpuContext;
@@ -79,15 +98,18 @@ export class TrainPass {
   private readonly stats: GPUBuffer;
   private readonly attStats: GPUBuffer;
 
-  /** Knowledge distillation: the teacher model, its workspace, and the per-row KL. */
-  private readonly teacher: { model: GpuModel; ws: Workspace; kl: GPUBuffer } | null;
+  /**
+   * Knowledge distillation: the teacher model and its workspace; with KL the per-row KL, with
+   * SquareHead its decoder layers' outputs (T, H) each and the per-layer sums (2 per layer).
+   */
+  private readonly teacher: { model: GpuModel; ws: Workspace; kl: GPUBuffer | null; hidden: GPUBuffer[]; sums: GPUBuffer | null } | null;
 
   constructor(
     readonly model: GpuModel,
     /** Tokens per window. */
     readonly T: number,
-    /** A teacher (same vocabulary) whose logits the loss adds KL(teacher ‖ model) to. */
-    teacher?: GpuModel,
+    /** A teacher (same vocabulary; same layers and width for SquareHead) and the terms it adds to the loss. */
+    teacher?: PassTeacher,
   ) {
     const s = model.spec, c = model.ctx;
     this.ctx = c;
@@ -111,10 +133,18 @@ export class TrainPass {
     // Logits in row chunks that fit one binding, 256-byte aligned (as the forward's).
     // Logit rows per chunk: one binding, offsets 256-byte aligned for the model's head input and the
     // teacher's (whose own chunks, aligned for it alone, are at least as long).
-    const tws = teacher ? teacher.allocate(T) : null;
+    const tws = teacher ? teacher.model.allocate(T) : null;
     if (tws) this.bufs.push(...Object.values(tws).filter((b): b is GPUBuffer => !!b && typeof b === 'object'));
-    this.logitRows = model.logitRowsFor(T, teacher);
-    this.teacher = teacher && tws ? { model: teacher, ws: tws, kl: f(T, 'train.kl') } : null;
+    this.logitRows = model.logitRowsFor(T, teacher?.kl ? teacher.model : undefined);
+    this.teacher = teacher && tws
+      ? {
+          model: teacher.model,
+          ws: tws,
+          kl: teacher.kl ? f(T, 'train.kl') : null,
+          hidden: teacher.squareHead ? Array.from({ length: s.nLayers }, (_, i) => f(T * H, `train.teacher.${i}`)) : [],
+          sums: teacher.squareHead ? f(2 * s.nLayers, 'train.squarehead') : null,
+        }
+      : null;
     this.logits = f(this.logitRows * s.vocabSize, 'train.logits');
     this.targets = f(T, 'train.targets');
     this.nll = f(T, 'train.nll');
@@ -270,8 +300,9 @@ export class TrainPass {
     // The forward's embedding (tokens, project_in, learned positions, the rotary table).
     this.model.embed({ T, ids: this.ids, pos: this.pos, cs: this.cs, x: this.x, e: this.e }, ids);
 
-    // The teacher's forward (its head runs per logit chunk below).
-    const th = this.teacher ? this.teacher.model.forward(this.teacher.ws, ids) : null;
+    // The teacher's forward, keeping its layers' outputs for SquareHead (its head runs per logit chunk below).
+    const tc = this.teacher;
+    const th = tc ? tc.model.forward(tc.ws, ids, tc.hidden.length ? (i) => c.copy(tc.ws.x, 0, tc.hidden[i], 0, bytes) : undefined) : null;
 
     // Forward, saving.
     for (let i = 0; i < s.nLayers; i++) {
@@ -323,9 +354,9 @@ export class TrainPass {
       const rows = Math.min(this.logitRows, T - t0);
       const x = { buffer: he, offset: t0 * E * 4, size: rows * E * 4 };
       op.matmul(c, x, this.w(headW), this.model.weights.get('head.bias'), this.logits, rows);
-      const tc = this.teacher;
-      if (tc && th) tc.model.headChunk(tc.ws, th, t0, rows);
-      top.nllBackward(c, this.logits, this.targets, this.nll, rows, V, t0, scale, tc ? { logits: tc.ws.logits, kl: tc.kl } : undefined);
+      const kl = tc?.kl && th ? tc.kl : null;
+      if (kl) tc!.model.headChunk(tc!.ws, th!, t0, rows);
+      top.nllBackward(c, this.logits, this.targets, this.nll, rows, V, t0, scale, kl ? { logits: tc!.ws.logits, kl } : undefined);
       // dHead rows [t0, t0 + rows) = dlogits · W; dW += dlogitsᵀ · (he rows); db += Σ dlogits.
       const dx = { buffer: dHead, offset: t0 * E * 4, size: rows * E * 4 };
       top.linearBackward(c, x, this.w(headW), this.logits, { dx, dw: this.g(headW), db: this.grads.get('head.bias'), ones: this.ones }, rows);
@@ -333,7 +364,7 @@ export class TrainPass {
     }
     if (into) {
       c.copy(this.nll, 0, into.buffer, into.offset, (T - 1) * 4);
-      if (this.teacher) c.copy(this.teacher.kl, 0, into.buffer, into.offset + (T - 1) * 4, (T - 1) * 4);
+      if (tc?.kl) c.copy(tc.kl, 0, into.buffer, into.offset + (T - 1) * 4, (T - 1) * 4);
     }
 
     // Backward.
@@ -344,6 +375,9 @@ export class TrainPass {
     }
     for (let i = s.nLayers - 1; i >= 0; i--) {
       const sv = this.saved[i], p = `layers.${i}.`;
+      // SquareHead at this layer's output (the next layer's saved input, or the head's): the window
+      // weighs scale · (T − 1), as its cross-entropy does.
+      if (tc?.sums) top.squareHead(c, i + 1 < s.nLayers ? this.saved[i + 1].xin : this.xf, tc.hidden[i], tc.sums, 2 * i, T * H, SQUAREHEAD_WEIGHT * scale * (T - 1), SQUAREHEAD_EPS, this.dres);
       if (!s.preNorm) {
         // dn2 → dx1 = dn2 + mlp'(dn2) → dn1 → dx = dn1 + attn'(dn1).
         this.normBack(p + 'mlp_norm', sv.n2!, this.dres, this.dn, false);
@@ -378,20 +412,36 @@ export class TrainPass {
     } else {
       top.embedBackward(c, this.ids, this.dres, this.g('embed.tokens'), T);
     }
+    if (into && tc?.sums) c.copy(tc.sums, 0, into.buffer, into.offset + (this.lossFloats - 2 * s.nLayers) * 4, 2 * s.nLayers * 4);
     c.submit();
   }
 
-  /** Floats `record` copies per window: the NLL of T − 1 tokens, and as many KLs with a teacher. */
+  /**
+   * Floats `record` copies per window: the NLL of T − 1 tokens, as many KLs with KL distillation,
+   * then SquareHead's two sums per layer.
+   */
   get lossFloats(): number {
-    return (this.T - 1) * (this.teacher ? 2 : 1);
+    const tc = this.teacher;
+    return (this.T - 1) * (tc?.kl ? 2 : 1) + (tc?.sums ? 2 * this.model.spec.nLayers : 0);
   }
 
-  /** One window as `record`, then its summed NLL and KL read back (tests and benchmarks). */
-  async window(ids: ArrayLike<number>, scale: number): Promise<{ nll: number; kl: number }> {
-    this.record(ids, scale);
-    const sum = (a: Float32Array | null) => (a ? a.reduce((x, v) => x + v, 0) : 0);
-    const nll = await this.ctx.read(this.nll, 0, (this.T - 1) * 4);
-    const kl = this.teacher ? await this.ctx.read(this.teacher.kl, 0, (this.T - 1) * 4) : null;
-    return { nll: sum(nll), kl: sum(kl) };
+  /** The window's SquareHead loss (unweighted by the window) from the floats `record` copied from `at`. */
+  featureLoss(floats: ArrayLike<number>, at: number): number {
+    const s = this.model.spec;
+    return squareHeadLoss(floats, at + this.lossFloats - 2 * s.nLayers, s.nLayers, this.T * s.hidden);
+  }
+
+  /** One window as `record`, then its summed NLL, KL and SquareHead loss read back (tests and benchmarks). */
+  async window(ids: ArrayLike<number>, scale: number): Promise<{ nll: number; kl: number; features: number }> {
+    const out = this.ctx.storage(Math.max(16, this.lossFloats * 4), 'train.window');
+    try {
+      this.record(ids, scale, { buffer: out, offset: 0 });
+      const back = await this.ctx.read(out, 0, this.lossFloats * 4);
+      const sum = (a: number, b: number) => { let x = 0; for (let i = a; i < b; i++) x += back[i]; return x; };
+      const T1 = this.T - 1, tc = this.teacher;
+      return { nll: sum(0, T1), kl: tc?.kl ? sum(T1, 2 * T1) : 0, features: tc?.sums ? this.featureLoss(back, 0) : 0 };
+    } finally {
+      this.ctx.destroy(out);
+    }
   }
 }

@@ -8,7 +8,7 @@ import * as top from '../gpu/ops-train';
 import type { GpuTensor } from '../gpu/ops';
 import type { GpuModel } from '../nn/model';
 import { linearNames } from '../model/spec';
-import { TrainPass } from './backward';
+import { type PassTeacher, TrainPass } from './backward';
 import { prunedCount } from './schedule';
 
 export interface TrainerOptions {
@@ -24,15 +24,17 @@ export interface TrainerOptions {
   frozen?: Iterable<string>;
   /** Keep the exact zeros of the decoder linears at the start as their masks (recovery). */
   maskZeros?: boolean;
-  /** Knowledge distillation: add KL(teacher ‖ model) per predicted token to the loss. */
-  teacher?: GpuModel;
+  /** Knowledge distillation: KL(teacher ‖ model) per predicted token and/or SquareHead on the layers' outputs. */
+  teacher?: PassTeacher;
 }
 
 export interface StepResult {
   /** Mean next-token cross-entropy over the step's predicted tokens. */
   loss: number;
-  /** With a teacher: the mean KL(teacher ‖ model) per predicted token (the step minimised loss + kl). */
+  /** With KL distillation: the mean KL(teacher ‖ model) per predicted token (the step minimised loss + kl + features). */
   kl: number | null;
+  /** With SquareHead: Σ over layers of the normalised MSE to the teacher's output, the mean over the step's windows. */
+  features: number | null;
   /** Global gradient norm before clipping. */
   gradNorm: number;
 }
@@ -174,14 +176,20 @@ export class Trainer {
     for (let i = 0; i < this.nPartials; i++) ss += back[i];
     let sum = 0;
     let klSum = 0;
+    let featSum = 0;
+    const tc = this.opts.teacher;
     for (let w = 0; w < windows.length; w++) {
       const at = this.nPartials + w * per;
       for (let i = 0; i < T - 1; i++) sum += back[at + i];
-      if (this.opts.teacher) for (let i = T - 1; i < per; i++) klSum += back[at + i];
+      if (tc?.kl) for (let i = T - 1; i < 2 * (T - 1); i++) klSum += back[at + i];
+      if (tc?.squareHead) featSum += this.pass.featureLoss(back, at);
     }
     const loss = sum * scale;
-    const kl = this.opts.teacher ? klSum * scale : null;
-    if (!Number.isFinite(loss + (kl ?? 0))) throw new NumericalError(`The loss is not finite at step ${this.t + 1} (${loss}${kl !== null ? `, KL ${kl}` : ''}); no update was made.`);
+    const kl = tc?.kl ? klSum * scale : null;
+    const features = tc?.squareHead ? featSum / windows.length : null;
+    if (!Number.isFinite(loss + (kl ?? 0) + (features ?? 0))) {
+      throw new NumericalError(`The loss is not finite at step ${this.t + 1} (${loss}${kl !== null ? `, KL ${kl}` : ''}${features !== null ? `, SquareHead ${features}` : ''}); no update was made.`);
+    }
     const gradNorm = Math.sqrt(ss);
     if (!Number.isFinite(gradNorm)) throw new NumericalError(`The gradient is not finite at step ${this.t + 1}; no update was made.`);
     const gradScale = this.opts.clip > 0 ? Math.min(1, this.opts.clip / (gradNorm + 1e-6)) : 1;
@@ -194,7 +202,7 @@ export class Trainer {
       p.w.chunks.forEach((ch, i) => top.adamw(c, ch.buffer, g.chunks[i].buffer, p.m.chunks[i].buffer, p.v.chunks[i].buffer, ch.buffer.size / 4, s, p.mask?.[i]));
     }
     c.submit();
-    return { loss, kl, gradNorm };
+    return { loss, kl, features, gradNorm };
   }
 
   /** The run's state now (read back from the GPU): see TrainState. */

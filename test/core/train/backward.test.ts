@@ -8,10 +8,28 @@ import type { Engine } from '../../../src/core/engine';
 import { destroyTensor, readTensor, uploadTensor } from '../../../src/core/gpu/ops';
 import { GpuModel } from '../../../src/core/nn/model';
 import { referenceTrainStep } from '../../../src/core/reference/train-model';
-import { TrainPass, trainPassBytes } from '../../../src/core/train/backward';
+import { SQUAREHEAD_EPS, SQUAREHEAD_WEIGHT, TrainPass, trainPassBytes } from '../../../src/core/train/backward';
 import { createNodeEngine, loadNodeModel } from '../../../src/node/engine';
 import { FIXTURE_MODELS, json } from '../../helpers/fixtures';
 import { canonicalParams } from '../../helpers/train';
+
+/** The parameters whose pass gradient is not within 1e-4 of the reference's scale, with the error. */
+async function gradientErrors(model: GpuModel, pass: TrainPass, grads: Map<string, Float64Array>): Promise<string[]> {
+  const bad: string[] = [];
+  for (const [k, g] of grads) {
+    const got = await readTensor(model.ctx, pass.grads.get(k)!);
+    if (model.spec.position === 'learned' && /attn\.k\.bias$/.test(k)) {
+      // Without rotary, exactly 0 in exact arithmetic (softmax ignores a shift shared by every key): the
+      // reference gives rounding noise, f32 a sum of cancelling terms; both must be tiny.
+      const worst = Math.max(...Array.from(got, Math.abs), ...Array.from(g, Math.abs));
+      if (!(worst < 1e-6)) bad.push(`${k}: ${worst.toExponential(2)} (should be 0)`);
+      continue;
+    }
+    const err = scaledErr(got, g);
+    if (!(err < 1e-4)) bad.push(`${k}: ${err.toExponential(2)}`);
+  }
+  return bad;
+}
 
 const NAMES = ['tiny-llama', 'tiny-qwen2', 'tiny-gpt2', 'tiny-opt', 'tiny-opt-350m-style', 'tiny-gpt-neox', 'tiny-gpt-neox-seq', 'tiny-phi', 'tiny-llama-tied-bf16'];
 
@@ -48,20 +66,7 @@ describe.each(NAMES)('%s', (name) => {
       const { nll: sum, kl } = await pass.window(ids, 1 / (T - 1));
       expect(kl).toBe(0);
       expect(Math.abs(sum / (T - 1) - ref.loss)).toBeLessThan(1e-5 * Math.max(1, ref.loss));
-      const bad: string[] = [];
-      for (const [k, g] of ref.grads) {
-        const got = await readTensor(model.ctx, pass.grads.get(k)!);
-        if (model.spec.position === 'learned' && /attn\.k\.bias$/.test(k)) {
-          // Without rotary, exactly 0 in exact arithmetic (softmax ignores a shift shared by every key): the
-          // reference gives rounding noise, f32 a sum of cancelling terms; both must be tiny.
-          const worst = Math.max(...Array.from(got, Math.abs), ...Array.from(g, Math.abs));
-          if (!(worst < 1e-6)) bad.push(`${k}: ${worst.toExponential(2)} (should be 0)`);
-          continue;
-        }
-        const err = scaledErr(got, g);
-        if (!(err < 1e-4)) bad.push(`${k}: ${err.toExponential(2)}`);
-      }
-      expect(bad).toEqual([]);
+      expect(await gradientErrors(model, pass, ref.grads)).toEqual([]);
       // A second window adds to the gradients; zeroGrads clears them.
       await pass.window(ids, 1 / (T - 1));
       const twice = await readTensor(model.ctx, pass.grads.get('embed.tokens')!);
@@ -86,19 +91,45 @@ test('distillation: loss, KL and every gradient with a teacher = the float64 ref
   const teacher = new GpuModel(model.ctx, model.spec, new Map([...tParams].map(([k, w]) => [k, uploadTensor(model.ctx, Float32Array.from(w), model.weights.get(k)!.shape, `teacher.${k}`)])));
   const tLogits = referenceTrainStep(model.spec, tParams, ids, false).logits;
   const ref = referenceTrainStep(model.spec, await canonicalParams(model), ids, true, tLogits);
-  const pass = new TrainPass(model, T, teacher);
+  const pass = new TrainPass(model, T, { model: teacher, kl: true, squareHead: false });
   try {
     const { nll, kl } = await pass.window(ids, 1 / (T - 1));
     expect(kl).toBeGreaterThan(0);
     expect(Math.abs((nll + kl) / (T - 1) - ref.loss)).toBeLessThan(1e-5 * ref.loss);
-    const bad: string[] = [];
-    for (const [k, g] of ref.grads) {
-      const err = scaledErr(await readTensor(model.ctx, pass.grads.get(k)!), g);
-      if (!(err < 1e-4)) bad.push(`${k}: ${err.toExponential(2)}`);
-    }
-    expect(bad).toEqual([]);
+    expect(await gradientErrors(model, pass, ref.grads)).toEqual([]);
   } finally {
     pass.dispose();
     for (const t of teacher.weights.values()) destroyTensor(model.ctx, t);
   }
+});
+
+// SquareHead on the three layer layouts (sequential pre-LN, post-LN with project_in/out, parallel
+// residual), alone and beside KL: the loss, the per-layer feature loss and every gradient.
+describe.each([['tiny-llama', false], ['tiny-opt', true], ['tiny-gpt-neox', false]] as const)('SquareHead on %s (with KL: %s)', (name, kl) => {
+  test('loss, feature loss and every gradient = the float64 reference (1e-4)', async () => {
+    const dir = path.join(FIXTURE_MODELS, name);
+    await loadNodeModel(engine, dir);
+    const model = engine.gpuModel!;
+    const ids: number[] = json(path.join(dir, 'expected.json')).ids.slice(0, 9);
+    const T = ids.length;
+    const tParams = await canonicalParams(model);
+    for (const [k, w] of tParams) tParams.set(k, w.map((x, i) => x * 1.2 + 0.02 * Math.cos(i + k.length)));
+    const teacher = new GpuModel(model.ctx, model.spec, new Map([...tParams].map(([k, w]) => [k, uploadTensor(model.ctx, Float32Array.from(w), model.weights.get(k)!.shape, `teacher.${k}`)])));
+    const t = referenceTrainStep(model.spec, tParams, ids, false);
+    const ref = referenceTrainStep(model.spec, await canonicalParams(model), ids, true, kl ? t.logits : undefined, { hidden: t.hidden, weight: SQUAREHEAD_WEIGHT, eps: SQUAREHEAD_EPS });
+    const pass = new TrainPass(model, T, { model: teacher, kl, squareHead: true });
+    try {
+      const r = await pass.window(ids, 1 / (T - 1));
+      expect(ref.features).toBeGreaterThan(0);
+      expect(Math.abs(r.features - ref.features)).toBeLessThan(1e-5 * ref.features);
+      expect(Math.abs((r.nll + r.kl) / (T - 1) + r.features - ref.loss)).toBeLessThan(1e-5 * ref.loss);
+      if (!kl) expect(r.kl).toBe(0);
+      expect(await gradientErrors(model, pass, ref.grads)).toEqual([]);
+      // Its held activations: the pass's own prediction plus the teacher's workspace and layer outputs.
+      expect(pass.bytes).toBeGreaterThan(trainPassBytes(model.spec, [...tParams.values()].reduce((n, w) => n + w.length, 0), T, pass.logitRows) + model.spec.nLayers * T * model.spec.hidden * 4);
+    } finally {
+      pass.dispose();
+      for (const w of teacher.weights.values()) destroyTensor(model.ctx, w);
+    }
+  });
 });

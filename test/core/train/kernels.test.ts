@@ -11,7 +11,7 @@ import {
 } from '../../../src/core/reference/kernels';
 import {
   activationGradRef, adamwRef, attentionBackwardRef, clipScaleRef, dot, embeddingBackwardRef, finiteDiff, layerNormBackwardRef,
-  linearBackwardRef, nllBackwardRef, rmsNormBackwardRef,
+  linearBackwardRef, nllBackwardRef, rmsNormBackwardRef, squareHeadRef,
 } from '../../../src/core/reference/train';
 import { maxRelErr, randn, testContext, tolFor } from '../../helpers/gpu';
 
@@ -243,6 +243,36 @@ describe('adamw and the global gradient norm', () => {
     const ref = clipScaleRef([x], 0).norm ** 2;
     expect(Math.abs(got - ref) / ref).toBeLessThan(tolFor(n));
     [X, out].forEach((b) => ctx.destroy(b));
+  });
+});
+
+describe('squarehead (hidden-state distillation)', () => {
+  test('the reference gradient = central finite differences; the teacher itself costs 0', () => {
+    const s = f64(randn(23, 61, 2)), t = f64(randn(23, 62, 2));
+    const { ds } = squareHeadRef(s, t, 0.7, 1e-6);
+    expect(scaledErr(ds, finiteDiff((x) => squareHeadRef(x, t, 0.7, 1e-6).loss, s))).toBeLessThan(1e-6);
+    expect(squareHeadRef(t, t, 1, 1e-6).loss).toBe(0);
+  });
+
+  test.each([1, 255, 256, 1000, 70_001])('n=%i: the two sums, and dS added with the weight', async (n) => {
+    const s = randn(n, 63 + n, 2), t = randn(n, 64 + n, 3), d0 = randn(n, 65);
+    const S = ctx.upload(s, 's'), Tt = ctx.upload(t, 't'), D = ctx.upload(d0, 'd'), st = ctx.storage(8 * 4, 'stats');
+    top.squareHead(ctx, S, Tt, st, 4, n, 0.25, 1e-6, D);
+    const sums = await ctx.read(st, 16, 8);
+    let diff = 0, norm = 0;
+    for (let i = 0; i < n; i++) {
+      diff += (s[i] - t[i]) ** 2;
+      norm += t[i] ** 2;
+    }
+    expect(Math.abs(sums[0] - diff) / diff).toBeLessThan(tolFor(n));
+    expect(Math.abs(sums[1] - norm) / norm).toBeLessThan(tolFor(n));
+    const ref = squareHeadRef(s, t, 0.25, 1e-6);
+    expect(maxRelErr(await read(D, n), ref.ds.map((v, i) => v + d0[i])).err).toBeLessThan(tolFor(n));
+    // Sums only (no gradient buffer): the same figures, nothing else written.
+    top.squareHead(ctx, S, Tt, st, 0, n, 0.25, 1e-6);
+    const again = await ctx.read(st, 0, 8);
+    expect([...again]).toEqual([...sums]);
+    [S, Tt, D, st].forEach((b) => ctx.destroy(b));
   });
 });
 

@@ -49,3 +49,25 @@ describe.each(NAMES)('%s', (name) => {
     }
   });
 });
+
+test('with SquareHead (and KL) on a teacher: the gradient of the whole loss = finite differences', async () => {
+  const dir = path.join(FIXTURE_MODELS, 'tiny-gpt-neox');
+  const ids: number[] = json(path.join(dir, 'expected.json')).ids.slice(0, 7);
+  await loadNodeModel(engine, dir);
+  const spec = engine.gpuModel!.spec;
+  const params = await canonicalParams(engine.gpuModel!);
+  const tParams = new Map([...params].map(([k, w]) => [k, w.map((x, i) => x * 1.1 + 0.01 * Math.sin(i))]));
+  const t = referenceTrainStep(spec, tParams, ids, false);
+  const sq = { hidden: t.hidden, weight: 1, eps: 1e-6 };
+  const { grads, features } = referenceTrainStep(spec, params, ids, true, t.logits, sq);
+  expect(features).toBeGreaterThan(0);
+  const lossOf = () => referenceTrainStep(spec, params, ids, false, t.logits, sq).loss;
+  for (const [k, w] of params) {
+    const g = grads.get(k)!;
+    const picks = new Set([...Array.from(g.keys()).sort((a, b) => Math.abs(g[b]) - Math.abs(g[a])).slice(0, 2), w.length - 1]);
+    const fd = finiteDiff(lossOf, w, 1e-5, picks);
+    for (const j of picks) expect(Math.abs(fd[j] - g[j]), `${k}[${j}]`).toBeLessThan(1e-6 * Math.max(1, Math.abs(fd[j])) + 1e-8);
+  }
+  // The teacher against itself: no feature loss.
+  expect(referenceTrainStep(spec, tParams, ids, false, undefined, sq).features).toBe(0);
+});
