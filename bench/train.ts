@@ -58,7 +58,23 @@ async function benchTrain(ctx: GpuContext, model: GpuModel, label: string, T: nu
       training_state_bytes: held,
       predicted_bytes: predicted,
       weights_bytes: 4 * params,
+      ...(await recomputed(ctx, model, T, reps, ids, params)),
     };
+  } finally {
+    trainer.dispose();
+  }
+}
+
+/** The same step with activation recomputation: its time and the state it holds (and the prediction). */
+async function recomputed(ctx: GpuContext, model: GpuModel, T: number, reps: number, ids: number[], params: number) {
+  const before = ctx.stats().bytes;
+  const trainer = await Trainer.create(model, { seqlen: T, weightDecay: 0, clip: 1, recompute: true });
+  const held = ctx.stats().bytes - before;
+  try {
+    const stepMs = await timeGpu(ctx, async () => {
+      await trainer.step([ids], 1e-4);
+    }, reps, 1);
+    return { recompute_step_ms: stepMs, recompute_state_bytes: held, recompute_predicted_bytes: trainPassBytes(model.spec, params, T, trainer.pass.logitRows, true) + 2 * 4 * params };
   } finally {
     trainer.dispose();
   }

@@ -49,6 +49,7 @@ export async function runFinetuneCli(values: CliValues): Promise<number> {
     checkpointEvery: num(OPTIONS.checkpointEvery),
     freeze: parseFreezeList(flag(values, 'freeze')),
     ...gpuMemory(flag(values, 'gpu-memory')),
+    ...(values.recompute ? { recompute: true } : {}),
   };
   const distillText = flag(values, 'distill');
   const distill = distillText !== undefined ? parseDistill(distillText) : undefined;

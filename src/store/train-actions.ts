@@ -48,6 +48,7 @@ export function finetuneOptions(s: TrainSettings): Omit<FinetuneInput, 'trainTex
     onCancel: s.onCancel,
     freeze: parseFreezeList(s.freeze),
     ...memoryBudget(s.gpuMemory),
+    ...(s.recompute ? { recompute: true } : {}),
     ...(s.distill || s.squareHead ? { distill: DISTILL_TERMS.filter((t) => (t === 'kl' ? s.distill : s.squareHead)) } : {}),
     gmp: s.mode === 'gmp' ? { final: finalSparsity(s.gmpPct), t0: parseOption(OPTIONS.gmpT0, s.gmpT0), dt: parseOption(OPTIONS.gmpDt, s.gmpDt), n: parseOption(OPTIONS.gmpN, s.gmpN) } : undefined,
   };

@@ -32,6 +32,8 @@ export interface TrainSettings {
   distill: boolean;
   /** Add SquareHead (each decoder layer's normalised MSE to the same teacher's output) to the loss. */
   squareHead: boolean;
+  /** Activation recomputation: less GPU memory for one more forward per step (same weights). */
+  recompute: boolean;
   /** Train from fresh weights (the family's initialisation, seeded) instead of the current ones. */
   fromScratch: boolean;
   seed: string;
@@ -56,6 +58,7 @@ export const DEFAULT_TRAIN: TrainSettings = {
   gpuMemory: '',
   distill: false,
   squareHead: false,
+  recompute: false,
   fromScratch: false,
   seed: '0',
 };

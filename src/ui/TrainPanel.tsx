@@ -56,6 +56,10 @@ function Settings({ disabled }: { disabled: boolean }) {
       </label>
       {s.fromScratch ? <NumberField {...field('seed', 'train-seed')} label="Seed" min={0} /> : null}
       <TextField {...field('freeze', 'train-freeze')} label="Frozen tensors" placeholder="e.g. embed, layers.0" title="Comma-separated tensor names or prefixes left untrained (and unpruned): embed, layers.0, final_norm, head" />
+      <label className="check">
+        <input type="checkbox" data-testid="train-recompute" checked={s.recompute} disabled={disabled} onChange={(e) => set({ recompute: e.currentTarget.checked })} />
+        <span>Recompute activations (keeps one layer's, not all: less GPU memory, about one more forward per step)</span>
+      </label>
       <TextField {...field('gpuMemory', 'train-gpu-memory')} label="GPU memory budget" placeholder="e.g. 8GB" title="WebGPU cannot tell how much memory the GPU has: give it, and a run predicted to need more is refused before it starts, with the sizes" />
       <SelectField id="train-on-cancel" label="When cancelled" value={s.onCancel} labels={ON_CANCEL} disabled={disabled} onChange={(onCancel) => set({ onCancel })} />
       {s.mode === 'gmp' ? (

@@ -43,20 +43,26 @@ export interface FinetuneInput extends TrainProtocol {
    * with the sizes. WebGPU does not say how much memory a device has, so the user does.
    */
   memoryBudget?: number;
+  /**
+   * Activation recomputation: each decoder layer keeps only its input and runs its forward again
+   * before its backward (about one more forward per step, the activations of one layer instead of
+   * all). The weights come out the same, bit for bit.
+   */
+  recompute?: boolean;
 }
 
 /**
  * What a training run keeps on the GPU (bytes), from the shapes: weights, gradients, AdamW's two
  * moments, one window's activations; a teacher's weights (and, for SquareHead, its layers' outputs).
  */
-export function trainingBytes(model: GpuModel, T: number, teacher: GpuModel | null, frozen: ReadonlySet<string>, squareHead = false): { params: number; trainable: number; weights: number; gradients: number; moments: number; activations: number; teacher: number; total: number } {
+export function trainingBytes(model: GpuModel, T: number, teacher: GpuModel | null, frozen: ReadonlySet<string>, squareHead = false, recompute = false): { params: number; trainable: number; weights: number; gradients: number; moments: number; activations: number; teacher: number; total: number } {
   let params = 0, trainable = 0;
   for (const [name, w] of model.weights) {
     const n = w.shape.reduce((a, b) => a * b, 1);
     params += n;
     if (!frozen.has(name)) trainable += n;
   }
-  const pass = trainPassBytes(model.spec, params, T, model.logitRowsFor(T, teacher ?? undefined));
+  const pass = trainPassBytes(model.spec, params, T, model.logitRowsFor(T, teacher ?? undefined), recompute);
   const weights = 4 * params, gradients = 4 * params, moments = 8 * trainable;
   // The pass holds every gradient plus the activations; a teacher adds its weights and its logits' pass.
   const activations = pass - gradients;
@@ -198,10 +204,10 @@ export async function runFinetune(engine: Engine, input: FinetuneInput, { onProg
   if (resume && (resume.step < 0 || resume.step > input.steps)) throw new BadOption(`The checkpoint is at step ${resume.step}, outside this run's ${input.steps} steps.`);
   const frozen = input.freeze?.length ? frozenNames([...engine.gpuModel!.weights.keys()], input.freeze) : [];
   if (input.memoryBudget !== undefined) {
-    const b = trainingBytes(engine.gpuModel!, T, teacher, new Set(frozen), squareHead);
+    const b = trainingBytes(engine.gpuModel!, T, teacher, new Set(frozen), squareHead, !!input.recompute);
     if (b.total > input.memoryBudget) {
       throw new TooLargeForDevice(
-        `Training ${b.params.toLocaleString('en-US')} parameters on windows of ${T} tokens needs about ${formatBytes(b.total)} of GPU memory: weights ${formatBytes(b.weights)}, gradients ${formatBytes(b.gradients)}, AdamW moments ${formatBytes(b.moments)}, activations ${formatBytes(b.activations)}${b.teacher ? `, the teacher ${formatBytes(b.teacher)}` : ''}; the budget is ${formatBytes(input.memoryBudget)}. Use a shorter sequence length, freeze tensors (their moments go), or a smaller model.`,
+        `Training ${b.params.toLocaleString('en-US')} parameters on windows of ${T} tokens needs about ${formatBytes(b.total)} of GPU memory: weights ${formatBytes(b.weights)}, gradients ${formatBytes(b.gradients)}, AdamW moments ${formatBytes(b.moments)}, activations ${formatBytes(b.activations)}${b.teacher ? `, the teacher ${formatBytes(b.teacher)}` : ''}; the budget is ${formatBytes(input.memoryBudget)}. Use a shorter sequence length${input.recompute ? '' : ', activation recomputation (--recompute)'}, freeze tensors (their moments go), or a smaller model.`,
       );
     }
   }
@@ -211,7 +217,7 @@ export async function runFinetune(engine: Engine, input: FinetuneInput, { onProg
   let trainer: Trainer;
   try {
     trainer = await model.ctx.checked('allocating the training state (gradients, moments, activations)', () => Trainer.create(model, {
-      seqlen: T, weightDecay: input.weightDecay, clip: input.clip, maskZeros: !input.gmp && !resume, frozen,
+      seqlen: T, weightDecay: input.weightDecay, clip: input.clip, maskZeros: !input.gmp && !resume, frozen, recompute: !!input.recompute,
       ...(teacher && distill ? { teacher: { model: teacher, kl: distill.includes('kl'), squareHead } } : {}),
     }));
   } catch (e) {

@@ -33,14 +33,16 @@ interface LayerSaved {
  * Bytes a training pass of T tokens holds on the GPU, predicted from the shapes: one gradient per
  * parameter, the saved activations of every layer, and the backward's scratch (logits in chunks
  * of at most `logitRows` rows). With the two AdamW moments (Trainer) add 2 × the parameter bytes.
+ * With `recompute` each layer keeps only its input, and one layer's activations are shared.
  */
-export function trainPassBytes(spec: ModelSpec, params: number, T: number, logitRows: number): number {
+export function trainPassBytes(spec: ModelSpec, params: number, T: number, logitRows: number, recompute = false): number {
   const H = spec.hidden, E = spec.embedDim, F = spec.ffn, qd = spec.nHeads * spec.headDim, kd = spec.nKvHeads * spec.headDim;
   const perLayer = T * (H * (3 + (spec.preNorm ? 0 : 1) + (spec.parallelResidual && !spec.sharedNorm ? 1 : 0)) + 2 * qd + 2 * kd + F * (spec.gatedMlp ? 3 : 2));
   const scratch =
     T * (4 + (spec.position === 'learned' ? 1 : 0) + 2 * spec.rotaryDim + 7 * H + 4 * (E !== H ? E : 0) + 2 * qd + 2 * kd + F * (spec.gatedMlp ? 3 : 2) + 2 + 2 * spec.nHeads) +
     logitRows * spec.vocabSize;
-  return 4 * (params + spec.nLayers * perLayer + scratch);
+  const saved = recompute ? spec.nLayers * T * H + (perLayer - T * H) : spec.nLayers * perLayer;
+  return 4 * (params + saved + scratch);
 }
 
 /** SquareHead's weight beside the cross-entropy (and KL): 1, the equal weighting of Kurtic et al. 2023. */
@@ -110,6 +112,12 @@ export class TrainPass {
     readonly T: number,
     /** A teacher (same vocabulary; same layers and width for SquareHead) and the terms it adds to the loss. */
     teacher?: PassTeacher,
+    /**
+     * Activation recomputation: keep only each decoder layer's input and run the layer's forward
+     * again just before its backward (one more forward per step; the saved activations of one
+     * layer instead of all). The gradients are the same, bit for bit.
+     */
+    readonly recompute = false,
   ) {
     const s = model.spec, c = model.ctx;
     this.ctx = c;
@@ -165,22 +173,24 @@ export class TrainPass {
     this.dup = s.gatedMlp ? f(T * F, 'train.dup') : null;
     this.stats = f(T * 2, 'train.stats');
     this.attStats = f(T * s.nHeads * 2, 'train.attstats');
+    // Each layer's activations (T, ·), or with recomputation one set shared by every layer.
+    const activations = (L: string): Omit<LayerSaved, 'xin'> => ({
+      x1: f(T * H, L + 'x1'),
+      n2: s.preNorm ? null : f(T * H, L + 'n2'),
+      h1: f(T * H, L + 'h1'),
+      h2: s.parallelResidual && !s.sharedNorm ? f(T * H, L + 'h2') : null,
+      q: f(T * qd, L + 'q'),
+      k: f(T * kd, L + 'k'),
+      v: f(T * kd, L + 'v'),
+      o: f(T * qd, L + 'o'),
+      pre: f(T * F, L + 'pre'),
+      up: s.gatedMlp ? f(T * F, L + 'up') : null,
+      z: f(T * F, L + 'z'),
+    });
+    const shared = recompute ? activations('train.layer.') : null;
     for (let i = 0; i < s.nLayers; i++) {
       const L = `train.${i}.`;
-      this.saved.push({
-        xin: f(T * H, L + 'xin'),
-        x1: f(T * H, L + 'x1'),
-        n2: s.preNorm ? null : f(T * H, L + 'n2'),
-        h1: f(T * H, L + 'h1'),
-        h2: s.parallelResidual && !s.sharedNorm ? f(T * H, L + 'h2') : null,
-        q: f(T * qd, L + 'q'),
-        k: f(T * kd, L + 'k'),
-        v: f(T * kd, L + 'v'),
-        o: f(T * qd, L + 'o'),
-        pre: f(T * F, L + 'pre'),
-        up: s.gatedMlp ? f(T * F, L + 'up') : null,
-        z: f(T * F, L + 'z'),
-      });
+      this.saved.push({ xin: f(T * H, L + 'xin'), ...(shared ?? activations(L)) });
     }
     for (const [name, w] of model.weights) this.grads.set(name, op.zeroTensor(c, w.shape, `grad.${name}`));
   }
@@ -287,6 +297,33 @@ export class TrainPass {
     }
   }
 
+  /** Decoder layer i's forward on x (its input, also in saved[i].xin), saving its activations; x becomes its output. */
+  private layerForward(i: number): void {
+    const s = this.model.spec, c = this.ctx, sv = this.saved[i], p = `layers.${i}.`, bytes = this.T * s.hidden * 4;
+    if (!s.preNorm) {
+      // x1 = LN(x + attn(x)); x = LN(x1 + mlp(x1)); sv.x1 holds the first LN's input n1.
+      this.attnForward(i, sv.xin, sv, this.x);
+      c.copy(this.x, 0, sv.x1, 0, bytes);
+      this.norm(p + 'attn_norm', sv.x1, sv.h1);
+      c.copy(sv.h1, 0, this.x, 0, bytes);
+      this.mlpForward(i, sv.h1, sv, this.x);
+      c.copy(this.x, 0, sv.n2!, 0, bytes);
+      this.norm(p + 'mlp_norm', sv.n2!, this.x);
+    } else if (s.parallelResidual) {
+      this.norm(p + 'attn_norm', sv.xin, sv.h1);
+      if (sv.h2) this.norm(p + 'mlp_norm', sv.xin, sv.h2);
+      this.attnForward(i, sv.h1, sv, this.x);
+      this.mlpForward(i, sv.h2 ?? sv.h1, sv, this.x);
+    } else {
+      this.norm(p + 'attn_norm', sv.xin, sv.h1);
+      this.attnForward(i, sv.h1, sv, this.x);
+      c.copy(this.x, 0, sv.x1, 0, bytes);
+      this.norm(p + 'mlp_norm', sv.x1, this.hn);
+      // h2 of a sequential layer lives in hn until the MLP has read it; the backward recomputes it.
+      this.mlpForward(i, this.hn, sv, this.x);
+    }
+  }
+
   /**
    * One window (T ids, positions from 0): the forward, the loss scale · Σ_t nll(ids[t + 1] | ids[..t])
    * over t < T − 1 (+ the KL to a teacher), and its gradient added to every gradient tensor, all
@@ -306,30 +343,8 @@ export class TrainPass {
 
     // Forward, saving.
     for (let i = 0; i < s.nLayers; i++) {
-      const sv = this.saved[i], p = `layers.${i}.`;
-      c.copy(this.x, 0, sv.xin, 0, bytes);
-      if (!s.preNorm) {
-        // x1 = LN(x + attn(x)); x = LN(x1 + mlp(x1)); sv.x1 holds the first LN's input n1.
-        this.attnForward(i, sv.xin, sv, this.x);
-        c.copy(this.x, 0, sv.x1, 0, bytes);
-        this.norm(p + 'attn_norm', sv.x1, sv.h1);
-        c.copy(sv.h1, 0, this.x, 0, bytes);
-        this.mlpForward(i, sv.h1, sv, this.x);
-        c.copy(this.x, 0, sv.n2!, 0, bytes);
-        this.norm(p + 'mlp_norm', sv.n2!, this.x);
-      } else if (s.parallelResidual) {
-        this.norm(p + 'attn_norm', sv.xin, sv.h1);
-        if (sv.h2) this.norm(p + 'mlp_norm', sv.xin, sv.h2);
-        this.attnForward(i, sv.h1, sv, this.x);
-        this.mlpForward(i, sv.h2 ?? sv.h1, sv, this.x);
-      } else {
-        this.norm(p + 'attn_norm', sv.xin, sv.h1);
-        this.attnForward(i, sv.h1, sv, this.x);
-        c.copy(this.x, 0, sv.x1, 0, bytes);
-        this.norm(p + 'mlp_norm', sv.x1, this.hn);
-        // h2 of a sequential layer lives in hn until the MLP has read it; the backward recomputes it.
-        this.mlpForward(i, this.hn, sv, this.x);
-      }
+      c.copy(this.x, 0, this.saved[i].xin, 0, bytes);
+      this.layerForward(i);
       c.submit();
     }
 
@@ -378,6 +393,11 @@ export class TrainPass {
       // SquareHead at this layer's output (the next layer's saved input, or the head's): the window
       // weighs scale · (T − 1), as its cross-entropy does.
       if (tc?.sums) top.squareHead(c, i + 1 < s.nLayers ? this.saved[i + 1].xin : this.xf, tc.hidden[i], tc.sums, 2 * i, T * H, SQUAREHEAD_WEIGHT * scale * (T - 1), SQUAREHEAD_EPS, this.dres);
+      if (this.recompute) {
+        // The layer's activations again, from its saved input (x is free during the backward).
+        c.copy(sv.xin, 0, this.x, 0, bytes);
+        this.layerForward(i);
+      }
       if (!s.preNorm) {
         // dn2 → dx1 = dn2 + mlp'(dn2) → dn1 → dx = dn1 + attn'(dn1).
         this.normBack(p + 'mlp_norm', sv.n2!, this.dres, this.dn, false);

@@ -26,6 +26,8 @@ export interface TrainerOptions {
   maskZeros?: boolean;
   /** Knowledge distillation: KL(teacher ‖ model) per predicted token and/or SquareHead on the layers' outputs. */
   teacher?: PassTeacher;
+  /** Activation recomputation per decoder layer (TrainPass): less memory, one more forward per step. */
+  recompute?: boolean;
 }
 
 export interface StepResult {
@@ -75,7 +77,7 @@ export class Trainer {
     readonly opts: TrainerOptions,
   ) {
     const c = model.ctx;
-    this.pass = new TrainPass(model, opts.seqlen, opts.teacher);
+    this.pass = new TrainPass(model, opts.seqlen, opts.teacher, opts.recompute);
     const frozen = new Set(opts.frozen ?? []);
     let n = 0;
     for (const [name, w] of model.weights) {

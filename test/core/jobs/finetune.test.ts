@@ -202,3 +202,16 @@ test('a run predicted to need more GPU memory than the budget is refused before 
   const r = await runFinetune(engine, { ...PROTOCOL, ...TEXTS, steps: 2, warmup: 1, memoryBudget: need });
   expect(r.losses).toHaveLength(2);
 }, 120_000);
+
+test('activation recomputation: a GMP run ends with the same losses and weights, bit for bit, for less predicted memory', async () => {
+  const input = { ...PROTOCOL, ...TEXTS, gmp: { final: 0.5, t0: 1, dt: 2, n: 2 } };
+  await fresh('tiny-gpt2');
+  const plain = await runFinetune(engine, input);
+  const weights = await allWeights();
+  const model = await fresh('tiny-gpt2');
+  expect(trainingBytes(model, PROTOCOL.seqlen, null, new Set(), false, true).activations).toBeLessThan(trainingBytes(model, PROTOCOL.seqlen, null, new Set()).activations);
+  const re = await runFinetune(engine, { ...input, recompute: true });
+  expect(re.losses).toEqual(plain.losses);
+  expect(re.ppl).toBe(plain.ppl);
+  for (const [name, w] of await allWeights()) expect(w.every((x, i) => x === weights.get(name)![i]), name).toBe(true);
+}, 120_000);

@@ -51,7 +51,7 @@ function scaledErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 describe.each(NAMES)('%s', (name) => {
-  test('loss and every parameter gradient = the float64 reference (1e-4)', async () => {
+  test('loss and every parameter gradient = the float64 reference (1e-4); recomputing activations gives them bit for bit', async () => {
     const dir = path.join(FIXTURE_MODELS, name);
     await loadNodeModel(engine, dir);
     const model = engine.gpuModel!;
@@ -73,6 +73,22 @@ describe.each(NAMES)('%s', (name) => {
       expect(scaledErr(twice, ref.grads.get('embed.tokens')!.map((v) => 2 * v))).toBeLessThan(1e-4);
       pass.zeroGrads();
       expect((await readTensor(model.ctx, pass.grads.get('embed.tokens')!)).every((v) => v === 0)).toBe(true);
+      // Activation recomputation: the same gradients bit for bit, one layer's activations held.
+      await pass.window(ids, 1 / (T - 1));
+      const re = new TrainPass(model, T, undefined, true);
+      try {
+        expect(re.bytes).toBe(trainPassBytes(model.spec, params, T, re.logitRows, true));
+        if (model.spec.nLayers > 1) expect(re.bytes).toBeLessThan(pass.bytes);
+        await re.window(ids, 1 / (T - 1));
+        const differ: string[] = [];
+        for (const [k, g] of pass.grads) {
+          const a = await readTensor(model.ctx, g), b = await readTensor(model.ctx, re.grads.get(k)!);
+          if (!a.every((v, i) => v === b[i])) differ.push(k);
+        }
+        expect(differ).toEqual([]);
+      } finally {
+        re.dispose();
+      }
     } finally {
       pass.dispose();
     }
