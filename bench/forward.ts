@@ -7,6 +7,7 @@ import type { GpuContext } from '../src/core/gpu/context';
 import * as op from '../src/core/gpu/ops';
 import { ConfigFields } from '../src/core/model/config';
 import { familyFor } from '../src/core/model/families';
+import { anyTensorNames } from '../src/core/model/folder';
 import { linearNames, linearShape, type ModelSpec } from '../src/core/model/spec';
 import { GpuModel } from '../src/core/nn/model';
 import { loadNodeModel } from '../src/node/engine';
@@ -22,7 +23,7 @@ export const OPT125M_CONFIG = {
 export function randomModel(ctx: GpuContext, config: Record<string, unknown>): GpuModel {
   const fam = familyFor(config);
   // No checkpoint: every tensor name the family probes for is taken as present.
-  const names = new Proxy(new Set<string>(), { get: (t, k) => (k === 'has' ? () => true : k === 'size' ? Infinity : Reflect.get(t, k)) });
+  const names = anyTensorNames();
   const spec = fam.spec(new ConfigFields(config, fam.fields.aliases), names);
   const probe = fam.plan(spec, names);
   const weights = new Map<string, op.GpuTensor>();

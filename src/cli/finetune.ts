@@ -87,5 +87,5 @@ export async function runFinetuneCli(values: CliValues): Promise<number> {
       `${r.steps} steps, ${r.tokens} tokens in ${r.seconds.toFixed(1)} s (${r.tokens_per_s.toFixed(0)} tokens/s): loss ${f(r.losses[0])} → ${f(r.losses[r.losses.length - 1])}, perplexity ${f(r.ppl_start)} → ${f(r.ppl)}, sparsity ${(r.sparsity * 100).toFixed(2)}%${out ? `; written to ${out}` : ''}`,
     );
     return 0;
-  });
+  }, values['from-scratch'] ? { configOnly: true } : undefined);
 }

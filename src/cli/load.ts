@@ -5,6 +5,7 @@
 import type { Engine } from '../core/engine';
 import { parseHubRef } from '../core/hub/client';
 import type { DownloadProgress } from '../core/hub/download';
+import type { OpenFolderOptions } from '../core/model/folder';
 import type { ModelSummary } from '../core/types';
 import { formatBytes } from '../core/units';
 import { createNodeEngine, loadNodeModel } from '../node/engine';
@@ -38,9 +39,9 @@ export async function loadTeacherForCli(engine: Engine, model: string): Promise<
   await engine.loadTeacher(folderSources(dir));
 }
 
-export async function loadModelForCli(engine: Engine, model: string, signal?: AbortSignal): Promise<ModelSummary> {
+export async function loadModelForCli(engine: Engine, model: string, signal?: AbortSignal, opts?: OpenFolderOptions): Promise<ModelSummary> {
   const { dir, name } = await resolveFolder(model, signal);
-  const summary = await loadNodeModel(engine, dir, name);
+  const summary = await loadNodeModel(engine, dir, name, opts);
   for (const note of summary.notes) process.stderr.write(`note: ${note}\n`);
   return summary;
 }
@@ -56,6 +57,6 @@ export async function withEngine<T>(work: (engine: Engine) => Promise<T>): Promi
 }
 
 /** An engine with the command's model loaded. */
-export function withModel<T>(model: string, work: (engine: Engine, summary: ModelSummary) => Promise<T>): Promise<T> {
-  return withEngine(async (engine) => work(engine, await loadModelForCli(engine, model)));
+export function withModel<T>(model: string, work: (engine: Engine, summary: ModelSummary) => Promise<T>, opts?: OpenFolderOptions): Promise<T> {
+  return withEngine(async (engine) => work(engine, await loadModelForCli(engine, model, undefined, opts)));
 }

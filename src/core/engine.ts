@@ -7,7 +7,7 @@ import { type GpuTensor, destroyTensor, tensorBytes, uploadTensor } from './gpu/
 import { BadModelFile, DeviceLost, throwIfCancelled } from './errors';
 import type { FileSource } from './io/file-source';
 import { openModel } from './model/open';
-import type { ModelFolder } from './model/folder';
+import type { ModelFolder, OpenFolderOptions } from './model/folder';
 import { readTensorF32 } from './model/safetensors';
 import { GpuModel } from './nn/model';
 import { sumNll } from './eval/perplexity';
@@ -119,13 +119,13 @@ export class Engine {
         throwIfCancelled(signal);
         this.check();
         const plan = folder.plans[i];
-        const info = folder.tensors.get(plan.hf)!;
-        const data = await readTensorF32(info);
-        const parts = plan.split(data);
+        // A config-only folder's tensors are made as the family initialises them (seed 0).
+        const info = folder.fresh ? null : folder.tensors.get(plan.hf)!;
+        const parts = info ? plan.split(await readTensorF32(info)) : plan.outputs.map((o) => initialTensor(folder.spec, initSettings(folder.spec, folder.config), o.name, o.shape, 0));
         await this.ctx.checked(`uploading ${plan.hf}`, () => {
           plan.outputs.forEach((o, j) => {
             weights.set(o.name, uploadTensor(this.ctx, parts[j], o.shape, o.name));
-            dtypes.set(o.name, info.dtype);
+            dtypes.set(o.name, info?.dtype ?? 'F32');
           });
         });
         onProgress?.({ phase: 'load', done: i + 1, total, detail: plan.hf });
@@ -174,11 +174,14 @@ export class Engine {
     this.teacherModel = null;
   }
 
-  /** Load a model folder: config.json, *.safetensors (+ index), tokenizer files. */
-  async loadModel(files: FileSource[], onProgress?: ProgressFn, signal?: AbortSignal): Promise<ModelSummary> {
+  /**
+   * Load a model folder: config.json, *.safetensors (+ index), tokenizer files; with `configOnly`,
+   * a folder without weight files opens with fresh weights (to train from scratch).
+   */
+  async loadModel(files: FileSource[], onProgress?: ProgressFn, signal?: AbortSignal, opts?: OpenFolderOptions): Promise<ModelSummary> {
     this.check();
     // Every check that needs no GPU work, and rows that could not fit one binding even paged.
-    const { folder, tokenizer } = await openModel(files, { maxBindingBytes: this.ctx.maxBinding });
+    const { folder, tokenizer } = await openModel(files, { maxBindingBytes: this.ctx.maxBinding }, opts);
     const spec = folder.spec;
     // Replace the previous model only once the new one is complete: a failed load keeps it.
     const { weights, dtypes } = await this.upload(folder, onProgress, signal);
@@ -186,6 +189,7 @@ export class Engine {
     const model = new GpuModel(this.ctx, spec, weights, dtypes);
     let parameters = 0;
     let bytes = 0;
+    if (folder.fresh) for (const t of weights.values()) parameters += t.shape.reduce((a, b) => a * b, 1);
     const tensors = [...folder.tensors.values()].map((t) => {
       const n = t.shape.reduce((a, b) => a * b, 1);
       parameters += n;

@@ -79,6 +79,25 @@ test('from scratch: fresh weights (the folder\'s architecture) train, and the lo
   expect(r.ppl).toBeLessThan(r.ppl_start);
 });
 
+test('a config-only folder (config.json and tokenizer) trains from scratch as the full folder does, and its export loads back; without --from-scratch it is refused', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prune-cfg-'));
+  const bare = path.join(dir, 'bare');
+  fs.mkdirSync(bare);
+  for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']) fs.copyFileSync(path.join(DEMO_MODEL, f), path.join(bare, f));
+  const args = ['--train', SAMPLE_CALIB, '--from-scratch', '--seed', '3', ...SMALL, '--json'];
+  const full = okJson(cli('finetune', '--model', DEMO_MODEL, ...args));
+  const out = path.join(dir, 'trained');
+  const fresh = okJson(cli('finetune', '--model', bare, ...args, '--out', out));
+  // The same shapes, the same seeded initialisation, the same steps: the same numbers.
+  expect(fresh.losses).toEqual(full.losses);
+  expect(fresh.ppl).toBe(full.ppl);
+  const back = okJson(cli('eval', '--model', out, '--text', SAMPLE_EVAL, '--seqlen', '64', '--max-windows', '2', '--json'));
+  expect(Math.abs(back.ppl - fresh.ppl) / fresh.ppl).toBeLessThan(1e-5);
+  const refused = cli('eval', '--model', bare, '--text', SAMPLE_EVAL);
+  expect(refused.code).not.toBe(0);
+  expect(refused.stderr).toMatch(/No \.safetensors weights in the folder; a folder of config\.json and tokenizer alone can only be trained from scratch \(finetune --from-scratch\)/);
+});
+
 test('gradual magnitude pruning from dense reaches its final sparsity', () => {
   const r = okJson(cli('finetune', '--model', DEMO_MODEL, '--train', SAMPLE_CALIB, ...SMALL, '--gmp', '0.5', '--gmp-t0', '0', '--gmp-dt', '1', '--gmp-n', '2', '--json'));
   expect(r.pruning.map((p: { step: number }) => p.step)).toEqual([0, 1, 2]);

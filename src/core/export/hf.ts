@@ -34,7 +34,8 @@ export function currentValues(folder: ModelFolder, model: GpuModel, changed: Rea
   const planOf = new Map(folder.plans.map((p) => [p.hf, p]));
   return async (t) => {
     const plan = planOf.get(t.name);
-    if (plan && plan.outputs.some((o) => changed.has(o.name))) {
+    // A config-only folder has no file to read: its tensors live on the GPU only.
+    if (plan && (folder.fresh || plan.outputs.some((o) => changed.has(o.name)))) {
       return plan.merge(await Promise.all(plan.outputs.map((o) => model.read(o.name))));
     }
     return readTensorF32(t);

@@ -18,10 +18,9 @@
 import type { GpuModel } from '../nn/model';
 import { type Cut, type ParamCounts, type StructuredRemoval, checkRemovalFits, cutTensor, cutsOf, storedAfter, structureOf, zeroedStored } from '../model/structure';
 import { isSupportedDType, type DType } from '../model/dtypes';
-import type { ExportFile } from './hf';
+import { currentValues, type ExportFile } from './hf';
 import type { HFConfig, TensorPlan } from '../model/families';
 import type { ModelFolder } from '../model/folder';
-import { readTensorF32 } from '../model/safetensors';
 import { writeSafetensors, type TensorToWrite } from './safetensors-write';
 import type { ModelSpec } from '../model/spec';
 
@@ -171,11 +170,12 @@ export async function exportStructured(
   // The family's own plan for the smaller spec: its merge() writes each HF layout for the new sizes.
   const newPlans = new Map<string, TensorPlan>(folder.family.plan(plan.spec, names).map((p) => [p.hf, p]));
   const tensors: TensorToWrite[] = [];
+  const unchanged = currentValues(folder, model, new Set());
   for (const t of folder.tensors.values()) {
     if (!isSupportedDType(t.dtype)) continue; // integer buffers are not weights (as exportHF)
     const old = oldPlans.get(t.name);
     if (!old || !old.outputs.some((o) => plan.cuts.has(o.name) && model.weights.has(o.name))) {
-      tensors.push({ name: t.name, dtype: t.dtype as DType, shape: t.shape, data: await readTensorF32(t) });
+      tensors.push({ name: t.name, dtype: t.dtype as DType, shape: t.shape, data: await unchanged(t) });
       continue;
     }
     const np = newPlans.get(t.name);

@@ -30,6 +30,24 @@ export interface ModelFolder {
    * config fields transformers' class does not define (ignored by transformers too), unused tensors.
    */
   notes: string[];
+  /**
+   * A config-only folder (config.json and a tokenizer, no weight files) opened to train from
+   * scratch: no tensors; the loader makes every planned tensor with the family's initialisation.
+   */
+  fresh: boolean;
+}
+
+export interface OpenFolderOptions {
+  /** Accept a folder with no weight files at all (training from scratch); its tensors are made fresh. */
+  configOnly?: boolean;
+}
+
+/**
+ * The tensor names of a checkpoint that has every tensor a family looks for (a config-only folder,
+ * a random benchmark model): the family's plan is then the config's alone, with canonical HF names.
+ */
+export function anyTensorNames(): Set<string> {
+  return new Proxy(new Set<string>(), { get: (t, k) => (k === 'has' ? () => true : k === 'size' ? Infinity : Reflect.get(t, k)) });
 }
 
 const quoteList = (xs: string[], n = 6) => xs.slice(0, n).map((x) => `"${x.slice(0, 60)}"`).join(', ') + (xs.length > n ? `, … (${xs.length} in all)` : '');
@@ -56,6 +74,11 @@ function folderName(files: readonly FileSource[]): string {
   return first.slice(0, n).pop() ?? 'model';
 }
 
+/** Weight files in formats Prune Studio does not read. */
+function otherWeightFiles(files: Map<string, FileSource>): string[] {
+  return [...files.keys()].filter((n) => /\.(bin|pt|pth|gguf|onnx|h5|msgpack)$/.test(n));
+}
+
 async function weightFilesOf(files: Map<string, FileSource>): Promise<FileSource[]> {
   const index = files.get('model.safetensors.index.json');
   if (index) {
@@ -75,22 +98,23 @@ async function weightFilesOf(files: Map<string, FileSource>): Promise<FileSource
   }
   const st = [...files.values()].filter((f) => f.name.endsWith('.safetensors'));
   if (st.length === 0) {
-    const other = [...files.keys()].filter((n) => /\.(bin|pt|pth|gguf|onnx|h5|msgpack)$/.test(n));
+    const other = otherWeightFiles(files);
     throw new MissingFile(
-      `No .safetensors weights in the folder${other.length ? ` (found ${other.slice(0, 3).join(', ')}, which Prune Studio does not read; convert them to safetensors, e.g. with transformers' save_pretrained(safe_serialization=True))` : ''}.`,
+      `No .safetensors weights in the folder${other.length ? ` (found ${other.slice(0, 3).join(', ')}, which Prune Studio does not read; convert them to safetensors, e.g. with transformers' save_pretrained(safe_serialization=True))` : '; a folder of config.json and tokenizer alone can only be trained from scratch (finetune --from-scratch)'}.`,
     );
   }
   return st.sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
-export async function openModelFolder(list: readonly FileSource[]): Promise<ModelFolder> {
+export async function openModelFolder(list: readonly FileSource[], opts: OpenFolderOptions = {}): Promise<ModelFolder> {
   const files = byBaseName(list);
   const cfgFile = files.get('config.json');
   if (!cfgFile) throw new MissingFile('The model folder has no config.json; it is needed to know the architecture and sizes.');
   const config = (await parseJsonFile(cfgFile)) as HFConfig;
   if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new BadModelFile('config.json is not a JSON object.');
   const family = familyFor(config);
-  const weightFiles = await weightFilesOf(files);
+  const fresh = !!opts.configOnly && ![...files.keys()].some((n) => n.endsWith('.safetensors') || n === 'model.safetensors.index.json') && !otherWeightFiles(files).length;
+  const weightFiles = fresh ? [] : await weightFilesOf(files);
   const tensors = new Map<string, TensorInfo>();
   for (const f of weightFiles) {
     const h = await readSafetensorsHeader(f);
@@ -99,21 +123,21 @@ export async function openModelFolder(list: readonly FileSource[]): Promise<Mode
       tensors.set(name, t);
     }
   }
-  const names = new Set(tensors.keys());
+  const names = fresh ? anyTensorNames() : new Set(tensors.keys());
   const fields = new ConfigFields(config, family.fields.aliases);
   const { dtype: configDtype } = readCommonFields(fields);
   const spec = family.spec(fields, names);
   spec.configDtype = configDtype;
   const plans = family.plan(spec, names);
   const used = new Set<string>();
-  for (const p of plans) {
+  for (const p of fresh ? [] : plans) {
     const t = tensors.get(p.hf);
     if (!t) {
       throw new BadModelFile(
         `the weights have no tensor "${p.hf}", which this ${spec.family} config.json requires. Are the weight files complete and do they belong to this config.json?`,
       );
     }
-    const want = p.outputs.reduce((s, o) => s + o.shape.reduce((a, b) => a * b, 1), 0);
+    const want = p.hfShape.reduce((a, b) => a * b, 1);
     const have = t.shape.reduce((a, b) => a * b, 1);
     if (want !== have) {
       throw new BadModelFile(
@@ -122,8 +146,11 @@ export async function openModelFolder(list: readonly FileSource[]): Promise<Mode
     }
     used.add(p.hf);
   }
-  const unused = [...names].filter((n) => !used.has(n) && !IGNORED.some((r) => r.test(n)));
+  const unused = fresh ? [] : [...names].filter((n) => !used.has(n) && !IGNORED.some((r) => r.test(n)));
   const notes: string[] = [];
+  // A config-only folder's tensors as the checkpoint would store them (F32, no data: the loader makes them).
+  if (fresh) for (const p of plans) tensors.set(p.hf, { name: p.hf, dtype: 'F32', shape: p.hfShape, begin: 0, end: 0, file: cfgFile });
+  if (fresh) notes.push('The folder has no weights: every tensor was made fresh, as transformers initialises this family, to train from scratch.');
   const unknown = unknownFields(fields, family.fields);
   if (unknown.length) {
     notes.push(`config.json field(s) ${quoteList(unknown)} are not fields of transformers' ${family.fields.configClass}: transformers ignores them, and so does Prune Studio.`);
@@ -133,5 +160,5 @@ export async function openModelFolder(list: readonly FileSource[]): Promise<Mode
   const byDtype = new Map<string, number>();
   for (const t of tensors.values()) byDtype.set(t.dtype, (byDtype.get(t.dtype) ?? 0) + (t.end - t.begin));
   spec.dtype = [...byDtype.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'F32';
-  return { name: folderName(list), config, family, spec, tensors, plans, files, weightFiles, unused, notes };
+  return { name: folderName(list), config, family, spec, tensors, plans, files, weightFiles, unused, notes, fresh };
 }

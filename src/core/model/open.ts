@@ -4,7 +4,7 @@
 import { BadModelFile, TooLargeForDevice } from '../errors';
 import type { FileSource } from '../io/file-source';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer/tokenizer';
-import { openModelFolder, type ModelFolder } from './folder';
+import { openModelFolder, type ModelFolder, type OpenFolderOptions } from './folder';
 import { formatBytes } from '../units';
 
 /**
@@ -25,8 +25,8 @@ export function checkFitsDevice(folder: ModelFolder, maxBindingBytes: number): v
   }
 }
 
-export async function openModel(files: readonly FileSource[], limits?: { maxBindingBytes: number }): Promise<{ folder: ModelFolder; tokenizer: TextTokenizer }> {
-  const folder = await openModelFolder(files);
+export async function openModel(files: readonly FileSource[], limits?: { maxBindingBytes: number }, opts?: OpenFolderOptions): Promise<{ folder: ModelFolder; tokenizer: TextTokenizer }> {
+  const folder = await openModelFolder(files, opts);
   if (limits) checkFitsDevice(folder, limits.maxBindingBytes);
   const tokenizer = await loadTokenizer(folder.files);
   if (tokenizer.size > folder.spec.vocabSize) {

@@ -7,6 +7,8 @@ import type { Family, ModelSpec } from '../spec';
 /** One HF tensor and the canonical tensor(s) made from it. */
 export interface TensorPlan {
   hf: string;
+  /** The HF tensor's stored shape (a config-only folder's tensors are written in it). */
+  hfShape: number[];
   outputs: Array<{ name: string; shape: number[] }>;
   /** Turn the HF tensor's f32 data (row-major in its stored shape) into the outputs, in order. */
   split(data: Float32Array): Float32Array[];
@@ -39,13 +41,14 @@ export function layerCount(c: ConfigFields, key: string, tensorNames: Set<string
 
 /** A tensor copied as it is (shape checked by the loader against the HF header). */
 export function same(hf: string, name: string, shape: number[]): TensorPlan {
-  return { hf, outputs: [{ name, shape }], split: (d) => [d], merge: (p) => p[0] };
+  return { hf, hfShape: shape, outputs: [{ name, shape }], split: (d) => [d], merge: (p) => p[0] };
 }
 
 /** Conv1D (GPT-2) stores (in, out); canonical linears are (out, in). */
 export function transposed(hf: string, name: string, outF: number, inF: number): TensorPlan {
   return {
     hf,
+    hfShape: [inF, outF],
     outputs: [{ name, shape: [outF, inF] }],
     split: (d) => [transpose(d, inF, outF)],
     merge: (p) => transpose(p[0], outF, inF),

@@ -86,6 +86,7 @@ function plan(s: ModelSpec, names: Set<string>): TensorPlan[] {
     // c_attn.weight: (H, 3H) in Conv1D layout; transposed it is (3H, H) with rows q | k | v.
     plans.push({
       hf: hf + 'attn.c_attn.weight',
+      hfShape: [H, 3 * H],
       outputs: ['q', 'k', 'v'].map((n) => ({ name: `${c}attn.${n}.weight`, shape: [H, H] })),
       split: (d) => {
         const t = transpose(d, H, 3 * H);
@@ -95,6 +96,7 @@ function plan(s: ModelSpec, names: Set<string>): TensorPlan[] {
     });
     plans.push({
       hf: hf + 'attn.c_attn.bias',
+      hfShape: [3 * H],
       outputs: ['q', 'k', 'v'].map((n) => ({ name: `${c}attn.${n}.bias`, shape: [H] })),
       split: (d) => [0, 1, 2].map((j) => d.slice(j * H, (j + 1) * H)),
       merge: concat,

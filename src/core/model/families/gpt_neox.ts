@@ -86,6 +86,7 @@ function plan(s: ModelSpec): TensorPlan[] {
     norm(plans, hf + 'input_layernorm', c + 'attn_norm', H, true);
     plans.push({
       hf: hf + 'attention.query_key_value.weight',
+      hfShape: [3 * H, H],
       outputs: ['q', 'k', 'v'].map((n) => ({ name: `${c}attn.${n}.weight`, shape: [H, H] })),
       split: (d) => splitHeads(d, s.nHeads, D, H),
       merge: (p) => joinHeads(p, s.nHeads, D, H),
@@ -93,6 +94,7 @@ function plan(s: ModelSpec): TensorPlan[] {
     if (s.bias.qkv) {
       plans.push({
         hf: hf + 'attention.query_key_value.bias',
+        hfShape: [3 * H],
         outputs: ['q', 'k', 'v'].map((n) => ({ name: `${c}attn.${n}.bias`, shape: [H] })),
         split: (d) => splitHeads(d, s.nHeads, D, 1),
         merge: (p) => joinHeads(p, s.nHeads, D, 1),
