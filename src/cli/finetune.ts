@@ -14,7 +14,8 @@ import { parseFreezeList } from '../core/train/frozen';
 import { parseBytes } from '../core/units';
 import { type CliValues, flag, need, printer, progressLine, readTextFile, writeFolder } from './common';
 import { pathSource } from '../node/files';
-import { loadTeacherForCli, withModel } from './load';
+import { folderFilesForCli, loadTeacherForCli, withEngine, withModel } from './load';
+import { runDenseTwin, type TwinSide } from '../core/jobs/twin';
 
 /** --gpu-memory 8GB: the run's memory budget (WebGPU cannot tell how much the device has). */
 function gpuMemory(text: string | undefined): { memoryBudget?: number } {
@@ -64,6 +65,20 @@ export async function runFinetuneCli(values: CliValues): Promise<number> {
   if (resumeFile !== undefined && values['from-scratch']) throw new BadOption('--resume continues a run from its checkpoint (weights included); --from-scratch cannot be given with it.');
   if (resumeFile !== undefined && !fs.statSync(resumeFile, { throwIfNoEntry: false })?.isFile()) throw new BadOption(`--resume: there is no file ${resumeFile}.`);
   const resume = resumeFile !== undefined ? await decodeCheckpoint(pathSource(resumeFile), resumeFile) : undefined;
+  if (values['dense-twin']) {
+    if (!values['from-scratch'] || !input.gmp) throw new BadOption('--dense-twin compares a model trained from scratch with gradual pruning (--from-scratch --gmp S …) with a dense model of as many parameters as it keeps non-zeros.');
+    if (distill || resume || ckFile || out) throw new BadOption('--dense-twin runs two trainings from scratch: --distill, --teacher, --checkpoint, --resume and --out do not apply to it.');
+    const files = await folderFilesForCli(model);
+    return withEngine(async (engine) => {
+      const progress = progressLine(values);
+      const r = await runDenseTwin(engine, files, { ...input, gmp: input.gmp!, seed: parseOption(OPTIONS.seed, flag(values, 'seed')) ?? 0 }, { onProgress: progress.update });
+      progress.end();
+      const line = (label: string, s: TwinSide) =>
+        `${label}: hidden ${s.hidden}, ${s.heads} heads (${s.kvHeads} key/value), MLP ${s.ffn}, ${s.layers} layers; ${s.nonzeros.toLocaleString('en-US')} non-zero of ${s.params.toLocaleString('en-US')} parameters; loss ${s.result.losses[0].toFixed(4)} → ${s.result.losses.at(-1)!.toFixed(4)}, perplexity ${s.result.ppl_start?.toFixed(4) ?? '—'} → ${s.result.ppl?.toFixed(4) ?? '—'}`;
+      printer(values)(r, `${line('sparse (GMP)', r.sparse)}\n${line('dense twin', r.dense)}`);
+      return 0;
+    });
+  }
   return withModel(model, async (engine) => {
     if (teacher) await loadTeacherForCli(engine, teacher);
     if (values['from-scratch']) {

@@ -2,7 +2,9 @@
 // on the Hugging Face Hub, downloaded into (or found in) the Hugging Face cache. What the load
 // noticed (config fields transformers ignores, unused tensors, an offline fallback) and the
 // download's progress go to stderr, so a --json stdout stays one object.
+import path from 'node:path';
 import type { Engine } from '../core/engine';
+import type { FileSource } from '../core/io/file-source';
 import { parseHubRef } from '../core/hub/client';
 import type { DownloadProgress } from '../core/hub/download';
 import type { OpenFolderOptions } from '../core/model/folder';
@@ -31,6 +33,13 @@ async function resolveFolder(model: string, signal?: AbortSignal): Promise<{ dir
   const r = await openHubModel(ref, { onProgress: progressPrinter(), signal });
   for (const n of r.notes) process.stderr.write(`note: ${n}\n`);
   return { dir: r.dir, name: ref.repo.split('/')[1] };
+}
+
+/** The files of the folder a --model names (a Hub model: its folder in the cache). */
+export async function folderFilesForCli(model: string): Promise<FileSource[]> {
+  const { dir, name } = await resolveFolder(model);
+  const base = name ?? path.basename(path.resolve(dir));
+  return folderSources(dir).map((f) => ({ ...f, name: `${base}/${f.name}` }));
 }
 
 /** Load `--teacher` beside the loaded model (distillation). */

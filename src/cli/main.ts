@@ -40,7 +40,7 @@ Usage:
                 [--warmup ${OPTIONS.warmup.default}] [--weight-decay ${OPTIONS.weightDecay.default}] [--clip ${OPTIONS.clip.default}] [--eval FILE] [--eval-seqlen ${OPTIONS.evalSeqlen.default}]
                 [--max-windows N] [--eval-every N] [--gmp S --gmp-t0 ${OPTIONS.gmpT0.default} --gmp-dt ${OPTIONS.gmpDt.default} --gmp-n ${OPTIONS.gmpN.default}]
                 [--distill kl|squarehead|kl,squarehead --teacher DIR] [--from-scratch [--seed N]] [--checkpoint FILE --checkpoint-every N]
-                [--resume FILE] [--freeze embed,layers.0] [--gpu-memory 8GB] [--recompute] [--out DIR] [--json]
+                [--resume FILE] [--freeze embed,layers.0] [--gpu-memory 8GB] [--recompute] [--dense-twin] [--out DIR] [--json]
       Train on the GPU with AdamW (warm-up, then cosine). A pruned model keeps its zeros (recovery);
       --gmp S prunes every decoder linear gradually by magnitude to sparsity S while it trains;
       --distill kl --teacher DIR adds KL(teacher ‖ model) to the loss (the teacher: the dense model), squarehead
@@ -50,7 +50,9 @@ Usage:
       that run on the same folder with the same flags, to the weights the uninterrupted run would give;
       --freeze leaves the named tensors (names or prefixes: embed, layers.0, final_norm, head) untrained;
       --gpu-memory refuses, before any work and with the sizes, a run predicted to need more than that;
-      --recompute keeps only each layer's input and runs its forward again in the backward (less memory).
+      --recompute keeps only each layer's input and runs its forward again in the backward (less memory);
+      --dense-twin (with --from-scratch --gmp S) also trains a dense model of as many parameters as the
+      GMP model keeps non-zeros (fewer heads, narrower MLP) on the same tokens, and reports both.
   npm run cli -- info --model DIR [--json]
       Model card: architecture, sizes, dtype, tensors, and the GPU adapter.
   npm run cli -- adapter [--json]
@@ -85,6 +87,7 @@ const FLAGS: ParseArgsConfig['options'] = {
   'zero-unused-tokens': { type: 'boolean', default: false },
   'from-scratch': { type: 'boolean', default: false },
   recompute: { type: 'boolean', default: false },
+  'dense-twin': { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 };

@@ -189,7 +189,6 @@ export class Engine {
     const model = new GpuModel(this.ctx, spec, weights, dtypes);
     let parameters = 0;
     let bytes = 0;
-    if (folder.fresh) for (const t of weights.values()) parameters += t.shape.reduce((a, b) => a * b, 1);
     const tensors = [...folder.tensors.values()].map((t) => {
       const n = t.shape.reduce((a, b) => a * b, 1);
       parameters += n;

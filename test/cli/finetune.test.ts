@@ -98,6 +98,21 @@ test('a config-only folder (config.json and tokenizer) trains from scratch as th
   expect(refused.stderr).toMatch(/No \.safetensors weights in the folder; a folder of config\.json and tokenizer alone can only be trained from scratch \(finetune --from-scratch\)/);
 });
 
+test('--dense-twin: GMP from scratch beside a dense model of as many parameters as it keeps, on the same tokens', () => {
+  const r = okJson(cli('finetune', '--model', DEMO_MODEL, '--train', SAMPLE_CALIB, '--from-scratch', '--seed', '1', '--gmp', '0.5', '--gmp-t0', '0', '--gmp-dt', '1', '--gmp-n', '2', '--dense-twin', ...SMALL, '--json'));
+  expect([r.sparse.hidden, r.sparse.heads, r.sparse.params]).toEqual([64, 8, 260_032]);
+  expect(r.sparse.result.sparsity).toBe(0.5);
+  expect(r.dense.result.sparsity).toBe(0);
+  expect(r.dense.params).toBe(r.dense.nonzeros);
+  expect(Math.abs(r.dense.params - r.sparse.nonzeros) / r.sparse.nonzeros).toBeLessThan(0.005);
+  expect(r.dense.result.tokens).toBe(r.sparse.result.tokens);
+  // Both start from fresh weights: losses near ln 512.
+  for (const side of [r.sparse, r.dense]) expect(Math.abs(side.result.losses[0] - Math.log(512))).toBeLessThan(0.1);
+  const bad = cli('finetune', '--model', DEMO_MODEL, '--train', SAMPLE_CALIB, '--gmp', '0.5', '--dense-twin', ...SMALL);
+  expect(bad.code).not.toBe(0);
+  expect(bad.stderr).toMatch(/--dense-twin compares a model trained from scratch with gradual pruning/);
+});
+
 test('gradual magnitude pruning from dense reaches its final sparsity', () => {
   const r = okJson(cli('finetune', '--model', DEMO_MODEL, '--train', SAMPLE_CALIB, ...SMALL, '--gmp', '0.5', '--gmp-t0', '0', '--gmp-dt', '1', '--gmp-n', '2', '--json'));
   expect(r.pruning.map((p: { step: number }) => p.step)).toEqual([0, 1, 2]);
