@@ -208,3 +208,29 @@ test('from scratch with distillation from the model as loaded: the loss starts n
   expect(Number(await result.getAttribute('data-ppl-start'))).toBeGreaterThan(100);
   expect(consoleErrors).toEqual([]);
 });
+
+test('GMP from scratch beside its dense twin: both trained on the same tokens, sizes matched, placed in the planner, and the model as loaded afterwards', async ({ page }) => {
+  const consoleErrors = watchConsole(page);
+  await openStudio(page);
+  const loaded = await measurePerplexity(page);
+  await page.getByTestId('train-from-scratch').check();
+  await fillGmp(page, { dt: 1, n: 2, steps: 4 });
+  await page.getByTestId('train-twin').click();
+  const table = page.getByTestId('train-twin-table');
+  await expect(table).toBeVisible({ timeout: 300_000 });
+  await expect(page.getByTestId('train-error')).toHaveCount(0);
+  const sparse = page.getByTestId('twin-sparse'), dense = page.getByTestId('twin-dense');
+  const nonzeros = Number(await sparse.getAttribute('data-nonzeros'));
+  expect(Number(await sparse.getAttribute('data-params'))).toBe(260_032);
+  const params = Number(await dense.getAttribute('data-params'));
+  expect(Number(await dense.getAttribute('data-nonzeros'))).toBe(params);
+  expect(Math.abs(params - nonzeros) / nonzeros).toBeLessThan(0.005);
+  for (const row of [sparse, dense]) expect(Number(await row.getAttribute('data-ppl'))).toBeGreaterThan(1);
+  // The planner places both: N = non-zeros, the same D.
+  await expect(page.getByTestId('planner-twin-sparse')).toHaveAttribute('data-n', String(nonzeros));
+  await expect(page.getByTestId('planner-twin-dense')).toHaveAttribute('data-n', String(params));
+  expect(await page.getByTestId('planner-twin-dense').getAttribute('data-d')).toBe(await page.getByTestId('planner-twin-sparse').getAttribute('data-d'));
+  // The model is the folder's again: the perplexity measured before the comparison.
+  expect(await measurePerplexity(page)).toBe(loaded);
+  expect(consoleErrors).toEqual([]);
+});

@@ -96,6 +96,11 @@ export class Engine {
     return this.current?.model ?? null;
   }
 
+  /** The loaded model's folder, file by file (to load it again, or build models from its config). */
+  folderFiles(): FileSource[] {
+    return [...this.requireModel().folder.files.values()];
+  }
+
   /** The record of the training behind the current weights (steps, settings, what came before), or null. */
   get trainedInfo(): Record<string, unknown> | null {
     return this.current?.trained ?? null;

@@ -4,6 +4,7 @@
 import { BadOption, BadText, Cancelled, DeviceLost, Paused } from '../core/errors';
 import { getClient } from './client';
 import type { FinetuneInput, FinetuneResult } from '../core/jobs/finetune';
+import type { TwinInput } from '../core/jobs/twin';
 import { addRun } from './prune-actions';
 import { DISTILL_TERMS, OPTIONS, parseOption } from '../core/options';
 import { parseFreezeList } from '../core/train/frozen';
@@ -220,4 +221,44 @@ export function pauseTraining(): void {
   if (c?.kind !== 'train' || c.callId === null) return;
   useTrain.getState().set({ pausing: true });
   getClient().pause(c.callId);
+}
+
+/**
+ * From fresh weights, the model's architecture with GMP to the area's sparsity beside its dense
+ * twin (as many parameters as the GMP model keeps non-zeros), on the same text and protocol. The
+ * worker loads the model's folder again afterwards: the weights are the dense ones as loaded.
+ */
+export async function compareDenseTwin(): Promise<void> {
+  const errors = useErrors.getState();
+  errors.clearError('train');
+  const st = useTrain.getState();
+  let job: JobHandle;
+  let input: TwinInput;
+  let textLabel: string;
+  try {
+    const modelName = requireModelName('The dense-twin comparison');
+    const calib = useTexts.getState().calib;
+    const trainText = selectedText(calib);
+    if (!trainText) throw new BadText('The training text is empty: choose a calibration text in the Data area (training reads it).');
+    const { gmp, distill: _distill, ...opts } = finetuneOptions({ ...st.settings, mode: 'gmp' });
+    const ev = currentEvalSettings(modelName);
+    input = { ...opts, gmp: gmp!, seed: parseOption(OPTIONS.seed, st.settings.seed) ?? 0, trainText, evalText: ev.text, evalSeqlen: ev.seqlen, ...(ev.maxWindows === undefined ? {} : { maxWindows: ev.maxWindows }) };
+    textLabel = selectedTextLabel(calib);
+    job = startJob('train', { label: `GMP to ${st.settings.gmpPct}% and its dense twin, ${input.steps} steps each` });
+  } catch (e) {
+    errors.setError('train', e);
+    return;
+  }
+  useTrain.getState().set({ twin: null, live: [] });
+  try {
+    const r = await job.call({ type: 'denseTwin', input });
+    job.finish();
+    // The worker loaded the folder again: the model holds its weights as loaded.
+    usePrune.getState().set({ weights: null, trainedRun: null });
+    useTrain.getState().set({ twin: { ...r, textLabel } });
+  } catch (e) {
+    job.finish();
+    usePrune.getState().set({ weights: null, trainedRun: null });
+    errors.setError('train', e);
+  }
 }

@@ -3,6 +3,7 @@
 // flight is the job in the job slot (store/job.ts); the actions live in train-actions.ts.
 import { create } from 'zustand';
 import type { FinetuneResult } from '../core/jobs/finetune';
+import type { TwinResult } from '../core/jobs/twin';
 import { OPTIONS } from '../core/options';
 
 export type TrainMode = 'recover' | 'gmp';
@@ -123,6 +124,8 @@ interface TrainState {
   interrupted: PendingTrain | null;
   /** What happened to the run that the user should know (a lost device it resumed after). */
   notice: string | null;
+  /** The last dense-twin comparison (GMP from scratch against a dense model of its non-zeros), with its text's label. */
+  twin: (TwinResult & { textLabel: string }) | null;
   setSettings: (patch: Partial<TrainSettings>) => void;
   set: (patch: Partial<Omit<TrainState, 'set' | 'setSettings'>>) => void;
 }
@@ -135,6 +138,7 @@ export const useTrain = create<TrainState>()((set) => ({
   pausing: false,
   interrupted: readPending(),
   notice: null,
+  twin: null,
   setSettings: (patch) => set((s) => ({ settings: { ...s.settings, ...patch } })),
   set: (patch) => set(patch),
 }));

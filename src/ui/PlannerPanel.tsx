@@ -5,12 +5,13 @@
 import { memo, type ReactNode, useId, useMemo, useDeferredValue } from 'react';
 import { CartesianGrid, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis } from 'recharts';
 import type { ScatterShapeProps } from 'recharts/types/util/ScatterUtils';
-import { CHINCHILLA_TOKENS_PER_PARAM, type FitId, FITS } from '../core/plan/chinchilla';
+import { CHINCHILLA_TOKENS_PER_PARAM, type FitId, FITS, whereModelSits } from '../core/plan/chinchilla';
 import { weightsLabel } from '../store/eval-settings';
 import { useModel } from '../store/model';
 import { plannerView, usePlanner, type ChartView, type FitView, type InferenceView, type PlannerView } from '../store/planner';
 import { usePrune } from '../store/prune';
 import { useSpeed } from '../store/speed';
+import { useTrain } from '../store/train';
 import { formatBytes, formatInt, formatMetric } from './format';
 import { NumberField } from './NumberField';
 import './planner.css';
@@ -255,6 +256,59 @@ function ModelTable({ view }: { view: PlannerView }) {
           {fits[0].model.vsRule > 1 ? 'trained past compute-optimal: a smaller, cheaper model to serve' : 'fewer tokens than compute-optimal'}).
         </p>
       ) : null}
+    </div>
+  );
+}
+
+/**
+ * The Train area's dense-twin comparison on the selected fit's map: each model at N = its non-zero
+ * parameters (the GMP model's pruned weights cost nothing at inference) and D = the tokens it saw.
+ */
+function TwinPlacement({ fit }: { fit: PlannerView['fit'] }) {
+  const t = useTrain((s) => s.twin);
+  if (!t) return null;
+  const rows = [
+    ['planner-twin-sparse', `GMP to ${(t.sparse.result.sparsity * 100).toFixed(0)} % (${t.sparse.params.toLocaleString('en-US')} parameters)`, t.sparse],
+    ['planner-twin-dense', 'Dense twin', t.dense],
+  ] as const;
+  return (
+    <div className="table-wrap">
+      <table className="data-table planner-table" data-testid="planner-twin-table">
+        <caption>Trained from scratch in the Train area: GMP and its dense twin, each at N = its non-zero parameters, on {fit.label}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Model</th>
+            <th scope="col">N (non-zero)</th>
+            <th scope="col">D (tokens)</th>
+            <th scope="col">C = 6ND</th>
+            <th scope="col">D / N</th>
+            <th scope="col">Size vs optimal</th>
+            <th scope="col">Fit&apos;s L(N, D)</th>
+            <th scope="col">Measured held-out ln(perplexity)</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map(([id, label, s]) => {
+            const pos = whereModelSits(s.nonzeros, s.result.tokens, fit);
+            return (
+              <tr key={id} data-testid={id} data-n={s.nonzeros} data-d={s.result.tokens} data-compute={pos.compute}>
+                <th scope="row">{label}</th>
+                <td>{sci(s.nonzeros)}</td>
+                <td>{sci(s.result.tokens)}</td>
+                <td>{sci(pos.compute)}</td>
+                <td>{formatMetric(pos.tokensPerParam, 4)}</td>
+                <td>{formatMetric(pos.sizeVsOptimal, 3)}×</td>
+                <td>{formatMetric(pos.loss.total, 5)}</td>
+                <td>{s.result.ppl === null ? '—' : formatMetric(Math.log(s.result.ppl), 5)}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+      <p className="small muted">
+        Both sit at the same N, D and compute by construction, so the fit predicts the same loss for both: what differs is the measured perplexity (on this
+        text and tokenizer, not the fit&apos;s).
+      </p>
     </div>
   );
 }
@@ -514,6 +568,7 @@ export function PlannerBody({ view }: { view: PlannerView }) {
       <BudgetTable view={view} />
       <h3>Where the model sits</h3>
       <ModelTable view={view} />
+      <TwinPlacement fit={view.fit} />
       <FrontierChart chart={view.chart} />
       <h3>What pruning changes at inference</h3>
       {view.inference ? <InferenceTable inf={view.inference} ctx={view.ctx} /> : <p className="muted">Load a model to count its FLOPs per token.</p>}

@@ -9,7 +9,7 @@ import { useFileExports } from '../store/export-actions';
 import { useModel } from '../store/model';
 import { saveLossCsv } from '../store/train-export';
 import { saveChart } from './prune/chart-export';
-import { discardInterrupted, pauseTraining, resumeTraining, runTraining } from '../store/train-actions';
+import { compareDenseTwin, discardInterrupted, pauseTraining, resumeTraining, runTraining } from '../store/train-actions';
 import { useCalibrationBlocker } from './blockers';
 import { CHART_MARGIN, NUMBER_AXIS, xTitle, yTitle } from './chart-style';
 import { ErrorAlert } from './ErrorAlert';
@@ -201,6 +201,60 @@ function Notice() {
   ) : null;
 }
 
+/** Shown for gradual pruning from scratch: the same run beside a dense model of its non-zeros. */
+function TwinButton({ disabled }: { disabled: boolean }) {
+  const s = useTrain((st) => st.settings);
+  if (s.mode !== 'gmp' || !s.fromScratch) return null;
+  return (
+    <button type="button" data-testid="train-twin" disabled={disabled} onClick={() => void compareDenseTwin()} title="Train this GMP run and a dense model with as many parameters as it keeps non-zeros, from fresh weights on the same tokens; the model is loaded again afterwards">
+      Compare with a dense twin
+    </button>
+  );
+}
+
+/** GMP from scratch against its dense twin: shapes, sizes, and the perplexity each reached. */
+function TwinTable() {
+  const t = useTrain((s) => s.twin);
+  if (!t) return null;
+  const rows = [
+    ['twin-sparse', `GMP to ${(t.sparse.result.sparsity * 100).toFixed(0)} %`, t.sparse],
+    ['twin-dense', 'Dense twin', t.dense],
+  ] as const;
+  return (
+    <table className="data-table" data-testid="train-twin-table">
+      <caption>
+        From fresh weights, {t.sparse.result.steps} steps each on {t.sparse.result.tokens.toLocaleString('en-US')} tokens of {t.textLabel}; the planner shows where each sits.
+      </caption>
+      <thead>
+        <tr>
+          <th scope="col">Model</th>
+          <th scope="col">Shape</th>
+          <th scope="col">Non-zero / parameters</th>
+          <th scope="col">Last loss</th>
+          <th scope="col">Perplexity</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map(([id, label, s]) => (
+          <tr key={id} data-testid={id} data-params={s.params} data-nonzeros={s.nonzeros} data-ppl={s.result.ppl ?? ''}>
+            <th scope="row">{label}</th>
+            <td>
+              hidden {s.hidden}, {s.heads} heads, MLP {s.ffn}, {s.layers} layers
+            </td>
+            <td>
+              {s.nonzeros.toLocaleString('en-US')} / {s.params.toLocaleString('en-US')}
+            </td>
+            <td>{formatMetric(s.result.losses[s.result.losses.length - 1], 4)}</td>
+            <td>
+              {s.result.ppl_start === null ? '—' : formatMetric(s.result.ppl_start, 5)} → {s.result.ppl === null ? '—' : formatMetric(s.result.ppl, 5)}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 export function TrainPanel() {
   const running = useJobKind() === 'train';
   const pausing = useTrain((s) => s.pausing);
@@ -221,12 +275,14 @@ export function TrainPanel() {
           <button type="button" data-testid="train-pause" disabled={!running || pausing} onClick={pauseTraining} title="Stop at the next step with a checkpoint; Resume continues exactly from there">
             {pausing ? 'Pausing…' : 'Pause'}
           </button>
+          <TwinButton disabled={running || !!blocker} />
         </RunControls>
       </form>
       <JobProgress kind="train" />
       <ErrorAlert area="train" testId="train-error" />
       <LossChart />
       <Result />
+      <TwinTable />
     </section>
   );
 }

@@ -8,6 +8,7 @@ import { blobSource, type FileSource } from '../core/io/file-source';
 import { runSweep, type SweepPointResult } from '../core/jobs/sweep';
 import { runContextualJob } from '../core/jobs/contextual';
 import { runFinetune, type FinetuneCheckpoint } from '../core/jobs/finetune';
+import { runDenseTwin } from '../core/jobs/twin';
 import { dropCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import type { Progress } from '../core/types';
 import {
@@ -229,6 +230,16 @@ async function handle(req: AnyRequest, signal: AbortSignal): Promise<ResponseRes
         if (req.teacherFromLoaded) e0.dropTeacher();
       }
     }
+    case 'denseTwin': {
+      const e = requireEngine();
+      const files = e.folderFiles();
+      try {
+        return await runDenseTwin(e, files, req.input, { onProgress: progressFor(req.id), signal });
+      } finally {
+        // The user's model back, as its folder holds it.
+        await e.loadModel(files);
+      }
+    }
     case 'exportSmaller': {
       const e = requireEngine();
       const r = await e.exportSmaller();
@@ -299,6 +310,7 @@ function schedule(req: AnyRequest, signal: AbortSignal): Promise<ResponseResults
     case 'exportGguf':
     case 'pruneContextual':
     case 'finetune':
+    case 'denseTwin':
     case 'exportSmaller':
     case 'export': {
       const p = exclusive.then(run);

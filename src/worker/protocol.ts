@@ -15,6 +15,7 @@ import type { GenerateOptions, GenerateResult } from '../core/eval/generate';
 import type { AdapterSummary, ModelSummary, PerplexityResult, Progress } from '../core/types';
 import type { ContextualEvaluation, ContextualJobResult, ContextualRunOptions } from '../core/jobs/contextual';
 import type { FinetuneInput, FinetuneResult } from '../core/jobs/finetune';
+import type { TwinInput, TwinResult } from '../core/jobs/twin';
 import type { ParamCounts } from '../core/export/structured';
 import type { HubListSummary, HubSourceSpec } from './hub';
 
@@ -104,6 +105,12 @@ export interface RequestBodies {
     /** Start from fresh weights (transformers' initialisation of the family) with this seed. */
     fromScratch?: { seed: number };
   };
+  /**
+   * From fresh weights, the loaded model's architecture trained with GMP and its dense twin (as
+   * many parameters as the GMP model keeps non-zeros) on the same text (jobs/twin.ts); the loaded
+   * model is loaded again from its folder afterwards (dense, as it was loaded).
+   */
+  denseTwin: { type: 'denseTwin'; input: TwinInput };
   /** Abort the request with id `target` (it then answers with a Cancelled error). */
   cancel: { type: 'cancel'; target: number };
   /** Pause the training request `target` at its next step: it saves a checkpoint and answers with a Paused error. */
@@ -159,6 +166,7 @@ export interface ResponseResults {
     warnings: string[];
   };
   finetune: FinetuneResult;
+  denseTwin: TwinResult;
   cancel: { cancelled: boolean };
   pause: { pausing: boolean };
   loseDevice: { lost: boolean };
