@@ -76,6 +76,17 @@ export function discardInterrupted(): void {
   useTrain.getState().set({ interrupted: null });
 }
 
+/** The training text (the Data area's calibration text) and the evaluation settings of a run, or a named error. */
+function trainingTexts(what: string) {
+  const modelName = requireModelName(what);
+  const calib = useTexts.getState().calib;
+  const trainText = selectedText(calib);
+  if (!trainText) throw new BadText('The training text is empty: choose a calibration text in the Data area (training reads it).');
+  const ev = currentEvalSettings(modelName);
+  const texts = { trainText, evalText: ev.text, evalSeqlen: ev.seqlen, ...(ev.maxWindows === undefined ? {} : { maxWindows: ev.maxWindows }) };
+  return { modelName, texts, ev, calib };
+}
+
 async function train(resume: PendingTrain | null): Promise<void> {
   const errors = useErrors.getState();
   errors.clearError('train');
@@ -86,12 +97,8 @@ async function train(resume: PendingTrain | null): Promise<void> {
   let pending: PendingTrain;
   let evalKey: string;
   try {
-    const modelName = requireModelName('Training');
-    const calib = useTexts.getState().calib;
-    const trainText = selectedText(calib);
-    if (!trainText) throw new BadText('The training text is empty: choose a calibration text in the Data area (training reads it).');
-    const ev = currentEvalSettings(modelName);
-    input = { ...finetuneOptions(st.settings), trainText, evalText: ev.text, evalSeqlen: ev.seqlen, ...(ev.maxWindows === undefined ? {} : { maxWindows: ev.maxWindows }) };
+    const { modelName, texts, ev, calib } = trainingTexts('Training');
+    input = { ...finetuneOptions(st.settings), ...texts };
     evalKey = ev.key;
     const { weights, trainedRun } = usePrune.getState();
     const from = st.settings.fromScratch
@@ -236,13 +243,9 @@ export async function compareDenseTwin(): Promise<void> {
   let input: TwinInput;
   let textLabel: string;
   try {
-    const modelName = requireModelName('The dense-twin comparison');
-    const calib = useTexts.getState().calib;
-    const trainText = selectedText(calib);
-    if (!trainText) throw new BadText('The training text is empty: choose a calibration text in the Data area (training reads it).');
+    const { texts, calib } = trainingTexts('The dense-twin comparison');
     const { gmp, distill: _distill, ...opts } = finetuneOptions({ ...st.settings, mode: 'gmp' });
-    const ev = currentEvalSettings(modelName);
-    input = { ...opts, gmp: gmp!, seed: parseOption(OPTIONS.seed, st.settings.seed) ?? 0, trainText, evalText: ev.text, evalSeqlen: ev.seqlen, ...(ev.maxWindows === undefined ? {} : { maxWindows: ev.maxWindows }) };
+    input = { ...opts, gmp: gmp!, seed: parseOption(OPTIONS.seed, st.settings.seed) ?? 0, ...texts };
     textLabel = selectedTextLabel(calib);
     job = startJob('train', { label: `GMP to ${st.settings.gmpPct}% and its dense twin, ${input.steps} steps each` });
   } catch (e) {
