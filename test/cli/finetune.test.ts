@@ -21,12 +21,13 @@ test('recover a pruned folder: zeros kept, the JSON of the protocol, --out reloa
   const pruned = path.join(dir, 'pruned'), trained = path.join(dir, 'trained');
   okJson(cli('prune', '--model', DEMO_MODEL, '--method', 'magnitude', '--sparsity', '0.5', '--calib', SAMPLE_CALIB, '--calib-samples', '2', '--seqlen', '64', '--out', pruned, '--json'));
   const r = okJson(cli('finetune', '--model', pruned, '--train', SAMPLE_CALIB, ...SMALL, '--out', trained, '--json'));
-  expect(Object.keys(r).sort()).toEqual(['evals', 'kl', 'layers', 'losses', 'ppl', 'ppl_start', 'pruning', 'seconds', 'sparsity', 'steps', 'tokens', 'tokens_per_s', 'windows']);
+  expect(Object.keys(r).sort()).toEqual(['evals', 'features', 'kl', 'layers', 'losses', 'ppl', 'ppl_start', 'pruning', 'seconds', 'sparsity', 'steps', 'tokens', 'tokens_per_s', 'windows']);
   // Every decoder linear (5 layers × 7) by its Hugging Face name, each with its zeros kept.
   expect(r.layers).toHaveLength(35);
   expect(r.layers[0]).toMatchObject({ name: 'layers.0.attn.q', hf: 'model.layers.0.self_attn.q_proj' });
   expect(r.layers.every((l: { sparsity: number }) => l.sparsity >= 0.5)).toBe(true);
   expect(r.kl).toEqual([]);
+  expect(r.features).toEqual([]);
   expect(r.steps).toBe(4);
   expect(r.tokens).toBe(4 * 2 * 32);
   expect(r.losses).toHaveLength(4);
