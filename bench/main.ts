@@ -81,7 +81,8 @@ if (name === 'train') {
   finish({ results }, () => {
     for (const r of results) {
       process.stdout.write(
-        `${r.model}: ${r.tokens_per_s.toFixed(1)} tokens/s training at seqlen ${r.seqlen}; step ${r.step_ms.toFixed(1)} ms = forward ${r.forward_ms.toFixed(1)} + backward ${r.backward_ms.toFixed(1)} + optimizer ${r.optimizer_ms.toFixed(1)} (${r.step_over_forward.toFixed(2)}× a forward); state ${(r.training_state_bytes / 2 ** 20).toFixed(1)} MiB (predicted ${(r.predicted_bytes / 2 ** 20).toFixed(1)} MiB); with recomputation step ${r.recompute_step_ms.toFixed(1)} ms, state ${(r.recompute_state_bytes / 2 ** 20).toFixed(1)} MiB (predicted ${(r.recompute_predicted_bytes / 2 ** 20).toFixed(1)} MiB)\n`,
+        `${r.model}: ${r.tokens_per_s.toFixed(1)} tokens/s training at seqlen ${r.seqlen}; step ${r.step_ms.toFixed(1)} ms = forward ${r.forward_ms.toFixed(1)} + backward ${r.backward_ms.toFixed(1)} + optimizer ${r.optimizer_ms.toFixed(1)} (${r.step_over_forward.toFixed(2)}× a forward); state ${(r.training_state_bytes / 2 ** 20).toFixed(1)} MiB (predicted ${(r.predicted_bytes / 2 ** 20).toFixed(1)} MiB); with recomputation step ${r.recompute_step_ms.toFixed(1)} ms, state ${(r.recompute_state_bytes / 2 ** 20).toFixed(1)} MiB (predicted ${(r.recompute_predicted_bytes / 2 ** 20).toFixed(1)} MiB)\n` +
+          `  by kernel: ${r.kernels.slice(0, 6).map((k) => `${k.kernel} ${k.ms.toFixed(0)} ms`).join(', ')}\n`,
       );
     }
   });

@@ -1,9 +1,9 @@
 // Training benchmark: tokens/s of training steps, the time of a step split into forward + backward
 // (one window through TrainPass) and the optimizer (clip + AdamW over every parameter), the
 // ratio of a step to a forward pass on the same tokens, and the GPU bytes the training state
-// holds against the prediction (weights + gradients + two moments + activations). Models: the demo
-// model, and random models with OPT-125M's and SmolLM2-135M's shapes (`layers` decoder layers: a
-// software adapter affords 1–2, a real GPU the full depth).
+// holds against the prediction (weights + gradients + two moments + activations), and a step's
+// time by kernel. Models: the demo model, and random models with OPT-125M's and SmolLM2-135M's
+// shapes (`layers` decoder layers: a software adapter affords 1–2, a real GPU the full depth).
 import type { Engine } from '../src/core/engine';
 import type { GpuContext } from '../src/core/gpu/context';
 import * as op from '../src/core/gpu/ops';
@@ -12,7 +12,7 @@ import { trainPassBytes } from '../src/core/train/backward';
 import { Trainer } from '../src/core/train/trainer';
 import { loadNodeModel } from '../src/node/engine';
 import { OPT125M_CONFIG, forwardFlops, randomModel } from './forward';
-import { timeGpu } from './util';
+import { kernelProfile, timeGpu } from './util';
 
 export const SMOLLM2_135M_CONFIG = {
   model_type: 'llama', hidden_size: 576, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3, intermediate_size: 1536,
@@ -58,6 +58,8 @@ async function benchTrain(ctx: GpuContext, model: GpuModel, label: string, T: nu
       training_state_bytes: held,
       predicted_bytes: predicted,
       weights_bytes: 4 * params,
+      // One more step with every dispatch timed alone: the step's time by kernel.
+      kernels: await kernelProfile(ctx, () => trainer.step([ids], 1e-4)),
       ...(await recomputed(ctx, model, T, reps, ids, params)),
     };
   } finally {

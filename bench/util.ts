@@ -56,3 +56,35 @@ export function rand(n: number, seed: number, scale: number): Float32Array {
   }
   return out;
 }
+
+/**
+ * Where the time of `fn` goes, per kernel: each dispatch is submitted alone and stamped when the
+ * queue finishes it, so a kernel's share is the gap since the previous stamp (copies and clears
+ * recorded before a dispatch count towards it). Slower than `fn` alone; for proportions, not totals.
+ */
+export async function kernelProfile(ctx: GpuContext, fn: () => Promise<unknown>): Promise<Array<{ kernel: string; ms: number; dispatches: number }>> {
+  await ctx.finish();
+  const dispatch = ctx.dispatch;
+  const stamps: Array<Promise<[string, number]>> = [];
+  ctx.dispatch = (shader, ...rest) => {
+    dispatch.call(ctx, shader, ...rest);
+    ctx.submit();
+    stamps.push(ctx.device.queue.onSubmittedWorkDone().then(() => [shader, performance.now()]));
+  };
+  const t0 = performance.now();
+  try {
+    await fn();
+  } finally {
+    ctx.dispatch = dispatch;
+  }
+  const by = new Map<string, { kernel: string; ms: number; dispatches: number }>();
+  let prev = t0;
+  for (const [kernel, t] of await Promise.all(stamps)) {
+    const e = by.get(kernel) ?? { kernel, ms: 0, dispatches: 0 };
+    e.ms += t - prev;
+    e.dispatches++;
+    by.set(kernel, e);
+    prev = t;
+  }
+  return [...by.values()].sort((a, b) => b.ms - a.ms);
+}

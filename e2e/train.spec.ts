@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
-import { measurePerplexity, openStudio, shoot, useDownloads, useSmallSettings, watchConsole } from './helpers';
+import { DEMO_FILES, dropModelFiles, measurePerplexity, openStudio, shoot, useDownloads, useSmallSettings, watchConsole } from './helpers';
 
 /** Gradual pruning to 40 % from step 0 (tiny settings: 2 windows of 32 tokens per step, 1 warm-up step). */
 async function fillGmp(page: Page, o: { dt: number; n: number; steps: number }): Promise<void> {
@@ -205,6 +205,29 @@ test('from scratch with distillation from the model as loaded: the loss starts n
   await expect(page.getByTestId('train-squarehead-loss')).toBeVisible();
   await expect(result).toContainText('fresh weights (seed 7)');
   // The perplexity before training is the fresh model's: far above the loaded model's.
+  expect(Number(await result.getAttribute('data-ppl-start'))).toBeGreaterThan(100);
+  expect(consoleErrors).toEqual([]);
+});
+
+test('a dropped folder of config and tokenizer alone opens with fresh weights and trains from scratch', async ({ page }) => {
+  const consoleErrors = watchConsole(page);
+  await openStudio(page);
+  await dropModelFiles(page, { folder: 'config-only', files: DEMO_FILES.filter((f) => f !== 'model.safetensors') });
+  await expect(page.getByTestId('model-name')).toHaveText('config-only');
+  await expect(page.getByTestId('model-error')).toHaveCount(0);
+  await expect(page.getByTestId('model-notes')).toContainText('The folder has no weights');
+  // Nothing to recover: the Train area starts from scratch.
+  await expect(page.getByTestId('train-from-scratch')).toBeChecked();
+  for (const [id, v] of Object.entries({ 'train-steps': 4, 'train-warmup': 1, 'train-batch': 2, 'train-seqlen': 32, 'train-lr': 0.01 })) await page.getByTestId(id).fill(String(v));
+  await page.getByTestId('train-run').click();
+  const result = page.getByTestId('train-result');
+  await expect(result).toBeVisible({ timeout: 240_000 });
+  await expect(page.getByTestId('train-error')).toHaveCount(0);
+  // Fresh weights predict about uniformly over the 512 tokens: a first loss near ln 512, then lower.
+  const chart = page.getByTestId('train-loss-chart');
+  const first = Number(await chart.getAttribute('data-first'));
+  expect(Math.abs(first - Math.log(512))).toBeLessThan(0.3);
+  expect(Number(await chart.getAttribute('data-last'))).toBeLessThan(first);
   expect(Number(await result.getAttribute('data-ppl-start'))).toBeGreaterThan(100);
   expect(consoleErrors).toEqual([]);
 });

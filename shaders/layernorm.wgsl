@@ -1,6 +1,7 @@
 // layernorm: Y[t, :] = (X[t, :] - mean) / sqrt(var + eps) * w + b   (biased variance, as torch)
 // Two-pass in workgroup memory (mean, then the variance of the centred values) for accuracy.
-// Dispatch: (T) workgroups of 64 threads, one row each.
+// Dispatch: (ceil(T / (64 / RW))) workgroups of 64 threads, RW threads per row (row_reduce.wgsl:
+// RW = 64, one row per workgroup and a tree in workgroup memory; RW = 1, a thread per row).
 // flags: bit 0 = has bias.
 
 struct Params {
@@ -20,18 +21,22 @@ struct Params {
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let base = wg.x * p.C;
+  let row = wg.x * (64u / RW) + li / RW;
+  let lane = li % RW;
+  // Threads past the last row read nothing but still join the reductions.
+  let C = select(0u, p.C, row < p.T);
+  let base = row * p.C;
   var s = 0.0;
-  for (var c = li; c < p.C; c += 64u) { s += X[base + c]; }
+  for (var c = lane; c < C; c += RW) { s += X[base + c]; }
   let mean = row_sum(li, s) / f32(p.C);
   var q = 0.0;
-  for (var c = li; c < p.C; c += 64u) {
+  for (var c = lane; c < C; c += RW) {
     let d = X[base + c] - mean;
     q = fma(d, d, q);
   }
   let rstd = inverseSqrt(row_sum(li, q) / f32(p.C) + p.eps);
   let hasBias = (p.flags & 1u) != 0u;
-  for (var c = li; c < p.C; c += 64u) {
+  for (var c = lane; c < C; c += RW) {
     var v = (X[base + c] - mean) * rstd * w[c];
     if (hasBias) { v += b[c]; }
     Y[base + c] = v;

@@ -1,5 +1,6 @@
 // rmsnorm: Y[t, :] = X[t, :] * rsqrt(mean(X[t, :]^2) + eps) * w   (Llama / Qwen2, computed in f32)
-// Dispatch: (T) workgroups of 64 threads, one row each; tree reduction in workgroup memory.
+// Dispatch: (ceil(T / (64 / RW))) workgroups of 64 threads, RW threads per row (row_reduce.wgsl:
+// RW = 64, one row per workgroup and a tree in workgroup memory; RW = 1, a thread per row).
 
 struct Params {
   T: u32,
@@ -17,14 +18,18 @@ struct Params {
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let base = wg.x * p.C;
+  let row = wg.x * (64u / RW) + li / RW;
+  let lane = li % RW;
+  // Threads past the last row read nothing but still join the reduction.
+  let C = select(0u, p.C, row < p.T);
+  let base = row * p.C;
   var s = 0.0;
-  for (var c = li; c < p.C; c += 64u) {
+  for (var c = lane; c < C; c += RW) {
     let v = X[base + c];
     s = fma(v, v, s);
   }
   let scale = inverseSqrt(row_sum(li, s) / f32(p.C) + p.eps);
-  for (var c = li; c < p.C; c += 64u) {
+  for (var c = lane; c < C; c += RW) {
     Y[base + c] = X[base + c] * scale * w[c];
   }
 }

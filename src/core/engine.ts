@@ -233,6 +233,7 @@ export class Engine {
       rope: spec.rope ? { ...spec.rope } : null,
       configDtype: spec.configDtype,
       notes: folder.notes,
+      ...(folder.fresh ? { fresh: true as const } : {}),
     };
     this.current = { folder, model, tokenizer, summary, backup: new Map(), pruned: null, trained: null };
     return summary;

@@ -51,6 +51,8 @@ export interface ModelSummary {
   configDtype: string | null;
   /** What the load noticed that the user should know (ignored config fields, unused tensors). */
   notes: string[];
+  /** Set when the folder had no weight files: every tensor was initialised as the family does (to train from scratch). */
+  fresh?: true;
   /** Set when the folder was exported by Prune Studio after pruning (its prune_studio.json). */
   prunedBy: { method: string; target: unknown; sparsity: number } | null;
 }

@@ -9,6 +9,7 @@ import { useErrors } from './errors';
 import { cancelJob } from './job';
 import { useModel } from './model';
 import { refreshTokenCount } from './text-actions';
+import { useTrain } from './train';
 
 export type { ModelFile };
 
@@ -62,6 +63,8 @@ export async function loadModel(source: ModelSource, label: string): Promise<voi
     if (loadCall !== call) return;
     loadedSource = { source, label };
     useModel.getState().set({ status: 'loaded', summary, label, loadingLabel: null, progress: null });
+    // A config-only folder has nothing to recover: the Train area starts from scratch.
+    if (summary.fresh) useTrain.getState().setSettings({ fromScratch: true });
     void refreshTokenCount();
   } catch (e) {
     if (loadCall !== call) return;

@@ -62,7 +62,7 @@ function DropZone({ disabled }: { disabled: boolean }) {
       aria-describedby="model-drop-help"
     >
       <p id="model-drop-help">
-        Drop a model folder here (config.json, *.safetensors, tokenizer.json), or pick it. Files stay on this computer.
+        Drop a model folder here (config.json, *.safetensors, tokenizer.json; config and tokenizer alone to train from scratch), or pick it. Files stay on this computer.
       </p>
       <div className="button-row">
         <button type="button" disabled={disabled} onClick={() => folderInput.current?.click()}>

@@ -156,7 +156,8 @@ async function handle(req: AnyRequest, signal: AbortSignal): Promise<ResponseRes
         return summary;
       }
       const files = await sourcesOf(req.source, req.id, signal);
-      return e.loadModel(files, progressFor(req.id), signal);
+      // A dropped folder of config.json and tokenizer alone opens with fresh weights, to train from scratch.
+      return e.loadModel(files, progressFor(req.id), signal, { configOnly: true });
     }
     case 'hubList':
       return hubList(req.spec, signal);
@@ -236,8 +237,8 @@ async function handle(req: AnyRequest, signal: AbortSignal): Promise<ResponseRes
       try {
         return await runDenseTwin(e, files, req.input, { onProgress: progressFor(req.id), signal });
       } finally {
-        // The user's model back, as its folder holds it.
-        await e.loadModel(files);
+        // The user's model back, as its folder holds it (a config-only folder: fresh again).
+        await e.loadModel(files, undefined, undefined, { configOnly: true });
       }
     }
     case 'exportSmaller': {

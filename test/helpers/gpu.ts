@@ -1,6 +1,7 @@
 // Shared test helpers: a GPU context on Dawn (Node), seeded random data, tolerance checks.
+import { afterAll, beforeAll } from 'vitest';
 import { acquireDevice } from '../../src/core/gpu/device';
-import { GpuContext } from '../../src/core/gpu/context';
+import { GpuContext, type MatmulVariant } from '../../src/core/gpu/context';
 import { mulberry32 } from '../../src/core/random';
 import { nodeShaders } from '../../src/node/files';
 import { nodeGpu } from '../../src/node/gpu';
@@ -8,6 +9,19 @@ import { nodeGpu } from '../../src/node/gpu';
 export async function testContext(pageBytesOverride?: number): Promise<GpuContext> {
   const { device, summary } = await acquireDevice(await nodeGpu());
   return new GpuContext(device, summary, nodeShaders, pageBytesOverride);
+}
+
+/** The two kernel variants a context runs (shared tiles and trees; barrier-free): for `describe.each`. */
+export const VARIANTS = ['tiled', 'rb'] as const;
+
+/** Run the enclosing describe's tests on `variant`, then give the context its adapter's own back. */
+export function onVariant(ctx: () => GpuContext, variant: MatmulVariant): void {
+  beforeAll(() => {
+    ctx().matmulVariant = variant;
+  });
+  afterAll(() => {
+    ctx().matmulVariant = ctx().adapter.isSoftware ? 'rb' : 'tiled';
+  });
 }
 
 /** Uniform values in [-scale, scale). */

@@ -6,7 +6,7 @@
 // splices the snippet's text in before compiling; recursive, each file at most once per kernel).
 import { GpuError, TooLargeForDevice } from '../errors';
 
-/** The two dense GEMM variants with one contract (see shaders/matmul*.wgsl). */
+/** The two dense GEMM variants, each with one contract (shaders/matmul*.wgsl, shaders/cross_gram*.wgsl). */
 export type MatmulVariant = 'tiled' | 'rb';
 import type { AdapterSummary } from '../types';
 import { formatBytes } from '../units';

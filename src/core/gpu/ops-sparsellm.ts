@@ -2,12 +2,13 @@
 // sparsellm_zs_gated.wgsl): one function per kernel role, recording a dispatch on the context
 // (nothing is submitted here). The algorithm itself is in src/core/prune/sparsellm.ts.
 import { type Binding, type GpuContext, grid1d, params } from './context';
+import { crossGramDispatch } from './ops';
 
 /** G = a·G + b·AᵀB.  a: (T, M), b: (T, K), g: (M, K). */
 export function crossGram(
   ctx: GpuContext, a: GPUBuffer | Binding, b: GPUBuffer | Binding, g: GPUBuffer, T: number, M: number, K: number, wa: number, wb: number,
 ): void {
-  ctx.dispatch('cross_gram', params(T, M, K, { f: wa }, { f: wb }, 0, 0, 0), [a, b, g], [Math.ceil(K / 64), Math.ceil(M / 64)]);
+  crossGramDispatch(ctx, params(T, M, K, { f: wa }, { f: wb }, 0, 0, 0), [a, b, g], M, K);
 }
 
 /** ReLU MLP: z ← argmin γ(p − relu(z))² + α(z − m)², elementwise.  z, m, p: (n). */

@@ -2,7 +2,7 @@
 // nll.wgsl with its gradient, and cross_gram.wgsl for the linear gradients): one function per kernel
 // role, recording dispatches on the context (nothing is submitted here).
 import { type Binding, type GpuContext, grid1d, params } from './context';
-import { ACT_MODE, type GpuTensor } from './ops';
+import { ACT_MODE, type GpuTensor, crossGramDispatch, rowGrid } from './ops';
 
 export interface AdamWStep {
   lr: number;
@@ -37,7 +37,9 @@ export function sumsqGroups(n: number): { groups: number; per: number } {
 /** out[out0 + g] = Σ x² over group g's slice of x: (n); sumsqGroups(n).groups partials. */
 export function sumsq(ctx: GpuContext, x: GPUBuffer, n: number, out: GPUBuffer, out0: number): void {
   const { groups, per } = sumsqGroups(n);
-  ctx.dispatch('sumsq', params(n, per, out0, 0), [x, out], [groups]);
+  // RW threads per partial: a tree of 256 on GPUs, one thread (no barriers) on the barrier-free variant.
+  const RW = ctx.matmulVariant === 'rb' ? 1 : 256;
+  ctx.dispatch('sumsq', params(n, per, out0, groups), [x, out], [Math.ceil(groups / (256 / RW))], { RW });
 }
 
 /**
@@ -68,7 +70,8 @@ export function rmsnormBackward(
   ctx: GpuContext, x: GPUBuffer, w: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer, dw: GPUBuffer, stats: GPUBuffer,
   T: number, C: number, eps: number, accumulate = false,
 ): void {
-  ctx.dispatch('norm_backward', params(T, C, { f: eps }, accumulate ? 1 : 0), [x, w, dy, dx, stats], [T]);
+  const g = rowGrid(ctx, T);
+  ctx.dispatch('norm_backward', params(T, C, { f: eps }, accumulate ? 1 : 0), [x, w, dy, dx, stats], g.groups, g.defines);
   ctx.dispatch('norm_backward_w', params(T, C, 0, 0), [x, dy, stats, dw, ctx.empty], [Math.ceil(C / 256)]);
 }
 
@@ -77,7 +80,8 @@ export function layernormBackward(
   ctx: GpuContext, x: GPUBuffer, w: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer, dw: GPUBuffer, db: GPUBuffer | undefined, stats: GPUBuffer,
   T: number, C: number, eps: number, accumulate = false,
 ): void {
-  ctx.dispatch('norm_backward', params(T, C, { f: eps }, (accumulate ? 1 : 0) | 2), [x, w, dy, dx, stats], [T]);
+  const g = rowGrid(ctx, T);
+  ctx.dispatch('norm_backward', params(T, C, { f: eps }, (accumulate ? 1 : 0) | 2), [x, w, dy, dx, stats], g.groups, g.defines);
   ctx.dispatch('norm_backward_w', params(T, C, db ? 1 : 0, 0), [x, dy, stats, dw, db ?? ctx.empty], [Math.ceil(C / 256)]);
 }
 
@@ -141,15 +145,15 @@ export function linearBackward(
   w.chunks.forEach((c, ci) => {
     const dwc = g.dw.chunks[ci];
     // dW[rows of the chunk] += dY[:, row0 : row0 + rows]ᵀ · X
-    ctx.dispatch('cross_gram', params(T, c.rows, K, { f: 1 }, { f: 1 }, 0, N, c.row0), [dy, x, dwc.buffer], [Math.ceil(K / 64), Math.ceil(c.rows / 64)]);
+    crossGramDispatch(ctx, params(T, c.rows, K, { f: 1 }, { f: 1 }, 0, N, c.row0), [dy, x, dwc.buffer], c.rows, K);
     if (g.dx) {
       // dX (T, K) (+)= Σ_{n in chunk} dY[t, n] · W[n, :]: A = dY read transposed from column row0.
       const first = ci === 0 && !g.accumulateDx;
-      ctx.dispatch('cross_gram', params(c.rows, T, K, { f: first ? 0 : 1 }, { f: 1 }, 1, N, c.row0), [dy, c.buffer, g.dx], [Math.ceil(K / 64), Math.ceil(T / 64)]);
+      crossGramDispatch(ctx, params(c.rows, T, K, { f: first ? 0 : 1 }, { f: 1 }, 1, N, c.row0), [dy, c.buffer, g.dx], T, K);
     }
   });
   if (g.db) {
     if (!g.ones) throw new Error('internal: linearBackward needs a ones buffer for the bias gradient');
-    ctx.dispatch('cross_gram', params(T, 1, N, { f: 1 }, { f: 1 }, 0, 0, 0), [g.ones, dy, g.db.chunks[0].buffer], [Math.ceil(N / 64), 1]);
+    crossGramDispatch(ctx, params(T, 1, N, { f: 1 }, { f: 1 }, 0, 0, 0), [g.ones, dy, g.db.chunks[0].buffer], 1, N);
   }
 }

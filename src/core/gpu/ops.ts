@@ -72,6 +72,18 @@ function gemmDispatch(ctx: GpuContext, words: ArrayBuffer, bindings: Array<GPUBu
   }
 }
 
+/**
+ * The cross-Gram G (M, K) = a·G + b·AᵀB of `params(T, M, K, a, b, transA, lda, aOff)` on the
+ * context's GEMM variant (cross_gram.wgsl's shared tiles, or cross_gram_rb.wgsl without barriers).
+ */
+export function crossGramDispatch(ctx: GpuContext, words: ArrayBuffer, bindings: Array<GPUBuffer | Binding>, M: number, K: number): void {
+  if (ctx.matmulVariant === 'rb') {
+    ctx.dispatch('cross_gram_rb', words, bindings, [Math.ceil(Math.ceil(K / 4) / 64), Math.ceil(M / 4)]);
+  } else {
+    ctx.dispatch('cross_gram', words, bindings, [Math.ceil(K / 64), Math.ceil(M / 64)]);
+  }
+}
+
 /** Y[:, :N] (+)= X Wᵀ + b.  x: (T, K), W: (N, K) paged by rows, b: (N), y: (T, ldy). */
 export function matmul(
   ctx: GpuContext,
@@ -114,16 +126,28 @@ export function embed(ctx: GpuContext, ids: GPUBuffer, E: GpuTensor, y: GPUBuffe
   }
 }
 
+/**
+ * The geometry of a row kernel over T rows (shaders/common/row_reduce.wgsl): RW threads per row,
+ * 64 / RW rows per 64-thread workgroup; RW = 1 (a thread per row, no barriers) on the barrier-free
+ * variant the context chose for software adapters.
+ */
+export function rowGrid(ctx: GpuContext, T: number): { groups: [number]; defines: { RW: number } } {
+  const RW = ctx.matmulVariant === 'rb' ? 1 : 64;
+  return { groups: [Math.ceil(T / (64 / RW))], defines: { RW } };
+}
+
 /** y = rmsnorm(x) * w.  x, y: (T, C). */
 export function rmsnorm(ctx: GpuContext, x: GPUBuffer, w: GpuTensor, y: GPUBuffer, T: number, C: number, eps: number): void {
-  ctx.dispatch('rmsnorm', params(T, C, { f: eps }, 0), [x, w.chunks[0].buffer, y], [T]);
+  const g = rowGrid(ctx, T);
+  ctx.dispatch('rmsnorm', params(T, C, { f: eps }, 0), [x, w.chunks[0].buffer, y], g.groups, g.defines);
 }
 
 /** y = layernorm(x) * w + b.  x, y: (T, C). */
 export function layernorm(
   ctx: GpuContext, x: GPUBuffer, w: GpuTensor, b: GpuTensor | undefined, y: GPUBuffer, T: number, C: number, eps: number,
 ): void {
-  ctx.dispatch('layernorm', params(T, C, { f: eps }, b ? 1 : 0), [x, w.chunks[0].buffer, b ? b.chunks[0].buffer : ctx.empty, y], [T]);
+  const g = rowGrid(ctx, T);
+  ctx.dispatch('layernorm', params(T, C, { f: eps }, b ? 1 : 0), [x, w.chunks[0].buffer, b ? b.chunks[0].buffer : ctx.empty, y], g.groups, g.defines);
 }
 
 /** In-place rotary embedding on x: (T, nHeads, headDim); cs: (T, rot/2, 2) cos/sin table. */
@@ -160,7 +184,7 @@ export function nll(ctx: GpuContext, logits: GPUBuffer, targets: GPUBuffer, out:
 export function hessian(ctx: GpuContext, x: GPUBuffer | Binding, h: GPUBuffer, T: number, C: number, a: number, b: number): void {
   // H = a·H + b·XᵀX is the cross-Gram AᵀB with A = B = X (both bindings read-only, so one buffer may
   // be bound twice): one kernel serves SparseGPT's statistics and SparseLLM's cross-covariances.
-  ctx.dispatch('cross_gram', params(T, C, C, { f: a }, { f: b }, 0, 0, 0), [x, x, h], [Math.ceil(C / 64), Math.ceil(C / 64)]);
+  crossGramDispatch(ctx, params(T, C, C, { f: a }, { f: b }, 0, 0, 0), [x, x, h], C, C);
 }
 
 /**

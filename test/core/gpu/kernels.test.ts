@@ -8,7 +8,7 @@ import {
   attentionRef, embeddingRef, geluErfRef, geluNewRef, layerNormRef, linearRef, logSoftmaxNllRef,
   reluRef, rmsNormRef, ropeInvFreqRef, ropeRef, siluRef,
 } from '../../../src/core/reference/kernels';
-import { maxRelErr, randn, testContext, tolFor } from '../../helpers/gpu';
+import { VARIANTS, maxRelErr, onVariant, randn, testContext, tolFor } from '../../helpers/gpu';
 
 let ctx: GpuContext;
 beforeAll(async () => {
@@ -18,16 +18,11 @@ afterAll(() => ctx?.dispose());
 
 const read = (b: GPUBuffer, n: number) => ctx.read(b, 0, n * 4);
 
-describe.each(['tiled', 'rb'] as const)('matmul %s (Y = X Wᵀ + b)', (variant) => {
+describe.each(VARIANTS)('matmul %s (Y = X Wᵀ + b)', (variant) => {
   const shapes: Array<[number, number, number]> = [
     [1, 1, 1], [3, 5, 7], [64, 64, 16], [65, 100, 33], [130, 37, 200], [7, 300, 64],
   ];
-  beforeAll(() => {
-    ctx.matmulVariant = variant;
-  });
-  afterAll(() => {
-    ctx.matmulVariant = ctx.adapter.isSoftware ? 'rb' : 'tiled';
-  });
+  onVariant(() => ctx, variant);
   test.each(shapes)('T=%i N=%i K=%i, with bias and accumulate', async (T, N, K) => {
     const x = randn(T * K, 1), w = randn(N * K, 2), b = randn(N, 3), y0 = randn(T * N, 4);
     const X = ctx.upload(x, 'x'), W = op.uploadTensor(ctx, w, [N, K], 'w'), B = op.uploadTensor(ctx, b, [N], 'b');
@@ -95,14 +90,15 @@ describe('embed', () => {
   });
 });
 
-describe('norms', () => {
-  test.each([[1, 1], [3, 64], [5, 100], [2, 1000]])('rmsnorm T=%i C=%i', async (T, C) => {
+describe.each(VARIANTS)('norms (%s: a row per workgroup, or per thread)', (variant) => {
+  onVariant(() => ctx, variant);
+  test.each([[1, 1], [3, 64], [5, 100], [2, 1000], [70, 5]])('rmsnorm T=%i C=%i', async (T, C) => {
     const x = randn(T * C, 10, 3), w = randn(C, 11);
     const X = ctx.upload(x, 'x'), Wt = op.uploadTensor(ctx, w, [C], 'w'), Y = ctx.storage(T * C * 4, 'y');
     op.rmsnorm(ctx, X, Wt, Y, T, C, 1e-5);
     expect(maxRelErr(await read(Y, T * C), rmsNormRef(x, T, C, w, 1e-5)).err).toBeLessThan(tolFor(C) * 4);
   });
-  test.each([[1, 2], [3, 64], [5, 100], [2, 1000]])('layernorm T=%i C=%i', async (T, C) => {
+  test.each([[1, 2], [3, 64], [5, 100], [2, 1000], [70, 5]])('layernorm T=%i C=%i', async (T, C) => {
     const x = randn(T * C, 12, 3).map((v) => v + 5), w = randn(C, 13), b = randn(C, 14);
     const X = ctx.upload(x, 'x'), Wt = op.uploadTensor(ctx, w, [C], 'w'), Bt = op.uploadTensor(ctx, b, [C], 'b');
     const Y = ctx.storage(T * C * 4, 'y');

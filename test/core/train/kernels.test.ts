@@ -13,7 +13,7 @@ import {
   activationGradRef, adamwRef, attentionBackwardRef, clipScaleRef, dot, embeddingBackwardRef, finiteDiff, layerNormBackwardRef,
   linearBackwardRef, nllBackwardRef, rmsNormBackwardRef, squareHeadRef,
 } from '../../../src/core/reference/train';
-import { maxRelErr, randn, testContext, tolFor } from '../../helpers/gpu';
+import { VARIANTS, maxRelErr, onVariant, randn, testContext, tolFor } from '../../helpers/gpu';
 
 let ctx: GpuContext;
 beforeAll(async () => {
@@ -159,8 +159,9 @@ describe('nll with a teacher (distillation)', () => {
   });
 });
 
-describe('norm_backward (RMSNorm)', () => {
-  test.each([[1, 1], [3, 7], [5, 64], [2, 65], [9, 300]])('T=%i C=%i, dX accumulated and dw added', async (T, C) => {
+describe.each(VARIANTS)('norm_backward (RMSNorm; %s: a row per workgroup, or per thread)', (variant) => {
+  onVariant(() => ctx, variant);
+  test.each([[1, 1], [3, 7], [5, 64], [2, 65], [9, 300], [70, 5]])('T=%i C=%i, dX accumulated and dw added', async (T, C) => {
     const eps = 1e-5;
     const x = randn(T * C, 11), w = randn(C, 12), dy = randn(T * C, 13), dx0 = randn(T * C, 14), dw0 = randn(C, 15);
     const X = ctx.upload(x, 'x'), Wb = ctx.upload(w, 'w'), DY = ctx.upload(dy, 'dy'), DX = ctx.upload(dx0, 'dx'), DW = ctx.upload(dw0, 'dw');
@@ -173,7 +174,8 @@ describe('norm_backward (RMSNorm)', () => {
   });
 });
 
-describe('linear backward (cross_gram: dW = dYᵀX, dX = dY·W, db = Σ dY)', () => {
+describe.each(VARIANTS)('linear backward, cross_gram %s (dW = dYᵀX, dX = dY·W, db = Σ dY)', (variant) => {
+  onVariant(() => ctx, variant);
   test.each([[1, 1, 1], [3, 5, 7], [64, 64, 16], [65, 33, 100], [7, 130, 37]])('T=%i N=%i K=%i', async (T, N, K) => {
     const x = randn(T * K, 21), w = randn(N * K, 22), dy = randn(T * N, 23), dw0 = randn(N * K, 24);
     const X = ctx.upload(x, 'x'), W = op.uploadTensor(ctx, w, [N, K], 'w'), DY = ctx.upload(dy, 'dy');
@@ -199,6 +201,7 @@ describe('linear backward (cross_gram: dW = dYᵀX, dX = dY·W, db = Σ dY)', ()
       expect(W.chunks.length).toBeGreaterThan(1);
       const DW = op.uploadTensor(small, new Float32Array(N * K), [N, K], 'dw');
       const X = small.upload(x, 'x'), DY = small.upload(dy, 'dy'), DX = small.storage(T * K * 4, 'dx');
+      small.matmulVariant = variant;
       top.linearBackward(small, X, W, DY, { dx: DX, dw: DW }, T);
       const ref = linearBackwardRef(x, T, K, w, N, dy);
       expect(scaledErr(await small.read(DX, 0, T * K * 4), ref.dx)).toBeLessThan(tolFor(N));
@@ -207,6 +210,26 @@ describe('linear backward (cross_gram: dW = dYᵀX, dX = dY·W, db = Σ dY)', ()
       small.dispose();
     }
   });
+});
+
+test('the two cross_gram variants sum in the same order: gradients equal bit for bit', async () => {
+  const T = 37, N = 70, K = 45;
+  const x = randn(T * K, 41), w = randn(N * K, 42), dy = randn(T * N, 43);
+  const X = ctx.upload(x, 'x'), W = op.uploadTensor(ctx, w, [N, K], 'w'), DY = ctx.upload(dy, 'dy');
+  const out: Float32Array[] = [];
+  for (const variant of ['tiled', 'rb'] as const) {
+    ctx.matmulVariant = variant;
+    const DW = op.uploadTensor(ctx, new Float32Array(N * K), [N, K], 'dw'), DX = ctx.storage(T * K * 4, 'dx');
+    top.linearBackward(ctx, X, W, DY, { dx: DX, dw: DW }, T);
+    out.push(await op.readTensor(ctx, DW), await read(DX, T * K));
+    ctx.destroy(DX);
+    op.destroyTensor(ctx, DW);
+  }
+  ctx.matmulVariant = ctx.adapter.isSoftware ? 'rb' : 'tiled';
+  expect(out[2]).toEqual(out[0]);
+  expect(out[3]).toEqual(out[1]);
+  [X, DY].forEach((b) => ctx.destroy(b));
+  op.destroyTensor(ctx, W);
 });
 
 describe('adamw and the global gradient norm', () => {
@@ -232,7 +255,10 @@ describe('adamw and the global gradient norm', () => {
     }
     [W, M, Vb, MB].forEach((b) => ctx.destroy(b));
   });
+});
 
+describe.each(VARIANTS)('sumsq (%s: a tree per partial, or a thread)', (variant) => {
+  onVariant(() => ctx, variant);
   test.each([1, 255, 256, 1000, 300_001])('sumsq partials of n=%i add up to ‖x‖²', async (n) => {
     const x = randn(n, 51);
     const { groups } = top.sumsqGroups(n);
@@ -276,8 +302,9 @@ describe('squarehead (hidden-state distillation)', () => {
   });
 });
 
-describe('norm_backward (LayerNorm)', () => {
-  test.each([[1, 1], [3, 7], [4, 64], [2, 129]])('T=%i C=%i, dX overwritten, dw and db added', async (T, C) => {
+describe.each(VARIANTS)('norm_backward (LayerNorm; %s: a row per workgroup, or per thread)', (variant) => {
+  onVariant(() => ctx, variant);
+  test.each([[1, 1], [3, 7], [4, 64], [2, 129], [70, 5]])('T=%i C=%i, dX overwritten, dw and db added', async (T, C) => {
     const eps = 1e-5;
     const x = randn(T * C, 81, 2), w = randn(C, 82), dy = randn(T * C, 83), dw0 = randn(C, 84), db0 = randn(C, 85);
     const X = ctx.upload(x, 'x'), Wb = ctx.upload(w, 'w'), DY = ctx.upload(dy, 'dy'), DX = ctx.storage(T * C * 4, 'dx');
