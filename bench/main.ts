@@ -28,6 +28,7 @@ const { values, positionals } = parseArgs({
     dims: { type: 'string' },
     tokens: { type: 'string' },
     layers: { type: 'string' },
+    'factor-dims': { type: 'string' },
   },
 });
 
@@ -35,7 +36,7 @@ const name = positionals[0];
 if (name !== 'forward' && name !== 'prune' && name !== 'generate' && name !== 'train') {
   process.stderr.write(
     'usage: npm run bench -- forward [--reps N] [--out FILE] [--json] [--skip-opt]\n' +
-      '       npm run bench -- prune [--samples 8] [--seqlen 128] [--dims 256,512,768,1024] [--skip-opt] [--out FILE] [--json]\n' +
+      '       npm run bench -- prune [--samples 8] [--seqlen 128] [--dims 256,512,768,1024] [--factor-dims 768,2048] [--skip-opt] [--out FILE] [--json]\n' +
       '       npm run bench -- generate [--tokens 32] [--out FILE] [--json]\n' +
       '       npm run bench -- train [--seqlen 128] [--layers 2] [--reps N] [--skip-opt] [--out FILE] [--json]\n' +
       '       npm run bench -- spmm [--reps N] [--models opt125m,stories260K] [--patterns 50%,2:4] [--json] [--out FILE]\n',
@@ -94,7 +95,8 @@ if (name === 'prune') {
     calibText: path.resolve('public/data/sample-calib.txt'),
     samples: Number(values.samples ?? 8),
     seqlen: Number(values.seqlen ?? 128),
-    dims: (values.dims ?? '256,512,768,1024').split(',').map(Number),
+    dims: (values.dims ?? '256,512,768,1024').split(',').filter(Boolean).map(Number),
+    factorDims: (values['factor-dims'] ?? '768,2048').split(',').filter(Boolean).map(Number),
     skipOpt: values['skip-opt'] ?? false,
     log,
   });

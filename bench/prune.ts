@@ -7,10 +7,12 @@ import type { GpuContext } from '../src/core/gpu/context';
 import * as op from '../src/core/gpu/ops';
 import { calibrationWindows } from '../src/core/calib/windows';
 import { pruneModel } from '../src/core/prune/driver';
+import { factorise } from '../src/core/prune/sparsegpt';
 import type { PruneMethod, PruneReport } from '../src/core/prune/types';
 import type { GpuModel } from '../src/core/nn/model';
 import { loadNodeModel } from '../src/node/engine';
 import { OPT125M_CONFIG, randomModel } from './forward';
+import { rand } from './util';
 
 function summarise(r: PruneReport) {
   const sum = (k: keyof PruneReport['phases'][number]) => r.phases.reduce((s, p) => s + p[k], 0);
@@ -36,7 +38,7 @@ function destroy(ctx: GpuContext, m: GpuModel) {
 
 export async function pruneBench(
   engine: Engine,
-  opts: { demoDir: string; calibText: string; samples: number; seqlen: number; dims: number[]; skipOpt: boolean; log: (s: string) => void },
+  opts: { demoDir: string; calibText: string; samples: number; seqlen: number; dims: number[]; factorDims: number[]; skipOpt: boolean; log: (s: string) => void },
 ) {
   const ctx = engine.ctx;
   const out: Record<string, unknown> = {};
@@ -81,5 +83,41 @@ export async function pruneBench(
     sweep: Math.log(s.sweep / scaling[i].sweep) / Math.log(s.d / scaling[i].d),
   }));
   out.sparsegpt_scaling = { samples: opts.samples, seqlen: opts.seqlen, layers: 1, runs: scaling, exponents };
+  out.factorisation = [];
+  for (const d of opts.factorDims) {
+    const r = await factorTimes(ctx, d);
+    (out.factorisation as unknown[]).push(r);
+    opts.log(`factorisation d=${d}: GPU (f32) ${r.gpu_s.toFixed(3)} s, CPU (float64) ${r.cpu_s.toFixed(3)} s; diag(U) max relative difference ${r.diag_rel_diff.toExponential(2)}`);
+  }
   return out;
+}
+
+/**
+ * SparseGPT's factorisation alone at width d, on both paths (upload, factor, inverse and what the
+ * sweep needs back included), on a symmetric H made positive definite by its diagonal
+ * (Gershgorin): the time does not depend on the values. n³/2 flops (factor n³/3, inverse n³/6).
+ */
+async function factorTimes(ctx: GpuContext, d: number) {
+  const r = rand(d * d, d, 1);
+  const H = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) {
+    for (let j = 0; j < i; j++) H[i * d + j] = H[j * d + i] = r[i * d + j] / Math.sqrt(d);
+    H[i * d + i] = Math.sqrt(d) + 1;
+  }
+  const timed = async (where: 'gpu' | 'cpu') => {
+    const t0 = performance.now();
+    const f = await factorise(ctx, H, d, 0, where);
+    await ctx.finish();
+    const s = (performance.now() - t0) / 1000;
+    ctx.destroy(f.hinv);
+    ctx.destroy(f.hinvT);
+    return { s, diag: Float64Array.from(f.diag) };
+  };
+  await timed('gpu'); // compile the kernels
+  const g = await timed('gpu');
+  const c = await timed('cpu');
+  let diff = 0;
+  for (let i = 0; i < d; i++) diff = Math.max(diff, Math.abs(g.diag[i] - c.diag[i]) / Math.abs(c.diag[i]));
+  const flops = d ** 3 / 2;
+  return { d, gpu_s: g.s, cpu_s: c.s, gpu_gflops: flops / g.s / 1e9, cpu_gflops: flops / c.s / 1e9, diag_rel_diff: diff };
 }

@@ -6,6 +6,8 @@
 //   W[i] = W[i] · (1 − lr·wd) − lr · (M[i] / bc1) / (sqrt(V[i] / bc2) + ε)
 //   W[i] = 0 where mask[i] = 0 (when masked)
 // bc1 = 1 − β1^t, bc2 = 1 − β2^t for step t ≥ 1 (computed on the host in float64).
+// The step consumes the gradient: G[i] = 0 afterwards, so the next step accumulates from zero
+// without a separate clearing pass over the gradients.
 // Dispatch: 1-D over n, 256 threads, folded into 2-D past 65535 groups.
 
 struct Params {
@@ -25,7 +27,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> W: array<f32>;  // (n) parameter
-@group(0) @binding(2) var<storage, read> G: array<f32>;        // (n) gradient
+@group(0) @binding(2) var<storage, read_write> G: array<f32>;  // (n) gradient, zeroed
 @group(0) @binding(3) var<storage, read_write> M: array<f32>;  // (n) first moment
 @group(0) @binding(4) var<storage, read_write> V: array<f32>;  // (n) second moment
 @group(0) @binding(5) var<storage, read> mask: array<u32>;     // (ceil(n / 32)) bits, 1 = kept; unused unless masked
@@ -38,9 +40,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
     W[i] = 0.0;
     M[i] = 0.0;
     V[i] = 0.0;
+    G[i] = 0.0;
     return;
   }
   let g = G[i] * p.gscale;
+  G[i] = 0.0;
   let m = p.beta1 * M[i] + (1.0 - p.beta1) * g;
   let v = p.beta2 * V[i] + (1.0 - p.beta2) * g * g;
   M[i] = m;

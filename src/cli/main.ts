@@ -19,7 +19,7 @@ Usage:
       Perplexity of a text (SparseGPT protocol: non-overlapping windows of seqlen tokens).
   npm run cli -- prune --model DIR --method magnitude|wanda|sparsegpt|sparsellm (--sparsity 0.5 | --pattern 2:4)
                 --calib FILE [--calib-samples ${OPTIONS.calibSamples.default}] [--seqlen ${OPTIONS.seqlen.default}] [--seed N] [--eval FILE] [--max-windows N]
-                [--percdamp ${OPTIONS.percdamp.default}] [--blocksize ${OPTIONS.blocksize.default}] [--skip-layers 0,1] [--override mlp.down=30%,layers.0.attn.q=2:4]
+                [--percdamp ${OPTIONS.percdamp.default}] [--blocksize ${OPTIONS.blocksize.default}] [--factorisation gpu|cpu] [--skip-layers 0,1] [--override mlp.down=30%,layers.0.attn.q=2:4]
                 [--sparsellm-keep last|best] [--sparsellm-iterations ${OPTIONS.sparsellmIterations.default}] [--out DIR] [--json]
       Prune every linear sublayer of every decoder layer (sequentially, as the published code),
       optionally evaluate, and optionally export the pruned model as a Hugging Face folder.
@@ -72,7 +72,7 @@ Options:
 /** Flags that take a value (read as text; each command parses its own through core/options). */
 const VALUE_FLAGS = [
   'model', 'text', 'seqlen', 'max-windows', 'method', 'methods', 'sparsity', 'sparsities', 'pattern', 'patterns', 'calib',
-  'calib-samples', 'seed', 'eval', 'percdamp', 'blocksize', 'skip-layers', 'sparsellm-keep', 'sparsellm-iterations', 'override', 'out',
+  'calib-samples', 'seed', 'eval', 'percdamp', 'blocksize', 'factorisation', 'skip-layers', 'sparsellm-keep', 'sparsellm-iterations', 'override', 'out',
   // prune --method contextual (contextual.ts)
   'fraction', 'threshold', 'head-fraction', 'head-threshold', 'scoring', 'gqa', 'eval-general',
   // export (export.ts)

@@ -5,7 +5,7 @@
 import type { Engine } from '../core/engine';
 import { BadOption } from '../core/errors';
 import { runSweep, sweepPoints, type SweepPointResult } from '../core/jobs/sweep';
-import { OPTIONS, parseMethod, parseOption, parseOverrides, parseTarget, targetLabel } from '../core/options';
+import { OPTIONS, parseFactorisation, parseMethod, parseOption, parseOverrides, parseTarget, targetLabel } from '../core/options';
 import type { SparseLlmOptions } from '../core/prune/sparsellm';
 import type { SublayerReport } from '../core/prune/types';
 import { type CliValues, evalOptions, flag, need, printer, progressLine, readTextFile, writeFolder } from './common';
@@ -31,6 +31,7 @@ function commonOptions(values: CliValues) {
     seed: parseOption(OPTIONS.seed, flag(values, 'seed')),
     percdamp: parseOption(OPTIONS.percdamp, flag(values, 'percdamp')),
     blocksize: parseOption(OPTIONS.blocksize, flag(values, 'blocksize')),
+    ...(flag(values, 'factorisation') !== undefined ? { factorisation: parseFactorisation(flag(values, 'factorisation')!) } : {}),
     sparsellm: sparsellmOptions(values),
   };
 }

@@ -123,8 +123,33 @@ export interface PruneRun {
   percdamp?: number;
   /** SparseGPT block size in columns (default: OPTIONS.blocksize). */
   blocksize?: number;
+  /** Where SparseGPT factorises H (default: defaultFactorisation of the adapter). */
+  factorisation?: Factorisation;
   /** Decoder layers left dense. */
   skipLayers?: number[];
+}
+
+/**
+ * SparseGPT's factorisation of H + λI into the upper factor of its inverse: on the GPU in f32 (the
+ * published code's precision on CUDA), or in float64 on the CPU (the tests' oracle; cubic in the
+ * width on one CPU thread).
+ */
+export const FACTORISATIONS = ['gpu', 'cpu'] as const;
+export type Factorisation = (typeof FACTORISATIONS)[number];
+/**
+ * The default where: the GPU on a hardware adapter; the CPU on a software one, where the same f32
+ * work runs 2–3× slower than float64 JavaScript (measured: bench prune, d = 768 and 2048).
+ */
+export function defaultFactorisation(softwareAdapter: boolean): Factorisation {
+  return softwareAdapter ? 'cpu' : 'gpu';
+}
+
+export function parseFactorisation(raw: string): Factorisation {
+  const v = raw.trim().toLowerCase();
+  if (!(FACTORISATIONS as readonly string[]).includes(v)) {
+    throw new BadOption(`--factorisation takes gpu (f32 on the GPU, as the published code) or cpu (float64 on the CPU); got "${raw.slice(0, 40)}".`);
+  }
+  return v as Factorisation;
 }
 
 export function parseMethod(m: string): PruneMethod {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { cli } from '../helpers/cli';
-import { DEMO_MODEL, SAMPLE_EVAL } from '../helpers/fixtures';
+import { DEMO_MODEL, SAMPLE_CALIB, SAMPLE_EVAL } from '../helpers/fixtures';
 
 function tmpDir(files: Record<string, string | Buffer>): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'prune-cli-'));
@@ -79,4 +79,18 @@ describe('bad input exits non-zero with a specific message', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/--seqlen must be a positive integer/);
   });
+});
+
+test('prune --factorisation gpu factorises on the GPU and gives the CPU path\'s masks; a bad value is refused by name', () => {
+  const base = ['prune', '--model', DEMO_MODEL, '--method', 'sparsegpt', '--sparsity', '0.5', '--calib', SAMPLE_CALIB, '--calib-samples', '2', '--seqlen', '64', '--eval', SAMPLE_EVAL, '--max-windows', '2', '--json'];
+  const runs = (['gpu', 'cpu'] as const).map((f) => {
+    const r = cli(...base, '--factorisation', f);
+    expect(r.code).toBe(0);
+    return JSON.parse(r.stdout.trim());
+  });
+  expect(runs[0].sparsity).toBe(runs[1].sparsity);
+  expect(Math.abs(runs[0].ppl / runs[1].ppl - 1)).toBeLessThan(1e-3);
+  const bad = cli(...base, '--factorisation', 'fpga');
+  expect(bad.code).toBe(1);
+  expect(bad.stderr).toContain('--factorisation takes gpu (f32 on the GPU, as the published code) or cpu (float64 on the CPU); got "fpga"');
 });

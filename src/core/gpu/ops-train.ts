@@ -16,7 +16,7 @@ export interface AdamWStep {
   gradScale: number;
 }
 
-/** One AdamW step in place on w, m, v: (n); mask: (ceil(n/32)) u32 bits (1 = kept) or none. */
+/** One AdamW step in place on w, m, v: (n), g: (n) zeroed; mask: (ceil(n/32)) u32 bits (1 = kept) or none. */
 export function adamw(ctx: GpuContext, w: GPUBuffer, g: GPUBuffer, m: GPUBuffer, v: GPUBuffer, n: number, s: AdamWStep, mask?: GPUBuffer): void {
   const bc1 = 1 - s.beta1 ** s.t;
   const bc2 = 1 - s.beta2 ** s.t;

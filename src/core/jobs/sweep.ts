@@ -3,6 +3,7 @@
 import type { Engine } from '../engine';
 import type { ProgressFn } from '../types';
 import type { JobHooks } from './job';
+import type { Factorisation } from '../options';
 import type { SparseLlmOptions } from '../prune/sparsellm';
 import { checkPruneOptions } from '../prune/driver';
 import { type PruneMethod, type PruneOptions, type SublayerReport, type Target, checkTarget, targetLabel } from '../prune/types';
@@ -21,6 +22,7 @@ export interface SweepSpec {
   maxWindows?: number;
   percdamp?: number;
   blocksize?: number;
+  factorisation?: Factorisation;
   seed?: number;
   /** SparseLLM points: its options (defaults: the authors'). */
   sparsellm?: Partial<SparseLlmOptions>;
@@ -78,6 +80,7 @@ export async function runSweep(
   const optionsOf = (pt: SweepPoint): PruneOptions => ({
     method: pt.method, target: pt.target, calibSamples: spec.calibSamples, seqlen: spec.seqlen,
     percdamp: spec.percdamp, blocksize: spec.blocksize, seed: spec.seed,
+    ...(spec.factorisation ? { factorisation: spec.factorisation } : {}),
     ...(pt.method === 'sparsellm' && spec.sparsellm ? { sparsellm: spec.sparsellm } : {}),
   });
   // Refuse a point that cannot run (e.g. 4:8 on a width not divisible by 8) before the first one.

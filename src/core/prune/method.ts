@@ -1,7 +1,7 @@
 // The common shape of a pruning method: given one linear sublayer's weight on the GPU (pruned in
 // place), its dense copy on the CPU and the calibration statistics of its input, prune to a target.
 import type { GpuContext } from '../gpu/context';
-import type { Target } from '../options';
+import type { Factorisation, Target } from '../options';
 
 export interface SublayerStats {
   /** H = 2/n Σ XᵀX over the calibration sequences, on the GPU: (C, C). */
@@ -23,6 +23,8 @@ export interface MethodInput {
   target: Target;
   percdamp: number;
   blocksize: number;
+  /** Where H is factorised (SparseGPT; default: defaultFactorisation of the adapter). */
+  factorisation?: Factorisation;
 }
 
 export interface MethodResult {

@@ -1,6 +1,7 @@
 // SparseGPT (Frantar & Alistarh 2023), row-wise OBS exactly as sparsegpt.py's fasterprune:
 //   dead inputs (H_ii = 0): H_ii = 1 and W[:, i] = 0;  λ = percdamp · mean(diag H);  H += λI;
-//   U = upper Cholesky factor of H⁻¹ (float64 on the CPU, see cholesky.ts);
+//   U = upper Cholesky factor of H⁻¹ (f32 on the GPU, gpu/ops-factor.ts, as the published code
+//   on CUDA; or float64 on the CPU, linalg.ts; by default the GPU unless the adapter is software);
 //   columns in blocks of `blocksize`: the unstructured mask of a block is chosen over the whole
 //   block (all rows × block columns) by w² / U_jj², N:M masks per row and group inside the sweep;
 //   the error of each pruned column is pushed onto the block's remaining columns (obs_sweep.wgsl),
@@ -9,6 +10,9 @@
 // report says so); an identity matrix is never substituted.
 import { NumericalError } from '../errors';
 import * as op from '../gpu/ops';
+import * as fop from '../gpu/ops-factor';
+import type { GpuContext } from '../gpu/context';
+import { type Factorisation, defaultFactorisation } from '../options';
 import { inverseCholeskyUpper } from './linalg';
 import type { MethodInput, MethodResult } from './method';
 import { thresholdMask } from './select';
@@ -37,13 +41,11 @@ export async function sparsegpt(m: MethodInput): Promise<MethodResult> {
   for (let i = 0; i < C; i++) meanDiag += H[i * C + i];
   meanDiag /= C;
   let damp = m.percdamp * meanDiag;
-  let U: Float64Array | null = null;
+  let f: Factor | null = null;
   let note: string | undefined;
-  for (let attempt = 0; attempt <= MAX_RETRIES && !U; attempt++) {
-    const Hd = Float64Array.from(H);
-    for (let i = 0; i < C; i++) Hd[i * C + i] += damp;
+  for (let attempt = 0; attempt <= MAX_RETRIES && !f; attempt++) {
     try {
-      U = inverseCholeskyUpper(Hd, C);
+      f = await factorise(ctx, H, C, damp, m.factorisation ?? defaultFactorisation(ctx.adapter.isSoftware));
     } catch (e) {
       if (!(e instanceof NumericalError) || attempt === MAX_RETRIES) {
         throw new NumericalError(
@@ -54,13 +56,9 @@ export async function sparsegpt(m: MethodInput): Promise<MethodResult> {
       note = `Cholesky failed; retried with 10× dampening (λ = ${damp.toExponential(3)})`;
     }
   }
-  const u = U!;
-  const ut = new Float32Array(C * C); // Uᵀ, for the lazy block update
-  for (let i = 0; i < C; i++) for (let j = i; j < C; j++) ut[j * C + i] = u[i * C + j];
+  const { hinv, hinvT, diag } = f!;
   const t1 = now();
 
-  const hinv = ctx.upload(Float32Array.from(u), 'sparsegpt.hinv');
-  const hinvT = ctx.upload(ut, 'sparsegpt.hinvT');
   const B = Math.max(1, Math.min(m.blocksize, C));
   const E = ctx.storage(R * B * 4, 'sparsegpt.err');
   const loss = ctx.storage(R * 4, 'sparsegpt.loss');
@@ -74,7 +72,7 @@ export async function sparsegpt(m: MethodInput): Promise<MethodResult> {
         const scores = new Float64Array(R * b);
         for (let r = 0; r < R; r++) {
           for (let j = 0; j < b; j++) {
-            const d = u[(i1 + j) * C + i1 + j];
+            const d = diag[i1 + j];
             const x = cur[r * C + i1 + j];
             scores[r * b + j] = (x * x) / (d * d);
           }
@@ -97,4 +95,64 @@ export async function sparsegpt(m: MethodInput): Promise<MethodResult> {
     for (const b of [hinv, hinvT, E, loss, maskBuf]) ctx.destroy(b);
   }
   return { damp, note, factorisation: (t1 - t0) / 1000, sweep: (now() - t1) / 1000 };
+}
+
+/** U (upper, H⁻¹ = UᵀU) and Uᵀ on the GPU, (C, C) each, and U's diagonal on the CPU. */
+export interface Factor {
+  hinv: GPUBuffer;
+  hinvT: GPUBuffer;
+  diag: ArrayLike<number>;
+}
+
+/**
+ * SparseGPT's factor of H + λI (H: (C, C) in float64, dead inputs already handled) where asked;
+ * NumericalError when it is not positive definite. The caller destroys the buffers.
+ */
+export function factorise(ctx: GpuContext, H: Float64Array, C: number, damp: number, where: Factorisation): Promise<Factor> {
+  return where === 'gpu' ? factorGpu(ctx, H, C, damp) : factorCpu(ctx, H, C, damp);
+}
+
+/** In float64 on the CPU (linalg.ts), then uploaded. */
+async function factorCpu(ctx: GpuContext, H: Float64Array, C: number, damp: number): Promise<Factor> {
+  const Hd = Float64Array.from(H);
+  for (let i = 0; i < C; i++) Hd[i * C + i] += damp;
+  const u = inverseCholeskyUpper(Hd, C);
+  const ut = new Float32Array(C * C); // Uᵀ, for the lazy block update
+  for (let i = 0; i < C; i++) for (let j = i; j < C; j++) ut[j * C + i] = u[i * C + j];
+  const diag = new Float64Array(C);
+  for (let i = 0; i < C; i++) diag[i] = u[i * C + i];
+  return { hinv: ctx.upload(Float32Array.from(u), 'sparsegpt.hinv'), hinvT: ctx.upload(ut, 'sparsegpt.hinvT'), diag };
+}
+
+/**
+ * In f32 on the GPU (gpu/ops-factor.ts): J(H + λI)J uploaded, factorised and inverted there; one
+ * read brings back the pivot status and U's diagonal.
+ */
+async function factorGpu(ctx: GpuContext, H: Float64Array, C: number, damp: number): Promise<Factor> {
+  const a = new Float32Array(C * C);
+  for (let i = 0; i < C; i++) for (let j = 0; j < C; j++) a[i * C + j] = H[(C - 1 - i) * C + (C - 1 - j)] + (i === j ? damp : 0);
+  const A = ctx.upload(a, 'sparsegpt.factor');
+  const X = ctx.storage(C * C * 4, 'sparsegpt.inverse');
+  const S = ctx.storage(fop.invertLowerScratchBytes(C), 'sparsegpt.factor.scratch');
+  // aux: the status word, then U's diagonal from byte 256 (a storage binding's offset alignment).
+  const aux = ctx.storage(256 + C * 4, 'sparsegpt.factor.aux');
+  const made: GPUBuffer[] = [];
+  try {
+    fop.choleskyLower(ctx, A, aux, C);
+    fop.invertLower(ctx, A, X, S, C);
+    const hinv = ctx.storage(C * C * 4, 'sparsegpt.hinv');
+    made.push(hinv);
+    const hinvT = ctx.storage(C * C * 4, 'sparsegpt.hinvT');
+    made.push(hinvT);
+    fop.reverseFactor(ctx, X, hinv, hinvT, { buffer: aux, offset: 256, size: C * 4 }, C);
+    const back = await ctx.read(aux, 0, 256 + C * 4);
+    const bad = new Uint32Array(back.buffer, 0, 1)[0];
+    if (bad) throw new NumericalError(`the matrix is not positive definite (pivot ${bad - 1} of ${C} in f32)`);
+    return { hinv, hinvT, diag: back.subarray(64) };
+  } catch (e) {
+    for (const b of made) ctx.destroy(b);
+    throw e;
+  } finally {
+    for (const b of [A, X, S, aux]) ctx.destroy(b);
+  }
 }

@@ -205,9 +205,20 @@ export class TrainPass {
     for (const g of this.grads.values()) op.destroyTensor(this.ctx, g);
   }
 
-  /** Set every gradient to 0 (the start of an optimizer step). */
+  /** Whether every gradient is 0 (fresh, cleared, or consumed by the optimizer: see `consumed`). */
+  gradsZero = true;
+
+  /** Set every gradient to 0 (the start of an optimizer step), unless they are already. */
   zeroGrads(): void {
+    if (this.gradsZero) return;
     for (const g of this.grads.values()) for (const c of g.chunks) this.ctx.clear(c.buffer);
+    this.gradsZero = true;
+  }
+
+  /** The optimizer zeroed the gradients of `trainable` (adamw.wgsl does); the others are cleared here. */
+  consumed(trainable: ReadonlySet<string>): void {
+    for (const [name, g] of this.grads) if (!trainable.has(name)) for (const c of g.chunks) this.ctx.clear(c.buffer);
+    this.gradsZero = true;
   }
 
   private w(name: string): GpuTensor {
@@ -333,6 +344,7 @@ export class TrainPass {
   record(ids: ArrayLike<number>, scale: number, into?: { buffer: GPUBuffer; offset: number }): void {
     const s = this.model.spec, c = this.ctx, T = this.T, H = s.hidden, E = s.embedDim, V = s.vocabSize;
     if (ids.length !== T) throw new Error(`internal: a training window of ${ids.length} tokens for a pass of ${T}`);
+    this.gradsZero = false;
     const bytes = T * H * 4;
     // The forward's embedding (tokens, project_in, learned positions, the rotary table).
     this.model.embed({ T, ids: this.ids, pos: this.pos, cs: this.cs, x: this.x, e: this.e }, ids);

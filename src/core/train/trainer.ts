@@ -66,6 +66,8 @@ export interface TrainState {
 export class Trainer {
   readonly pass: TrainPass;
   private readonly params: Param[] = [];
+  /** The names of `params`. */
+  private readonly trainable = new Set<string>();
   /** What a step reads back, once: the gradient-norm partial sums, then every window's per-token NLL (and KL). */
   private readback: GPUBuffer;
   private readonly nPartials: number;
@@ -84,6 +86,7 @@ export class Trainer {
       if (frozen.has(name)) continue;
       const zeros = () => op.zeroTensor(c, w.shape, `adam.${name}`);
       this.params.push({ name, w, m: zeros(), v: zeros(), mask: null, keep: null });
+      this.trainable.add(name);
       for (const ch of this.pass.grads.get(name)!.chunks) n += top.sumsqGroups(ch.buffer.size / 4).groups;
     }
     this.nPartials = n;
@@ -203,6 +206,7 @@ export class Trainer {
       const g = this.pass.grads.get(p.name)!;
       p.w.chunks.forEach((ch, i) => top.adamw(c, ch.buffer, g.chunks[i].buffer, p.m.chunks[i].buffer, p.v.chunks[i].buffer, ch.buffer.size / 4, s, p.mask?.[i]));
     }
+    this.pass.consumed(this.trainable);
     c.submit();
     return { loss, kl, features, gradNorm };
   }

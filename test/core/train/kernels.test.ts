@@ -235,7 +235,7 @@ test('the two cross_gram variants sum in the same order: gradients equal bit for
 describe('adamw and the global gradient norm', () => {
   const opts = { lr: 3e-3, weightDecay: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
 
-  test.each([1, 31, 257, 4099])('n=%i: 20 steps with a mask, clipped; masked weights exactly 0 after every step', async (n) => {
+  test.each([1, 31, 257, 4099])('n=%i: 20 steps with a mask, clipped; masked weights exactly 0 after every step, the gradient zeroed', async (n) => {
     const w0 = randn(n, 41);
     const mask = Array.from({ length: n }, (_, i) => ((i * 2654435761) >>> 0) % 3 !== 0 ? 1 : 0);
     const bits = new Uint32Array(Math.ceil(n / 32));
@@ -251,6 +251,8 @@ describe('adamw and the global gradient norm', () => {
       const got = await read(W, n);
       expect(maxRelErr(got, w).err).toBeLessThan(1e-4);
       expect(mask.every((k, i) => k === 1 || got[i] === 0)).toBe(true);
+      // The step consumed the gradient: the next one accumulates from 0.
+      expect((await read(G, n)).every((x) => x === 0)).toBe(true);
       ctx.destroy(G);
     }
     [W, M, Vb, MB].forEach((b) => ctx.destroy(b));
