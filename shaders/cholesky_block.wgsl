@@ -8,30 +8,15 @@
 // the pivot, the column below it scaled, then the rank-1 update of the rest (thread per row).
 // Dispatch: (1), workgroup 64.
 
-struct Params {
-  n: u32,
-  k0: u32,
-  kb: u32,
-  _p0: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> A: array<f32>;       // (n, n)
+#include "common/cholesky_io.wgsl"
 @group(0) @binding(2) var<storage, read_write> status: array<u32>;  // (1): first bad pivot + 1, or 0
 
-const NB = 32u;
-var<workgroup> blk: array<f32, 1024>; // [r][c], NB × NB
 var<workgroup> piv: f32;
 
 @compute @workgroup_size(64)
 fn main(@builtin(local_invocation_index) li: u32) {
   let kb = p.kb;
-  for (var e = li; e < kb * kb; e += 64u) {
-    let r = e / kb;
-    let c = e % kb;
-    blk[r * NB + c] = A[(p.k0 + r) * p.n + p.k0 + c];
-  }
-  workgroupBarrier();
+  load_diag_block(li);
   for (var j = 0u; j < kb; j++) {
     if (li == 0u) {
       var d = blk[j * NB + j];

@@ -4,34 +4,18 @@
 // Algorithm: one thread per row, L_kk (kb ≤ 32) in workgroup memory.
 // Dispatch: (ceil((n − k0 − kb) / 64)), workgroup 64.
 
-struct Params {
-  n: u32,
-  k0: u32,
-  kb: u32,
-  _p0: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> A: array<f32>;  // (n, n)
-
-const NB = 32u;
-var<workgroup> lkk: array<f32, 1024>; // [r][c], NB × NB
+#include "common/cholesky_io.wgsl"
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
   let kb = p.kb;
-  for (var e = li; e < kb * kb; e += 64u) {
-    let r = e / kb;
-    let c = e % kb;
-    lkk[r * NB + c] = A[(p.k0 + r) * p.n + p.k0 + c];
-  }
-  workgroupBarrier();
+  load_diag_block(li);
   let i = p.k0 + kb + wg.x * 64u + li;
   if (i >= p.n) { return; }
   let row = i * p.n + p.k0;
   for (var c = 0u; c < kb; c++) {
     var s = A[row + c];
-    for (var q = 0u; q < c; q++) { s -= A[row + q] * lkk[c * NB + q]; }
-    A[row + c] = s / lkk[c * NB + c];
+    for (var q = 0u; q < c; q++) { s -= A[row + q] * blk[c * NB + q]; }
+    A[row + c] = s / blk[c * NB + c];
   }
 }

@@ -4,14 +4,7 @@
 //   U[i, j] = X[n − 1 − i, n − 1 − j] for i ≤ j, else 0;   UT[j, i] = U[i, j];   D[i] = U[i, i]
 // Dispatch: (ceil(n / 16), ceil(n / 16)), workgroup 16×16, one element each.
 
-struct Params {
-  n: u32,
-  _p0: u32,
-  _p1: u32,
-  _p2: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
+#include "common/factor_params.wgsl"
 @group(0) @binding(1) var<storage, read> X: array<f32>;          // (n, n) lower
 @group(0) @binding(2) var<storage, read_write> U: array<f32>;    // (n, n) upper
 @group(0) @binding(3) var<storage, read_write> UT: array<f32>;   // (n, n) lower

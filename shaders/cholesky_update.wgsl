@@ -5,14 +5,7 @@
 // skipped on store.
 // Dispatch: (ceil(ceil(m / 4) / 16), ceil(ceil(m / 4) / 4)) with m = n − k0 − kb, workgroup 16×4.
 
-struct Params {
-  n: u32,
-  k0: u32,
-  kb: u32,
-  _p0: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
+#include "common/factor_params.wgsl"
 @group(0) @binding(1) var<storage, read_write> A: array<f32>;  // (n, n)
 
 @compute @workgroup_size(16, 4)

@@ -14,21 +14,7 @@
 // one row chunk of a paged W at a time (aOff = the chunk's first row).
 // Dispatch: (ceil(K / 64), ceil(M / 64)), workgroup 16×16.
 
-struct Params {
-  T: u32,
-  M: u32,
-  K: u32,
-  a: f32,
-  b: f32,
-  transA: u32,
-  lda: u32,
-  aOff: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> A: array<f32>;        // (T, M); transA: (M, lda)
-@group(0) @binding(2) var<storage, read> B: array<f32>;        // (T, K)
-@group(0) @binding(3) var<storage, read_write> G: array<f32>;  // (M, K)
+#include "common/cross_gram_io.wgsl"
 
 const TILE = 64u;
 const TK = 16u;
@@ -82,9 +68,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     for (var c = 0u; c < 4u; c++) {
       let j = j0 + lid.x * 4u + c;
       if (j >= p.K) { break; }
-      let gi = i * p.K + j;
-      // a = 0 overwrites: stale values (NaN, ∞) in G must not leak through 0 · G.
-      G[gi] = select(p.a * G[gi], 0.0, p.a == 0.0) + p.b * v4[c];
+      store_g(i, j, v4[c]);
     }
   }
 }

@@ -9,21 +9,7 @@
 // skipped on store.
 // Dispatch: (ceil(ceil(K / 4) / 64), ceil(M / 4)), workgroup 64.
 
-struct Params {
-  T: u32,
-  M: u32,
-  K: u32,
-  a: f32,
-  b: f32,
-  transA: u32,
-  lda: u32,
-  aOff: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> A: array<f32>;        // (T, M); transA: (M, lda)
-@group(0) @binding(2) var<storage, read> B: array<f32>;        // (T, K)
-@group(0) @binding(3) var<storage, read_write> G: array<f32>;  // (M, K)
+#include "common/cross_gram_io.wgsl"
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
@@ -41,30 +27,21 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   var acc1 = vec4f(0.0);
   var acc2 = vec4f(0.0);
   var acc3 = vec4f(0.0);
-  if (p.transA != 0u) {
-    // A's rows i0..i0+3 of the stored matrix, each read along t (contiguous).
-    let r0 = i0 * lda + p.aOff;
-    let r1 = i1 * lda + p.aOff;
-    let r2 = i2 * lda + p.aOff;
-    let r3 = i3 * lda + p.aOff;
-    for (var t = 0u; t < p.T; t++) {
-      let bt = t * p.K;
-      let y = vec4f(B[bt + j0], B[bt + j1], B[bt + j2], B[bt + j3]);
-      acc0 = fma(vec4f(A[r0 + t]), y, acc0);
-      acc1 = fma(vec4f(A[r1 + t]), y, acc1);
-      acc2 = fma(vec4f(A[r2 + t]), y, acc2);
-      acc3 = fma(vec4f(A[r3 + t]), y, acc3);
-    }
-  } else {
-    for (var t = 0u; t < p.T; t++) {
-      let at = t * lda + p.aOff;
-      let bt = t * p.K;
-      let y = vec4f(B[bt + j0], B[bt + j1], B[bt + j2], B[bt + j3]);
-      acc0 = fma(vec4f(A[at + i0]), y, acc0);
-      acc1 = fma(vec4f(A[at + i1]), y, acc1);
-      acc2 = fma(vec4f(A[at + i2]), y, acc2);
-      acc3 = fma(vec4f(A[at + i3]), y, acc3);
-    }
+  // A[t, i] = A_stored[ai + t · at] for row i's offset ai: along t with transA, across rows without.
+  let trans = p.transA != 0u;
+  let at = select(lda, 1u, trans);
+  let a0 = select(p.aOff + i0, i0 * lda + p.aOff, trans);
+  let a1 = select(p.aOff + i1, i1 * lda + p.aOff, trans);
+  let a2 = select(p.aOff + i2, i2 * lda + p.aOff, trans);
+  let a3 = select(p.aOff + i3, i3 * lda + p.aOff, trans);
+  for (var t = 0u; t < p.T; t++) {
+    let bt = t * p.K;
+    let y = vec4f(B[bt + j0], B[bt + j1], B[bt + j2], B[bt + j3]);
+    let o = t * at;
+    acc0 = fma(vec4f(A[a0 + o]), y, acc0);
+    acc1 = fma(vec4f(A[a1 + o]), y, acc1);
+    acc2 = fma(vec4f(A[a2 + o]), y, acc2);
+    acc3 = fma(vec4f(A[a3 + o]), y, acc3);
   }
   let accs = array<vec4f, 4>(acc0, acc1, acc2, acc3);
   for (var r = 0u; r < 4u; r++) {
@@ -74,9 +51,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     for (var c = 0u; c < 4u; c++) {
       let j = j0 + c;
       if (j >= p.K) { break; }
-      let gi = i * p.K + j;
-      // a = 0 overwrites: stale values (NaN, ∞) in G must not leak through 0 · G.
-      G[gi] = select(p.a * G[gi], 0.0, p.a == 0.0) + p.b * v4[c];
+      store_g(i, j, v4[c]);
     }
   }
 }

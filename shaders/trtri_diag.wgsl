@@ -6,14 +6,7 @@
 // column c of a workgroup array (no thread reads another's column).
 // Dispatch: (ceil(n / NB)), workgroup 32.
 
-struct Params {
-  n: u32,
-  _p0: u32,
-  _p1: u32,
-  _p2: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
+#include "common/factor_params.wgsl"
 @group(0) @binding(1) var<storage, read> L: array<f32>;        // (n, n) lower
 @group(0) @binding(2) var<storage, read_write> X: array<f32>;  // (n, n)
 

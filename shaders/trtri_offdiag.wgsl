@@ -8,14 +8,7 @@
 // Dispatch: (1, nblocks − d), workgroup 64: thread t of workgroup (0, j) owns rows 4·⌊t / 8⌋.. and
 // columns 4·(t mod 8).. of block (j + d, j) (NB = 32: 8 × 8 threads of 4 × 4).
 
-struct Params {
-  n: u32,
-  d: u32,
-  stage: u32,
-  _p0: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
+#include "common/factor_params.wgsl"
 @group(0) @binding(1) var<storage, read> L: array<f32>;        // (n, n) lower
 @group(0) @binding(2) var<storage, read_write> X: array<f32>;  // (n, n)
 @group(0) @binding(3) var<storage, read_write> S: array<f32>;  // (nblocks − d, NB, NB)
@@ -25,7 +18,7 @@ const NB = 32u;
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
   let jb = wg.y;
-  let ib = jb + p.d;
+  let ib = jb + p.k0; // p.k0: the distance d
   let r0 = ib * NB + (li / 8u) * 4u; // rows of X_ij (global)
   let c0 = jb * NB + (li % 8u) * 4u; // columns of X_ij (global)
   let sb = jb * NB * NB;
@@ -54,14 +47,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
       let y = vec4f(S[sb + q * NB + lc], S[sb + q * NB + lc + 1u], S[sb + q * NB + lc + 2u], S[sb + q * NB + lc + 3u]);
       for (var r = 0u; r < 4u; r++) { acc[r] = fma(vec4f(X[rr[r] + ib * NB + q]), y, acc[r]); }
     }
-    for (var r = 0u; r < 4u; r++) {
-      let i = r0 + r;
-      if (i >= p.n) { break; }
-      for (var c = 0u; c < 4u; c++) {
-        let j = c0 + c;
-        if (j >= p.n) { break; }
-        X[i * p.n + j] = -acc[r][c];
-      }
+    for (var e = 0u; e < 16u; e++) {
+      let i = r0 + e / 4u;
+      let j = c0 + e % 4u;
+      if (i < p.n && j < p.n) { X[i * p.n + j] = -acc[e / 4u][e % 4u]; }
     }
   }
 }

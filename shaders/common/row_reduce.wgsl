@@ -6,13 +6,28 @@
 const RW: u32 = 64u;
 var<workgroup> red: array<f32, 64>;
 
-fn row_sum(li: u32, v: f32) -> f32 {
+/** A thread's row, its lane in the row, the row's first element and the length to loop over (0 for
+ * threads past the last of T rows: they still join the reductions). */
+struct RowSlot {
+  row: u32,
+  lane: u32,
+  base: u32,
+  len: u32,
+}
+
+fn row_slot(wg: u32, li: u32, T: u32, C: u32) -> RowSlot {
+  let row = wg * (64u / RW) + li / RW;
+  return RowSlot(row, li % RW, row * C, select(0u, C, row < T));
+}
+
+/** The sum (max: false) or the max (max: true) of the row's RW partials. */
+fn row_reduce(li: u32, v: f32, max_: bool) -> f32 {
   if (RW == 1u) { return v; }
   let lane = li % RW;
   red[li] = v;
   workgroupBarrier();
   for (var k = RW / 2u; k > 0u; k >>= 1u) {
-    if (lane < k) { red[li] += red[li + k]; }
+    if (lane < k) { red[li] = select(red[li] + red[li + k], max(red[li], red[li + k]), max_); }
     workgroupBarrier();
   }
   let s = red[li - lane];
@@ -20,16 +35,10 @@ fn row_sum(li: u32, v: f32) -> f32 {
   return s;
 }
 
+fn row_sum(li: u32, v: f32) -> f32 {
+  return row_reduce(li, v, false);
+}
+
 fn row_max(li: u32, v: f32) -> f32 {
-  if (RW == 1u) { return v; }
-  let lane = li % RW;
-  red[li] = v;
-  workgroupBarrier();
-  for (var k = RW / 2u; k > 0u; k >>= 1u) {
-    if (lane < k) { red[li] = max(red[li], red[li + k]); }
-    workgroupBarrier();
-  }
-  let s = red[li - lane];
-  workgroupBarrier();
-  return s;
+  return row_reduce(li, v, true);
 }

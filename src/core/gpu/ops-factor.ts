@@ -42,7 +42,7 @@ export function invertLower(ctx: GpuContext, l: GPUBuffer, x: GPUBuffer, scratch
   ctx.dispatch('trtri_diag', params(n, 0, 0, 0), [l, x], [blocks]);
   for (let d = 1; d < blocks; d++) {
     ctx.dispatch('trtri_offdiag', params(n, d, 0, 0), [l, x, scratch], [1, blocks - d]);
-    ctx.dispatch('trtri_offdiag', params(n, d, 1, 0), [l, x, scratch], [1, blocks - d]);
+    ctx.dispatch('trtri_offdiag', params(n, d, 0, 1), [l, x, scratch], [1, blocks - d]);
     ctx.submit();
   }
 }
