@@ -11,6 +11,7 @@
 import { NumericalError } from '../errors';
 import * as op from '../gpu/ops';
 import * as fop from '../gpu/ops-factor';
+import * as sel from '../gpu/ops-select';
 import type { GpuContext } from '../gpu/context';
 import { type Factorisation, defaultFactorisation } from '../options';
 import { inverseCholeskyUpper } from './linalg';
@@ -41,11 +42,12 @@ export async function sparsegpt(m: MethodInput): Promise<MethodResult> {
   for (let i = 0; i < C; i++) meanDiag += H[i * C + i];
   meanDiag /= C;
   let damp = m.percdamp * meanDiag;
+  const where = m.factorisation ?? defaultFactorisation(ctx.adapter.isSoftware);
   let f: Factor | null = null;
   let note: string | undefined;
   for (let attempt = 0; attempt <= MAX_RETRIES && !f; attempt++) {
     try {
-      f = await factorise(ctx, H, C, damp, m.factorisation ?? defaultFactorisation(ctx.adapter.isSoftware));
+      f = await factorise(ctx, H, C, damp, where);
     } catch (e) {
       if (!(e instanceof NumericalError) || attempt === MAX_RETRIES) {
         throw new NumericalError(
@@ -63,10 +65,19 @@ export async function sparsegpt(m: MethodInput): Promise<MethodResult> {
   const E = ctx.storage(R * B * 4, 'sparsegpt.err');
   const loss = ctx.storage(R * 4, 'sparsegpt.loss');
   const maskBuf = ctx.storage(R * B * 4, 'sparsegpt.mask');
+  // The GPU path chooses unstructured masks on the GPU too: no readback inside the sweep.
+  const gpuSelect = where === 'gpu' && target.kind === 'unstructured' ? { scores: ctx.storage(R * B * 4, 'sparsegpt.scores'), ...sel.selectScratch(ctx) } : null;
   try {
     for (let i1 = 0; i1 < C; i1 += B) {
       const b = Math.min(B, C - i1);
-      if (target.kind === 'unstructured') {
+      if (target.kind === 'unstructured' && gpuSelect) {
+        if (target.sparsity > 0) {
+          sel.obsScores(ctx, w, hinv, gpuSelect.scores, R, C, i1, b);
+          sel.thresholdSelect(ctx, gpuSelect.scores, R * b, sel.thresholdRank(R * b, target.sparsity), maskBuf, gpuSelect);
+        } else {
+          ctx.clear(maskBuf);
+        }
+      } else if (target.kind === 'unstructured') {
         // The block's mask over all rows × b columns, from the current (already updated) weights.
         const cur = await ctx.read(w, 0, R * C * 4);
         const scores = new Float64Array(R * b);
@@ -93,6 +104,7 @@ export async function sparsegpt(m: MethodInput): Promise<MethodResult> {
     await ctx.finish();
   } finally {
     for (const b of [hinv, hinvT, E, loss, maskBuf]) ctx.destroy(b);
+    if (gpuSelect) for (const b of [gpuSelect.scores, gpuSelect.state, gpuSelect.hist]) ctx.destroy(b);
   }
   return { damp, note, factorisation: (t1 - t0) / 1000, sweep: (now() - t1) / 1000 };
 }

@@ -1,0 +1,42 @@
+// Host side of mask selection on the GPU (shaders/select_*.wgsl, obs_scores.wgsl): the threshold
+// of thresholdMask (src/core/prune/select.ts) by a radix select over the scores' bits, four
+// passes of an 8-bit histogram, with no readback; then the mask. SparseGPT's unstructured blocks
+// use it on the GPU path, so the sweep never reads the weights back.
+import { type GpuContext, grid1d, params } from './context';
+
+/** The buffers a selection needs: the state (k left, prefix) and a 256-bin histogram. */
+export interface SelectScratch {
+  state: GPUBuffer;
+  hist: GPUBuffer;
+}
+
+export function selectScratch(ctx: GpuContext): SelectScratch {
+  return { state: ctx.storage(16, 'select.state'), hist: ctx.storage(256 * 4, 'select.hist') };
+}
+
+/**
+ * mask (n u32) = 1 where scores[i] ≤ the k-th smallest of scores (0-based; scores ≥ 0, n > 0,
+ * k < n): thresholdMask's rule, ties at the threshold all pruned. Submits what was recorded
+ * before (the state goes through a queue write), then records the passes.
+ */
+export function thresholdSelect(ctx: GpuContext, scores: GPUBuffer, n: number, k: number, mask: GPUBuffer, s: SelectScratch): void {
+  // The state is written through the queue: what was recorded before it must be submitted first.
+  ctx.submit();
+  ctx.device.queue.writeBuffer(s.state, 0, Uint32Array.of(k, 0, 0, 0));
+  const groups = Math.min(Math.ceil(n / 256), 1024);
+  for (let pass = 0; pass < 4; pass++) {
+    ctx.dispatch('select_hist', params(n, pass, 0, 0), [scores, s.state, s.hist], [groups]);
+    ctx.dispatch('select_pick', params(256, 0, 0, 0), [s.state, s.hist], [1]);
+  }
+  ctx.dispatch('select_mask', params(n, 0, 0, 0), [scores, s.state, mask], grid1d(n));
+}
+
+/** SparseGPT's scores of block [i1, i1 + b) of w (R, C): W² / diag(Hinv)², into scores (R, b). */
+export function obsScores(ctx: GpuContext, w: GPUBuffer, hinv: GPUBuffer, scores: GPUBuffer, R: number, C: number, i1: number, b: number): void {
+  ctx.dispatch('obs_scores', params(R, C, i1, b), [w, hinv, scores], grid1d(R * b));
+}
+
+/** The k of thresholdMask for n scores at `sparsity` (> 0). */
+export function thresholdRank(n: number, sparsity: number): number {
+  return Math.min(n - 1, Math.floor(n * sparsity));
+}
