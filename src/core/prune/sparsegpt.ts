@@ -49,7 +49,9 @@ export async function sparsegpt(m: MethodInput): Promise<MethodResult> {
     try {
       f = await factorise(ctx, H, C, damp, where);
     } catch (e) {
-      if (!(e instanceof NumericalError) || attempt === MAX_RETRIES) {
+      // Only a failed factorisation is retried; anything else (a lost device, memory) goes up as it is.
+      if (!(e instanceof NumericalError)) throw e;
+      if (attempt === MAX_RETRIES) {
         throw new NumericalError(
           `SparseGPT: H + λI is not positive definite even with λ = ${damp.toExponential(3)} (${MAX_RETRIES} retries at 10× dampening): ${(e as Error).message}. The calibration inputs of this sublayer may contain NaN/Inf or be degenerate.`,
         );
