@@ -16,10 +16,11 @@ export function selectScratch(ctx: GpuContext): SelectScratch {
 
 /**
  * mask (n u32) = 1 where scores[i] ≤ the k-th smallest of scores (0-based; scores ≥ 0, n > 0,
- * k < n): thresholdMask's rule, ties at the threshold all pruned. Submits what was recorded
- * before (the state goes through a queue write), then records the passes.
+ * k < n): thresholdMask's rule, ties at the threshold all pruned; with zeroWeight, `mask` is the
+ * weight (f32, n) and its pruned entries are set to 0 instead. Submits what was recorded before
+ * (the state goes through a queue write), then records the passes.
  */
-export function thresholdSelect(ctx: GpuContext, scores: GPUBuffer, n: number, k: number, mask: GPUBuffer, s: SelectScratch): void {
+export function thresholdSelect(ctx: GpuContext, scores: GPUBuffer, n: number, k: number, mask: GPUBuffer, s: SelectScratch, opts: { zeroWeight?: boolean } = {}): void {
   // The state is written through the queue: what was recorded before it must be submitted first.
   ctx.submit();
   ctx.device.queue.writeBuffer(s.state, 0, Uint32Array.of(k, 0, 0, 0));
@@ -28,7 +29,7 @@ export function thresholdSelect(ctx: GpuContext, scores: GPUBuffer, n: number, k
     ctx.dispatch('select_hist', params(n, pass, 0, 0), [scores, s.state, s.hist], [groups]);
     ctx.dispatch('select_pick', params(256, 0, 0, 0), [s.state, s.hist], [1]);
   }
-  ctx.dispatch('select_mask', params(n, 0, 0, 0), [scores, s.state, mask], grid1d(n));
+  ctx.dispatch('select_mask', params(n, opts.zeroWeight ? 1 : 0, 0, 0), [scores, s.state, mask], grid1d(n));
 }
 
 /** SparseGPT's scores of block [i1, i1 + b) of w (R, C): W² / diag(Hinv)², into scores (R, b). */
@@ -39,4 +40,9 @@ export function obsScores(ctx: GpuContext, w: GPUBuffer, hinv: GPUBuffer, scores
 /** The k of thresholdMask for n scores at `sparsity` (> 0). */
 export function thresholdRank(n: number, sparsity: number): number {
   return Math.min(n - 1, Math.floor(n * sparsity));
+}
+
+/** Magnitude pruning's scores |w| of a weight w (n) into scores (n). */
+export function magnitudeScores(ctx: GpuContext, w: GPUBuffer, scores: GPUBuffer, n: number): void {
+  ctx.dispatch('magnitude_scores', params(n, 0, 0, 0), [w, scores], grid1d(n));
 }

@@ -25,6 +25,11 @@ export interface MethodInput {
   blocksize: number;
   /** Where H is factorised (SparseGPT; default: defaultFactorisation of the adapter). */
   factorisation?: Factorisation;
+  /**
+   * Where magnitude's unstructured mask is chosen (the same mask either way; default as the
+   * factorisation: the GPU on a hardware adapter, the CPU on a software one).
+   */
+  selectOn?: Factorisation;
 }
 
 export interface MethodResult {

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { GpuContext } from '../../../src/core/gpu/context';
 import * as sel from '../../../src/core/gpu/ops-select';
+import { magnitude } from '../../../src/core/prune/magnitude';
 import { thresholdMask } from '../../../src/core/prune/select';
 import { randn, testContext } from '../../helpers/gpu';
 
@@ -55,4 +56,24 @@ test('obs_scores: W² / diag(Hinv)² of one block of columns', async () => {
     expect(Math.abs(got[r * b + j] - (x * x) / (d * d))).toBeLessThanOrEqual(1e-6 * ((x * x) / (d * d)) + 1e-30);
   }
   [W, Hb, S].forEach((x) => ctx.destroy(x));
+});
+
+test('magnitude\'s unstructured mask chosen on the GPU equals the CPU\'s, entry for entry (bf16-like weights: many ties)', async () => {
+  const R = 70, C = 130;
+  // Weights rounded to 8 significant bits, as bf16 stores them: ties at the threshold are common.
+  const dense = Float32Array.from(randn(R * C, 77), (v) => {
+    const e = Math.floor(Math.log2(Math.abs(v) || 1));
+    return Math.round(v / 2 ** (e - 7)) * 2 ** (e - 7);
+  });
+  const run = async (selectOn: 'gpu' | 'cpu') => {
+    const w = ctx.upload(new Float32Array(R * C), 'w');
+    const input = { ctx, w, R, C, dense, stats: { h: w, hCpu: new Float32Array(0), C }, target: { kind: 'unstructured' as const, sparsity: 0.5 }, percdamp: 0.01, blocksize: 128, selectOn };
+    await magnitude(input);
+    const out = await ctx.read(w, 0, R * C * 4);
+    ctx.destroy(w);
+    return out;
+  };
+  const gpu = await run('gpu'), cpu = await run('cpu');
+  expect(Array.from(gpu)).toEqual(Array.from(cpu));
+  expect(gpu.filter((v) => v === 0).length).toBeGreaterThanOrEqual(R * C * 0.5);
 });
