@@ -2,7 +2,7 @@
 // 50 % draws its loss curve step by step, keeps every zero, and ends with a perplexity below the
 // one-shot figure; bad settings are refused by name before any work.
 import { readFileSync } from 'node:fs';
-import type { Page } from '@playwright/test';
+import type { Locator, Page } from '@playwright/test';
 import { expect, test } from './fixtures';
 import { DEMO_FILES, dropModelFiles, measurePerplexity, openStudio, shoot, useDownloads, useSmallSettings, watchConsole } from './helpers';
 
@@ -11,6 +11,24 @@ async function fillGmp(page: Page, o: { dt: number; n: number; steps: number }):
   await page.getByTestId('train-mode').selectOption('gmp');
   const fields: Record<string, number> = { 'train-gmp': 40, 'train-gmp-t0': 0, 'train-gmp-dt': o.dt, 'train-gmp-n': o.n, 'train-steps': o.steps, 'train-warmup': 1, 'train-batch': 2, 'train-seqlen': 32 };
   for (const [id, v] of Object.entries(fields)) await page.getByTestId(id).fill(String(v));
+}
+
+/**
+ * Tiny from-scratch settings, run, and the checks every fresh start shares: no error, a first loss
+ * near ln 512 (fresh weights predict about uniformly over the demo's 512 tokens) that then falls.
+ * Returns the result area.
+ */
+async function runFromScratch(page: Page, steps: number): Promise<Locator> {
+  for (const [id, v] of Object.entries({ 'train-steps': steps, 'train-warmup': 1, 'train-batch': 2, 'train-seqlen': 32, 'train-lr': 0.01 })) await page.getByTestId(id).fill(String(v));
+  await page.getByTestId('train-run').click();
+  const result = page.getByTestId('train-result');
+  await expect(result).toBeVisible({ timeout: 240_000 });
+  await expect(page.getByTestId('train-error')).toHaveCount(0);
+  const chart = page.getByTestId('train-loss-chart');
+  const first = Number(await chart.getAttribute('data-first'));
+  expect(Math.abs(first - Math.log(512))).toBeLessThan(0.3);
+  expect(Number(await chart.getAttribute('data-last'))).toBeLessThan(first);
+  return result;
 }
 
 test('recover after SparseGPT 50 %: a live loss curve, zeros kept, perplexity below the one-shot figure', async ({ page }, testInfo) => {
@@ -184,16 +202,7 @@ test('from scratch with distillation from the model as loaded: the loss starts n
   await page.getByTestId('train-seed').fill('7');
   await page.getByTestId('train-distill').check();
   await page.getByTestId('train-squarehead').check();
-  for (const [id, v] of Object.entries({ 'train-steps': 8, 'train-warmup': 1, 'train-batch': 2, 'train-seqlen': 32, 'train-lr': 0.01 })) await page.getByTestId(id).fill(String(v));
-  await page.getByTestId('train-run').click();
-  const result = page.getByTestId('train-result');
-  await expect(result).toBeVisible({ timeout: 240_000 });
-  await expect(page.getByTestId('train-error')).toHaveCount(0);
-  // Fresh weights predict about uniformly over the 512 tokens: a first loss near ln 512 = 6.24.
-  const chart = page.getByTestId('train-loss-chart');
-  const first = Number(await chart.getAttribute('data-first'));
-  expect(Math.abs(first - Math.log(512))).toBeLessThan(0.3);
-  expect(Number(await chart.getAttribute('data-last'))).toBeLessThan(first);
+  const result = await runFromScratch(page, 8);
   const klFirst = Number(await result.getAttribute('data-kl-first'));
   expect(klFirst).toBeGreaterThan(0);
   expect(Number(await result.getAttribute('data-kl-last'))).toBeLessThan(klFirst);
@@ -218,16 +227,7 @@ test('a dropped folder of config and tokenizer alone opens with fresh weights an
   await expect(page.getByTestId('model-notes')).toContainText('The folder has no weights');
   // Nothing to recover: the Train area starts from scratch.
   await expect(page.getByTestId('train-from-scratch')).toBeChecked();
-  for (const [id, v] of Object.entries({ 'train-steps': 4, 'train-warmup': 1, 'train-batch': 2, 'train-seqlen': 32, 'train-lr': 0.01 })) await page.getByTestId(id).fill(String(v));
-  await page.getByTestId('train-run').click();
-  const result = page.getByTestId('train-result');
-  await expect(result).toBeVisible({ timeout: 240_000 });
-  await expect(page.getByTestId('train-error')).toHaveCount(0);
-  // Fresh weights predict about uniformly over the 512 tokens: a first loss near ln 512, then lower.
-  const chart = page.getByTestId('train-loss-chart');
-  const first = Number(await chart.getAttribute('data-first'));
-  expect(Math.abs(first - Math.log(512))).toBeLessThan(0.3);
-  expect(Number(await chart.getAttribute('data-last'))).toBeLessThan(first);
+  const result = await runFromScratch(page, 4);
   expect(Number(await result.getAttribute('data-ppl-start'))).toBeGreaterThan(100);
   expect(consoleErrors).toEqual([]);
 });
