@@ -123,7 +123,10 @@ export interface PruneRun {
   percdamp?: number;
   /** SparseGPT block size in columns (default: OPTIONS.blocksize). */
   blocksize?: number;
-  /** Where SparseGPT factorises H (default: defaultFactorisation of the adapter). */
+  /**
+   * Where SparseGPT factorises H, and where magnitude's and Wanda's masks are chosen (default:
+   * defaultFactorisation of the adapter).
+   */
   factorisation?: Factorisation;
   /** Decoder layers left dense. */
   skipLayers?: number[];
@@ -132,7 +135,8 @@ export interface PruneRun {
 /**
  * SparseGPT's factorisation of H + λI into the upper factor of its inverse: on the GPU in f32 (the
  * published code's precision on CUDA), or in float64 on the CPU (the tests' oracle; cubic in the
- * width on one CPU thread).
+ * width on one CPU thread). The same switch says where magnitude's and Wanda's masks are chosen
+ * (the same masks either way; the GPU path has no readback of the weights).
  */
 export const FACTORISATIONS = ['gpu', 'cpu'] as const;
 export type Factorisation = (typeof FACTORISATIONS)[number];

@@ -1,7 +1,8 @@
 // Host side of mask selection on the GPU (shaders/select_*.wgsl, obs_scores.wgsl): the threshold
 // of thresholdMask (src/core/prune/select.ts) by a radix select over the scores' bits, four
 // passes of an 8-bit histogram, with no readback; then the mask. SparseGPT's unstructured blocks
-// use it on the GPU path, so the sweep never reads the weights back.
+// use it on the GPU path, so the sweep never reads the weights back. Per-row masks (Wanda's, with
+// its column-order tie-break) and N:M masks are chosen and applied in place by one kernel each.
 import { type GpuContext, grid1d, params } from './context';
 
 /** The buffers a selection needs: the state (k left, prefix) and a 256-bin histogram. */
@@ -45,4 +46,18 @@ export function thresholdRank(n: number, sparsity: number): number {
 /** Magnitude pruning's scores |w| of a weight w (n) into scores (n). */
 export function magnitudeScores(ctx: GpuContext, w: GPUBuffer, scores: GPUBuffer, n: number): void {
   ctx.dispatch('magnitude_scores', params(n, 0, 0, 0), [w, scores], grid1d(n));
+}
+
+/**
+ * rowwiseMask in place: in each row of w (R, C) the k lowest |w_rj| · scale_j set to 0, ties by
+ * column (scale: (C), ≥ 0). k = 0 leaves w as it is.
+ */
+export function rowSelect(ctx: GpuContext, w: GPUBuffer, scale: GPUBuffer, R: number, C: number, k: number): void {
+  if (k <= 0) return;
+  ctx.dispatch('row_select', params(R, C, Math.min(k, C), 0), [scale, w], grid1d(R, 1));
+}
+
+/** nmMask in place: the N lowest |w_rj| · scale_j of every M consecutive inputs of a row of w (R, C) set to 0. */
+export function nmSelect(ctx: GpuContext, w: GPUBuffer, scale: GPUBuffer, R: number, C: number, n: number, m: number): void {
+  ctx.dispatch('nm_select', params(R, C, n, m), [scale, w], grid1d(R * Math.ceil(C / m)));
 }

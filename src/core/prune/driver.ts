@@ -222,7 +222,7 @@ async function pruneSublayer(run: Run, name: string, stats: LayerStats): Promise
   const dense = backup.get(`${name}.weight`) ?? (await model.read(`${name}.weight`));
   backup.set(`${name}.weight`, dense);
   const w = model.weights.get(`${name}.weight`)!.chunks[0].buffer;
-  return run.method({ ctx: model.ctx, w, R, C, dense, stats: { h: st.h, hCpu: st.hCpu, C }, target: targetFor(name, run.opts), percdamp: run.percdamp, blocksize: run.blocksize, factorisation: run.opts.factorisation }).catch((e: unknown) => {
+  return run.method({ ctx: model.ctx, w, R, C, dense, stats: { h: st.h, hCpu: st.hCpu, C }, target: targetFor(name, run.opts), percdamp: run.percdamp, blocksize: run.blocksize, factorisation: run.opts.factorisation, selectOn: run.opts.factorisation }).catch((e: unknown) => {
     // Name the sublayer: "layers.2.mlp.down: SparseGPT: H + λI is not positive definite…".
     throw e instanceof NumericalError ? new NumericalError(`${name}: ${e.message}`) : e;
   });

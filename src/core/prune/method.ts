@@ -1,7 +1,7 @@
 // The common shape of a pruning method: given one linear sublayer's weight on the GPU (pruned in
 // place), its dense copy on the CPU and the calibration statistics of its input, prune to a target.
 import type { GpuContext } from '../gpu/context';
-import type { Factorisation, Target } from '../options';
+import { type Factorisation, type Target, defaultFactorisation } from '../options';
 
 export interface SublayerStats {
   /** H = 2/n Σ XᵀX over the calibration sequences, on the GPU: (C, C). */
@@ -26,8 +26,8 @@ export interface MethodInput {
   /** Where H is factorised (SparseGPT; default: defaultFactorisation of the adapter). */
   factorisation?: Factorisation;
   /**
-   * Where magnitude's unstructured mask is chosen (the same mask either way; default as the
-   * factorisation: the GPU on a hardware adapter, the CPU on a software one).
+   * Where magnitude's and Wanda's masks are chosen (the same masks either way, from f32 scores on
+   * the GPU; default as the factorisation: the GPU on a hardware adapter, the CPU on a software one).
    */
   selectOn?: Factorisation;
 }
@@ -47,4 +47,9 @@ export function applyMask(m: MethodInput, mask: Uint8Array): void {
   const out = Float32Array.from(m.dense);
   for (let i = 0; i < out.length; i++) if (mask[i]) out[i] = 0;
   m.ctx.device.queue.writeBuffer(m.w, 0, out);
+}
+
+/** Whether this input's mask is chosen on the GPU (selectOn, else the adapter's default). */
+export function selectsOnGpu(m: MethodInput): boolean {
+  return (m.selectOn ?? defaultFactorisation(m.ctx.adapter.isSoftware)) === 'gpu';
 }
