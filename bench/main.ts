@@ -29,6 +29,7 @@ const { values, positionals } = parseArgs({
     tokens: { type: 'string' },
     layers: { type: 'string' },
     'factor-dims': { type: 'string' },
+    'recon-dims': { type: 'string' },
   },
 });
 
@@ -36,7 +37,7 @@ const name = positionals[0];
 if (name !== 'forward' && name !== 'prune' && name !== 'generate' && name !== 'train') {
   process.stderr.write(
     'usage: npm run bench -- forward [--reps N] [--out FILE] [--json] [--skip-opt]\n' +
-      '       npm run bench -- prune [--samples 8] [--seqlen 128] [--dims 256,512,768,1024] [--factor-dims 768,2048] [--skip-opt] [--out FILE] [--json]\n' +
+      '       npm run bench -- prune [--samples 8] [--seqlen 128] [--dims 256,512,768,1024] [--factor-dims 768,2048] [--recon-dims 4864] [--skip-opt] [--out FILE] [--json]\n' +
       '       npm run bench -- generate [--tokens 32] [--out FILE] [--json]\n' +
       '       npm run bench -- train [--seqlen 128] [--layers 2] [--reps N] [--skip-opt] [--out FILE] [--json]\n' +
       '       npm run bench -- spmm [--reps N] [--models opt125m,stories260K] [--patterns 50%,2:4] [--json] [--out FILE]\n',
@@ -97,6 +98,7 @@ if (name === 'prune') {
     seqlen: Number(values.seqlen ?? 128),
     dims: (values.dims ?? '256,512,768,1024').split(',').filter(Boolean).map(Number),
     factorDims: (values['factor-dims'] ?? '768,2048').split(',').filter(Boolean).map(Number),
+    reconDims: (values['recon-dims'] ?? '').split(',').filter(Boolean).map(Number),
     skipOpt: values['skip-opt'] ?? false,
     log,
   });

@@ -12,6 +12,7 @@ import type { PruneMethod, PruneReport } from '../src/core/prune/types';
 import type { GpuModel } from '../src/core/nn/model';
 import { loadNodeModel } from '../src/node/engine';
 import { OPT125M_CONFIG, randomModel } from './forward';
+import { reconCheck } from './recon';
 import { rand } from './util';
 
 function summarise(r: PruneReport) {
@@ -38,7 +39,7 @@ function destroy(ctx: GpuContext, m: GpuModel) {
 
 export async function pruneBench(
   engine: Engine,
-  opts: { demoDir: string; calibText: string; samples: number; seqlen: number; dims: number[]; factorDims: number[]; skipOpt: boolean; log: (s: string) => void },
+  opts: { demoDir: string; calibText: string; samples: number; seqlen: number; dims: number[]; factorDims: number[]; reconDims: number[]; skipOpt: boolean; log: (s: string) => void },
 ) {
   const ctx = engine.ctx;
   const out: Record<string, unknown> = {};
@@ -88,6 +89,15 @@ export async function pruneBench(
     const r = await factorTimes(ctx, d);
     (out.factorisation as unknown[]).push(r);
     opts.log(`factorisation d=${d}: GPU (f32) ${r.gpu_s.toFixed(3)} s, CPU (float64) ${r.cpu_s.toFixed(3)} s; diag(U) max relative difference ${r.diag_rel_diff.toExponential(2)}`);
+  }
+  // SparseGPT's reconstruction error on ill-conditioned synthetic Hessians (bench/recon.ts), both paths.
+  out.reconstruction = [];
+  for (const d of opts.reconDims) {
+    for (const target of [{ kind: 'unstructured', sparsity: 0.5 }, { kind: 'nm', n: 2, m: 4 }] as const) {
+      const r = await reconCheck(ctx, d, { target });
+      (out.reconstruction as unknown[]).push(r);
+      opts.log(`reconstruction d=${d} ${r.target} (${r.rows} rows, ${r.tokens} tokens): GPU ${r.gpu_rel_error.toPrecision(6)} (${r.gpu_s.toFixed(1)} s), CPU ${r.cpu_rel_error.toPrecision(6)} (${r.cpu_s.toFixed(1)} s): ${(100 * r.relative_difference).toFixed(3)} %`);
+    }
   }
   return out;
 }

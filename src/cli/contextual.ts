@@ -15,7 +15,7 @@ import type { ContextualScoring, GqaMode } from '../core/prune/contextual';
 import { type ContextualRunOptions, runContextualJob } from '../core/jobs/contextual';
 import { OPTIONS, parseOption } from '../core/options';
 import { type CliValues, evalOptions, flag, need, printer, progressLine, readTextFile, writeFolder } from './common';
-import { withModel } from './load';
+import { loadOptions, withModel } from './load';
 
 /** A number option; the core checks its range (a fraction in [0, 1), a threshold ≥ 0). */
 function num(v: string | undefined, name: string): number | undefined {
@@ -119,5 +119,5 @@ export async function runContextualCli(values: CliValues): Promise<number> {
         `${r.uniform ? '' : ' (non-uniform: zeros in place)'}${ppls ? `; ${ppls}` : ''}${out ? `; smaller model exported to ${out}` : ''}`,
     );
     return 0;
-  });
+  }, loadOptions(values));
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { BadOption } from '../core/errors';
 import { ggufChunks, ggufSize } from '../core/export/gguf-writer';
 import { type CliValues, flag, need, printer, writeFolder } from './common';
-import { withModel } from './load';
+import { loadOptions, withModel } from './load';
 
 export async function runExportCli(values: CliValues): Promise<number> {
   const format = need(values, 'format');
@@ -44,5 +44,5 @@ export async function runExportCli(values: CliValues): Promise<number> {
       `wrote ${file} (${formatBytes(bytes)}, llama.cpp architecture "${g.architecture}", ${g.tensors.length} tensors, ${dtype.toUpperCase()})`,
     );
     return 0;
-  });
+  }, loadOptions(values));
 }

@@ -14,7 +14,7 @@ import { parseFreezeList } from '../core/train/frozen';
 import { parseBytes } from '../core/units';
 import { type CliValues, flag, need, printer, progressLine, readTextFile, writeFolder } from './common';
 import { pathSource } from '../node/files';
-import { folderFilesForCli, loadTeacherForCli, withEngine, withModel } from './load';
+import { folderFilesForCli, loadOptions, loadTeacherForCli, withEngine, withModel } from './load';
 import { runDenseTwin, type TwinSide } from '../core/jobs/twin';
 
 /** --gpu-memory 8GB: the run's memory budget (WebGPU cannot tell how much the device has). */
@@ -102,5 +102,5 @@ export async function runFinetuneCli(values: CliValues): Promise<number> {
       `${r.steps} steps, ${r.tokens} tokens in ${r.seconds.toFixed(1)} s (${r.tokens_per_s.toFixed(0)} tokens/s): loss ${f(r.losses[0])} → ${f(r.losses[r.losses.length - 1])}, perplexity ${f(r.ppl_start)} → ${f(r.ppl)}, sparsity ${(r.sparsity * 100).toFixed(2)}%${out ? `; written to ${out}` : ''}`,
     );
     return 0;
-  }, values['from-scratch'] ? { configOnly: true } : undefined);
+  }, { ...loadOptions(values), ...(values['from-scratch'] ? { configOnly: true } : {}) });
 }

@@ -1,6 +1,6 @@
 // `adapter`, `info` and `eval`: the GPU the engine finds, a model's card, a text's perplexity.
 import { type CliValues, evalOptions, need, printer, progressLine, readTextFile } from './common';
-import { withEngine, withModel } from './load';
+import { loadOptions, withEngine, withModel } from './load';
 
 export async function runAdapter(values: CliValues): Promise<number> {
   return withEngine(async (engine) => {
@@ -17,7 +17,7 @@ export async function runInfo(values: CliValues): Promise<number> {
       `${m.name}: ${m.architecture} (${m.family}), ${m.parameters.toLocaleString()} parameters, ${m.layers} layers, hidden ${m.hidden}, ${m.heads} heads (${m.kvHeads} KV), ffn ${m.ffn}, vocab ${m.vocabSize}, ${m.dtype}, ${m.bytes.toLocaleString()} bytes\nadapter: ${engine.adapter.description}`,
     );
     return 0;
-  });
+  }, loadOptions(values));
 }
 
 export async function runEval(values: CliValues): Promise<number> {
@@ -33,5 +33,5 @@ export async function runEval(values: CliValues): Promise<number> {
       `perplexity ${r.ppl.toFixed(4)} (mean NLL ${r.nll.toFixed(6)}) over ${r.windows} windows, ${r.tokens} predicted tokens, ${r.seconds.toFixed(2)} s on ${r.adapter}`,
     );
     return 0;
-  });
+  }, loadOptions(values));
 }

@@ -3,11 +3,12 @@
 // noticed (config fields transformers ignores, unused tensors, an offline fallback) and the
 // download's progress go to stderr, so a --json stdout stays one object.
 import path from 'node:path';
-import type { Engine } from '../core/engine';
 import type { FileSource } from '../core/io/file-source';
 import { parseHubRef } from '../core/hub/client';
 import type { DownloadProgress } from '../core/hub/download';
-import type { OpenFolderOptions } from '../core/model/folder';
+import type { Engine, LoadOptions } from '../core/engine';
+import { parseGpuBudget } from '../core/options';
+import { type CliValues, flag } from './common';
 import type { ModelSummary } from '../core/types';
 import { formatBytes } from '../core/units';
 import { createNodeEngine, loadNodeModel } from '../node/engine';
@@ -48,7 +49,7 @@ export async function loadTeacherForCli(engine: Engine, model: string): Promise<
   await engine.loadTeacher(folderSources(dir));
 }
 
-export async function loadModelForCli(engine: Engine, model: string, signal?: AbortSignal, opts?: OpenFolderOptions): Promise<ModelSummary> {
+export async function loadModelForCli(engine: Engine, model: string, signal?: AbortSignal, opts?: LoadOptions): Promise<ModelSummary> {
   const { dir, name } = await resolveFolder(model, signal);
   const summary = await loadNodeModel(engine, dir, name, opts);
   for (const note of summary.notes) process.stderr.write(`note: ${note}\n`);
@@ -65,7 +66,13 @@ export async function withEngine<T>(work: (engine: Engine) => Promise<T>): Promi
   }
 }
 
+/** How the command loads its model: --gpu-budget. */
+export function loadOptions(values: CliValues): LoadOptions {
+  const budget = flag(values, 'gpu-budget');
+  return budget === undefined ? {} : { gpuBudget: parseGpuBudget(budget) };
+}
+
 /** An engine with the command's model loaded. */
-export function withModel<T>(model: string, work: (engine: Engine, summary: ModelSummary) => Promise<T>, opts?: OpenFolderOptions): Promise<T> {
+export function withModel<T>(model: string, work: (engine: Engine, summary: ModelSummary) => Promise<T>, opts?: LoadOptions): Promise<T> {
   return withEngine(async (engine) => work(engine, await loadModelForCli(engine, model, undefined, opts)));
 }

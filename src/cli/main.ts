@@ -66,6 +66,9 @@ Options:
   --text FILE         UTF-8 evaluation text
   --seqlen N          tokens per window (default ${OPTIONS.seqlen.default})
   --max-windows N     use only the first N windows
+  --gpu-budget SIZE   bytes of weights allowed on the GPU at once (e.g. 1GiB; default 4 × the adapter's
+                      largest buffer); a larger model stays in memory and goes to the GPU a layer at a
+                      time (eval, prune, sweep, generate, export; not training or contextual pruning)
   --json              print one JSON object
 `;
 
@@ -79,6 +82,8 @@ const VALUE_FLAGS = [
   'format', 'dtype',
   // finetune (finetune.ts)
   'train', 'steps', 'batch', 'lr', 'warmup', 'weight-decay', 'clip', 'gmp', 'gmp-t0', 'gmp-dt', 'gmp-n', 'eval-seqlen', 'eval-every', 'distill', 'teacher', 'checkpoint', 'checkpoint-every', 'resume', 'freeze', 'gpu-memory',
+  // every command that loads a model (load.ts)
+  'gpu-budget',
 ] as const;
 
 const FLAGS: ParseArgsConfig['options'] = {

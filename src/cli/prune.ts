@@ -9,7 +9,7 @@ import { OPTIONS, parseFactorisation, parseMethod, parseOption, parseOverrides, 
 import type { SparseLlmOptions } from '../core/prune/sparsellm';
 import type { SublayerReport } from '../core/prune/types';
 import { type CliValues, evalOptions, flag, need, printer, progressLine, readTextFile, writeFolder } from './common';
-import { withModel } from './load';
+import { loadOptions, withModel } from './load';
 
 /** --sparsellm-keep last|best and --sparsellm-iterations N (SparseLLM only; defaults: the authors'). */
 function sparsellmOptions(values: CliValues): Partial<SparseLlmOptions> | undefined {
@@ -70,7 +70,7 @@ export async function runPrune(values: CliValues): Promise<number> {
     for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
     printer(values)(json, `${method} ${targetLabel(target)}: sparsity ${(r.sparsity * 100).toFixed(2)}%${e ? `, perplexity ${e.ppl.toFixed(4)}` : ''}, ${json.seconds.toFixed(1)} s${out ? `; exported to ${out}` : ''}`);
     return 0;
-  });
+  }, loadOptions(values));
 }
 
 export async function runSweepCli(values: CliValues): Promise<number> {
@@ -102,5 +102,5 @@ export async function runSweepCli(values: CliValues): Promise<number> {
     }));
     printer(values)(arr, arr.map((p) => `${p.method}\t${(p.sparsity * 100).toFixed(2)}%\t${p.ppl.toFixed(4)}`).join('\n'));
     return 0;
-  });
+  }, loadOptions(values));
 }

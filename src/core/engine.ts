@@ -3,13 +3,14 @@
 // callback; long work checks an AbortSignal between GPU submissions.
 import { acquireDevice, lostSignal } from './gpu/device';
 import { GpuContext, type ShaderLoader } from './gpu/context';
-import { type GpuTensor, destroyTensor, tensorBytes, uploadTensor } from './gpu/ops';
-import { BadModelFile, DeviceLost, throwIfCancelled } from './errors';
+import { type GpuTensor, destroyTensor, uploadTensor } from './gpu/ops';
+import { BadModelFile, DeviceLost, TooLargeForDevice, throwIfCancelled } from './errors';
 import type { FileSource } from './io/file-source';
 import { openModel } from './model/open';
 import type { ModelFolder, OpenFolderOptions } from './model/folder';
 import { readTensorF32 } from './model/safetensors';
 import { GpuModel } from './nn/model';
+import { type HostTensor, WeightStream, checkBudget, streamGroups } from './nn/stream';
 import { sumNll } from './eval/perplexity';
 import { readTokenizerFiles, type TextTokenizer } from './tokenizer/tokenizer';
 import { ggufModel, type GgufModel } from './export/gguf';
@@ -31,7 +32,7 @@ import {
 } from './prune/contextual';
 import { type StructuredExport, exportStructured, paramCounts } from './export/structured';
 import { type ContextualReport, type ContextualRunOptions, contextualReport, emptyScores, selectionOptions } from './prune/contextual-report';
-import { now } from './units';
+import { formatBytes, now } from './units';
 import { type InitSettings, initSettings, initialTensor } from './train/init';
 
 export type { ShaderLoader } from './gpu/context';
@@ -45,6 +46,23 @@ export interface EngineOptions {
   pageBytesOverride?: number;
 }
 
+/** How a model is loaded: the folder options, and the GPU budget for its weights. */
+export interface LoadOptions extends OpenFolderOptions {
+  /**
+   * Bytes of weights allowed on the GPU at once; a model larger than this is streamed layer by
+   * layer (nn/stream.ts). Default: defaultGpuBudget of the adapter.
+   */
+  gpuBudget?: number;
+}
+
+/**
+ * The default GPU budget for weights: four times the largest buffer the adapter allows (WebGPU
+ * does not say how much memory a device has; one that allows a buffer of B bytes is taken to hold
+ * 4B of weights besides the activations). 4 GiB on SwiftShader.
+ */
+export function defaultGpuBudget(limits: { maxBufferSize: number }): number {
+  return 4 * limits.maxBufferSize;
+}
 
 export class Engine {
   private current: {
@@ -114,32 +132,56 @@ export class Engine {
     if (this.lost) throw this.lost;
   }
 
+  /** Every plan of a folder read and split into canonical f32 tensors, handed to `take` one plan at a time. */
+  private async readPlans(folder: ModelFolder, take: (name: string, data: Float32Array, shape: number[], dtype: string) => void, onProgress?: ProgressFn, signal?: AbortSignal): Promise<void> {
+    const total = folder.plans.length;
+    for (let i = 0; i < total; i++) {
+      throwIfCancelled(signal);
+      this.check();
+      const plan = folder.plans[i];
+      // A config-only folder's tensors are made as the family initialises them (seed 0).
+      const info = folder.fresh ? null : folder.tensors.get(plan.hf)!;
+      const parts = info ? plan.split(await readTensorF32(info)) : plan.outputs.map((o) => initialTensor(folder.spec, initSettings(folder.spec, folder.config), o.name, o.shape, 0));
+      await this.ctx.checked(`uploading ${plan.hf}`, () => plan.outputs.forEach((o, j) => take(o.name, parts[j], o.shape, info?.dtype ?? 'F32')));
+      onProgress?.({ phase: 'load', done: i + 1, total, detail: plan.hf });
+    }
+  }
+
   /** Every tensor of a folder uploaded (split into canonical tensors); on failure nothing is left. */
   private async upload(folder: ModelFolder, onProgress?: ProgressFn, signal?: AbortSignal): Promise<{ weights: Map<string, GpuTensor>; dtypes: Map<string, string> }> {
     const weights = new Map<string, GpuTensor>();
     const dtypes = new Map<string, string>();
     try {
-      const total = folder.plans.length;
-      for (let i = 0; i < total; i++) {
-        throwIfCancelled(signal);
-        this.check();
-        const plan = folder.plans[i];
-        // A config-only folder's tensors are made as the family initialises them (seed 0).
-        const info = folder.fresh ? null : folder.tensors.get(plan.hf)!;
-        const parts = info ? plan.split(await readTensorF32(info)) : plan.outputs.map((o) => initialTensor(folder.spec, initSettings(folder.spec, folder.config), o.name, o.shape, 0));
-        await this.ctx.checked(`uploading ${plan.hf}`, () => {
-          plan.outputs.forEach((o, j) => {
-            weights.set(o.name, uploadTensor(this.ctx, parts[j], o.shape, o.name));
-            dtypes.set(o.name, info?.dtype ?? 'F32');
-          });
-        });
-        onProgress?.({ phase: 'load', done: i + 1, total, detail: plan.hf });
-      }
+      await this.readPlans(folder, (name, data, shape, dtype) => {
+        weights.set(name, uploadTensor(this.ctx, data, shape, name));
+        dtypes.set(name, dtype);
+      }, onProgress, signal);
     } catch (e) {
       for (const t of weights.values()) destroyTensor(this.ctx, t);
       throw e;
     }
     return { weights, dtypes };
+  }
+
+  /** Every tensor of a folder kept on the host for layer streaming (nothing uploaded yet). */
+  private async hostWeights(folder: ModelFolder, onProgress?: ProgressFn, signal?: AbortSignal): Promise<{ host: Map<string, HostTensor>; dtypes: Map<string, string> }> {
+    const host = new Map<string, HostTensor>();
+    const dtypes = new Map<string, string>();
+    await this.readPlans(folder, (name, data, shape, dtype) => {
+      host.set(name, { data, shape });
+      dtypes.set(name, dtype);
+    }, onProgress, signal);
+    return { host, dtypes };
+  }
+
+  /** Refuse work that needs every weight on the GPU while the model is streamed. */
+  private requireResident(what: string): void {
+    const s = this.current?.model.stream;
+    if (s) {
+      throw new TooLargeForDevice(
+        `${what} needs the whole model on the GPU (${formatBytes(s.totalBytes)} in f32), and it is streamed layer by layer within a GPU budget of ${formatBytes(s.budget)}. Load it with a budget of at least ${formatBytes(s.totalBytes)} (--gpu-budget) if the GPU has the memory.`,
+      );
+    }
   }
 
   /** A teacher for distillation (jobs/finetune.ts): loaded beside the model, with its vocabulary. */
@@ -155,6 +197,7 @@ export class Engine {
    */
   async loadTeacher(files: FileSource[], onProgress?: ProgressFn, signal?: AbortSignal): Promise<void> {
     const cur = this.requireModel();
+    this.requireResident('Distillation');
     const { folder, tokenizer } = await openModel(files, { maxBindingBytes: this.ctx.maxBinding });
     const probe = 'Once upon a time, the 3 friends said: "Hello, world!"';
     const a = cur.tokenizer.encode(probe), b = tokenizer.encode(probe);
@@ -169,6 +212,7 @@ export class Engine {
   /** The model as it was loaded (its folder's weights, before any pruning or training) as the teacher. */
   async loadTeacherFromFolder(onProgress?: ProgressFn, signal?: AbortSignal): Promise<void> {
     const cur = this.requireModel();
+    this.requireResident('Distillation');
     const { weights, dtypes } = await this.upload(cur.folder, onProgress, signal);
     this.dropTeacher();
     this.teacherModel = new GpuModel(this.ctx, cur.folder.spec, weights, dtypes);
@@ -183,15 +227,31 @@ export class Engine {
    * Load a model folder: config.json, *.safetensors (+ index), tokenizer files; with `configOnly`,
    * a folder without weight files opens with fresh weights (to train from scratch).
    */
-  async loadModel(files: FileSource[], onProgress?: ProgressFn, signal?: AbortSignal, opts?: OpenFolderOptions): Promise<ModelSummary> {
+  async loadModel(files: FileSource[], onProgress?: ProgressFn, signal?: AbortSignal, opts?: LoadOptions): Promise<ModelSummary> {
     this.check();
     // Every check that needs no GPU work, and rows that could not fit one binding even paged.
     const { folder, tokenizer } = await openModel(files, { maxBindingBytes: this.ctx.maxBinding }, opts);
     const spec = folder.spec;
+    // Past the budget the weights stay on the host and are streamed; a budget smaller than one
+    // layer is refused here, before anything is read.
+    const budget = opts?.gpuBudget ?? defaultGpuBudget(this.ctx.limits);
+    const groups = streamGroups(folder.plans.flatMap((p) => p.outputs.map((o) => [o.name, o.shape] as const)), this.ctx.pageBytes);
+    let weightBytes = 0;
+    for (const g of groups.values()) weightBytes += g.bytes;
+    const streamed = weightBytes > budget;
+    if (streamed) checkBudget(groups, budget);
     // Replace the previous model only once the new one is complete: a failed load keeps it.
-    const { weights, dtypes } = await this.upload(folder, onProgress, signal);
-    this.unload();
-    const model = new GpuModel(this.ctx, spec, weights, dtypes);
+    let model: GpuModel;
+    if (streamed) {
+      const { host, dtypes } = await this.hostWeights(folder, onProgress, signal);
+      this.unload();
+      model = new GpuModel(this.ctx, spec, new Map(), dtypes);
+      model.stream = new WeightStream(this.ctx, budget, host, model.weights);
+    } else {
+      const { weights, dtypes } = await this.upload(folder, onProgress, signal);
+      this.unload();
+      model = new GpuModel(this.ctx, spec, weights, dtypes);
+    }
     let parameters = 0;
     let bytes = 0;
     const tensors = [...folder.tensors.values()].map((t) => {
@@ -200,8 +260,7 @@ export class Engine {
       bytes += t.end - t.begin;
       return { name: t.name, dtype: t.dtype, shape: t.shape, bytes: t.end - t.begin, file: t.file.name };
     });
-    let gpuBytes = 0;
-    for (const t of weights.values()) gpuBytes += tensorBytes(t);
+    const gpuBytes = weightBytes;
     const info = folder.files.get('prune_studio.json');
     let prunedBy: ModelSummary['prunedBy'] = null;
     if (info) {
@@ -227,6 +286,8 @@ export class Engine {
       dtype: spec.dtype,
       bytes,
       gpuBytes,
+      gpuBudget: budget,
+      streamed,
       files: folder.weightFiles.map((f) => f.name),
       tensors,
       hasTokenizer: true,
@@ -325,6 +386,7 @@ export class Engine {
    */
   async pruneContextual(calibText: string, opts: ContextualRunOptions, onProgress?: ProgressFn, signal?: AbortSignal): Promise<ContextualReport> {
     const cur = this.requireModel();
+    this.requireResident('Contextual pruning');
     // Dense first: the scores describe the dense network, and a failure below leaves it dense.
     this.restoreDense();
     const t0 = now();
@@ -448,6 +510,7 @@ export class Engine {
    */
   async speedReport(onProgress?: ProgressFn, signal?: AbortSignal): Promise<SpeedReport> {
     const cur = this.requireModel();
+    this.requireResident('The speed report');
     const names = this.prunedWeightNames(cur);
     return this.guard(() => speedReport(cur.model, names, this.sparseChoices, {}, onProgress, signal));
   }
@@ -486,6 +549,7 @@ export class Engine {
         },
       });
     const dense = opts.weights === 'dense' && cur.pruned !== null;
+    if (dense) this.requireResident('Generating with the dense weights while the model is pruned');
     const r = await this.guard(() => (dense ? this.withDenseWeights(run) : run()));
     const sparseKernels = !dense && hasSparse(model);
     return {
@@ -544,6 +608,7 @@ export class Engine {
    */
   beginTraining(): GpuModel {
     const cur = this.requireModel();
+    this.requireResident('Training');
     clearSparse(cur.model);
     return cur.model;
   }
@@ -570,6 +635,7 @@ export class Engine {
    */
   reinitialize(seed: number): InitSettings {
     const cur = this.requireModel();
+    this.requireResident('Training from scratch');
     clearSparse(cur.model);
     const settings = initSettings(cur.model.spec, cur.folder.config);
     for (const [name, t] of cur.model.weights) cur.model.write(name, initialTensor(cur.model.spec, settings, name, t.shape, seed));
@@ -598,6 +664,7 @@ export class Engine {
    */
   async useSparse(mode: SparseMode): Promise<SparseChoice[]> {
     const cur = this.requireModel();
+    if (mode !== 'dense') this.requireResident('Sparse kernels');
     const names = this.prunedWeightNames(cur);
     return this.guard(() => applySparse(cur.model, names, mode, this.sparseChoices));
   }
@@ -623,6 +690,7 @@ export class Engine {
     this.dropTeacher();
     if (!this.current) return;
     clearSparse(this.current.model);
+    this.current.model.stream?.release();
     for (const t of this.current.model.weights.values()) destroyTensor(this.ctx, t);
     this.current = null;
   }

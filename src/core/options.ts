@@ -6,6 +6,7 @@
 // Also the pruning vocabulary every layer speaks: the methods, a target (a sparsity or N:M), its
 // label, and per-sublayer overrides.
 import { BadOption } from './errors';
+import { parseBytes } from './units';
 
 export interface NumberOption {
   /** The CLI flag, without "--". */
@@ -237,4 +238,14 @@ export function parseDistill(raw: string): DistillTerm[] {
 /** The terms as one label ("kl", "squarehead", "kl+squarehead"), or null without distillation. */
 export function distillLabel(terms: readonly DistillTerm[] | undefined): string | null {
   return terms?.length ? DISTILL_TERMS.filter((t) => terms.includes(t)).join('+') : null;
+}
+
+/**
+ * --gpu-budget SIZE (the page's GPU budget field): bytes of weights allowed on the GPU at once;
+ * a larger model is streamed layer by layer (nn/stream.ts).
+ */
+export function parseGpuBudget(text: string): number {
+  const n = parseBytes(text);
+  if (!Number.isFinite(n) || n <= 0) throw new BadOption(`--gpu-budget must be a size such as 1GiB, 4GB or 512MiB; got "${text.slice(0, 40)}".`);
+  return Math.floor(n);
 }

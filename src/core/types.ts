@@ -40,8 +40,12 @@ export interface ModelSummary {
   dtype: string;
   /** Bytes of the weight files' tensor data. */
   bytes: number;
-  /** Bytes the engine holds on the GPU for the weights (f32). */
+  /** Bytes the weights take on the GPU in f32 (all of them; streamed models hold a part at a time). */
   gpuBytes: number;
+  /** Bytes of weights allowed on the GPU at once (LoadOptions.gpuBudget or the adapter's default). */
+  gpuBudget: number;
+  /** The weights exceed the budget: they stay on the host and go to the GPU a layer at a time. */
+  streamed: boolean;
   files: string[];
   tensors: TensorSummary[];
   hasTokenizer: boolean;

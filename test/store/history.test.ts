@@ -44,6 +44,8 @@ function summary(name: string, hidden = 64, prunedBy: ModelSummary['prunedBy'] =
     dtype: 'F32',
     bytes: 4 * (1000 + hidden),
     gpuBytes: 4 * (1000 + hidden),
+    gpuBudget: 2 ** 32,
+    streamed: false,
     files: [`${name}/model.safetensors`],
     tensors: [
       { name: 'model.embed_tokens.weight', dtype: 'F32', shape: [512, hidden], bytes: 4 * 512 * hidden, file: `${name}/model.safetensors` },

@@ -7,6 +7,7 @@ import type { GpuContext } from '../gpu/context';
 import * as op from '../gpu/ops';
 import type { GpuTensor } from '../gpu/ops';
 import type { ModelSpec } from '../model/spec';
+import type { WeightStream } from './stream';
 
 /** cos/sin table (T, rot/2, 2) for positions pos0..pos0+T-1, computed in float64. */
 export function ropeTable(invFreq: number[], pos0: number, T: number): Float32Array<ArrayBuffer> {
@@ -93,24 +94,62 @@ export class GpuModel {
    */
   readonly linearKernels = new Map<string, LinearKernel>();
 
-  /** A canonical tensor's current values, every chunk (read back from the GPU). */
+  /**
+   * Layer streaming (nn/stream.ts): set when the weights do not all fit the GPU budget. Then
+   * `weights` holds the resident tensors only, and every access goes through w() / tensor().
+   */
+  stream: WeightStream | null = null;
+
+  /** A canonical tensor's current values, every chunk (read back from the GPU, or the host copy of a streamed tensor that is not on the GPU). */
   read(name: string): Promise<Float32Array<ArrayBuffer>> {
+    if (this.stream && !this.stream.isResident(name)) return Promise.resolve(this.stream.hostValues(name));
     return op.readTensor(this.ctx, this.w(name));
   }
 
   /** Replace a canonical tensor's values, every chunk. */
   write(name: string, data: Float32Array<ArrayBuffer>): void {
+    if (this.stream) {
+      this.stream.setHost(name, data);
+      if (!this.stream.isResident(name)) return;
+    }
     op.writeTensor(this.ctx, this.w(name), data, name);
+  }
+
+  /** Whether the model has this canonical tensor (resident or streamed). */
+  has(name: string): boolean {
+    return this.weights.has(name) || (this.stream?.has(name) ?? false);
+  }
+
+  /** A canonical tensor's shape (resident or streamed). */
+  shapeOf(name: string): number[] | undefined {
+    return this.weights.get(name)?.shape ?? this.stream?.shape(name);
+  }
+
+  /** The tensor on the GPU (uploaded first when streamed and not resident); only read from it. */
+  tensor(name: string): GpuTensor {
+    return this.w(name);
+  }
+
+  /**
+   * The tensor on the GPU for a method to change in place (a pruned weight): when streamed, it is
+   * uploaded if needed and marked for read-back (stream.flush) before its layer may leave the GPU.
+   */
+  mutable(name: string): GpuTensor {
+    const t = this.w(name);
+    this.stream?.markDirty(name);
+    return t;
   }
 
   private w(name: string): GpuTensor {
     const t = this.weights.get(name);
+    if (t && !this.stream) return t;
+    if (this.stream?.has(name)) return this.stream.ensure(name);
     if (!t) throw new Error(`internal: weight ${name} not loaded`);
     return t;
   }
 
   private b(name: string): GpuTensor | undefined {
-    return this.weights.get(name);
+    return this.has(name) ? this.w(name) : undefined;
   }
 
   /** Bytes of activations a workspace for T tokens needs (for up-front checks and the UI). */

@@ -136,7 +136,7 @@ export interface ContextualSelection extends StructuredRemoval {
 
 /** Put every backed-up tensor back (the model becomes dense again); handles paged tensors. */
 export function restoreContextual(model: GpuModel, backup: DenseBackup): void {
-  for (const [name, data] of backup) if (model.weights.has(name)) model.write(name, data);
+  for (const [name, data] of backup) if (model.has(name)) model.write(name, data);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ export type DenseBackup = Map<string, Float32Array<ArrayBuffer>>;
 
 /** Put every backed-up weight back (the model becomes fully dense again). */
 export function restoreDense(model: GpuModel, backup: DenseBackup): void {
-  for (const [name, data] of backup) if (model.weights.has(name)) model.write(name, data);
+  for (const [name, data] of backup) if (model.has(name)) model.write(name, data);
 }
 
 function targetFor(name: string, opts: PruneOptions): Target {
@@ -94,9 +94,8 @@ function checkUnpaged(model: GpuModel, skip: ReadonlySet<number>): void {
   for (let i = 0; i < spec.nLayers; i++) {
     if (skip.has(i)) continue;
     for (const name of linearNames(spec, i)) {
-      const wt = model.weights.get(`${name}.weight`);
-      if (wt && wt.chunks.length !== 1) {
-        const [R, C] = linearShape(spec, name);
+      const [R, C] = linearShape(spec, name);
+      if (model.has(`${name}.weight`) && R * C * 4 > ctx.pageBytes) {
         throw new TooLargeForDevice(
           `${name} (${R} × ${C}, ${formatBytes(R * C * 4)} in f32) is larger than one GPU binding (${formatBytes(ctx.pageBytes)} here); pruning a weight in pieces is not supported yet. Skip this layer or use a GPU with a larger maxStorageBufferBindingSize.`,
         );
@@ -161,6 +160,8 @@ export async function pruneModel(
       // 3. This layer's outputs, with the pruned weights, become the next layer's inputs.
       const t = now();
       await inputs.advance(i);
+      // A streamed model: layer i's pruned weights go back to the host before it may leave the GPU.
+      await model.stream?.flush();
       times.reforward = (now() - t) / 1000;
       phases.push(times);
     }
@@ -221,7 +222,7 @@ async function pruneSublayer(run: Run, name: string, stats: LayerStats): Promise
   const st = stats.byPoint.get(capturePointOf(name))!;
   const dense = backup.get(`${name}.weight`) ?? (await model.read(`${name}.weight`));
   backup.set(`${name}.weight`, dense);
-  const w = model.weights.get(`${name}.weight`)!.chunks[0].buffer;
+  const w = model.mutable(`${name}.weight`).chunks[0].buffer;
   return run.method({ ctx: model.ctx, w, R, C, dense, stats: { h: st.h, hCpu: st.hCpu, C }, target: targetFor(name, run.opts), percdamp: run.percdamp, blocksize: run.blocksize, factorisation: run.opts.factorisation, selectOn: run.opts.factorisation }).catch((e: unknown) => {
     // Name the sublayer: "layers.2.mlp.down: SparseGPT: H + λI is not positive definite…".
     throw e instanceof NumericalError ? new NumericalError(`${name}: ${e.message}`) : e;
@@ -239,7 +240,7 @@ async function pruneMlpSparseLlm(run: Run, i: number, stats: LayerStats, T: numb
   }
   const part = (sub: 'up' | 'gate' | 'down') => {
     const nm = `layers.${i}.mlp.${sub}`;
-    return { w: model.weights.get(`${nm}.weight`)!, bias: model.weights.get(`${nm}.bias`), dense: backup.get(`${nm}.weight`)!, target: targetFor(nm, run.opts) };
+    return { w: model.mutable(`${nm}.weight`), bias: model.has(`${nm}.bias`) ? model.tensor(`${nm}.bias`) : undefined, dense: backup.get(`${nm}.weight`)!, target: targetFor(nm, run.opts) };
   };
   try {
     return await sparsellmMlp({

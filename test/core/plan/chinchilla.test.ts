@@ -225,7 +225,7 @@ describe('inference FLOPs per token', () => {
     const t = (name: string, shape: number[]) => ({ name, dtype: 'F32', shape, bytes: shape.reduce((a, b) => a * b, 4), file: 'model.safetensors' });
     const summary: ModelSummary = {
       name: 'stories260K', family: 'llama', architecture: 'llama', parameters: 260_032, layers: 5, hidden: 64, heads: 8, kvHeads: 4, ffn: 172,
-      vocabSize: 512, dtype: 'F32', bytes: 260_032 * 4, gpuBytes: 0, files: [], hasTokenizer: true, prunedBy: null, rope: null, configDtype: null, notes: [],
+      vocabSize: 512, dtype: 'F32', bytes: 260_032 * 4, gpuBytes: 0, gpuBudget: 2 ** 32, streamed: false, files: [], hasTokenizer: true, prunedBy: null, rope: null, configDtype: null, notes: [],
       tensors: [t('model.embed_tokens.weight', [512, 64]), t('model.layers.0.self_attn.q_proj.weight', [64, 64])],
     };
     expect(decoderShapeFromSummary(summary)).toEqual(STORIES);

@@ -14,7 +14,7 @@ const t = (name: string, shape: number[]) => ({ name, dtype: 'F32', shape, bytes
 
 const STORIES: ModelSummary = {
   name: 'stories260K', family: 'llama', architecture: 'llama', parameters: 260_032, layers: 5, hidden: 64, heads: 8, kvHeads: 4, ffn: 172,
-  vocabSize: 512, dtype: 'F32', bytes: 260_032 * 4, gpuBytes: 0, files: ['model.safetensors'], hasTokenizer: true, prunedBy: null, rope: null, configDtype: null, notes: [],
+  vocabSize: 512, dtype: 'F32', bytes: 260_032 * 4, gpuBytes: 0, gpuBudget: 2 ** 32, streamed: false, files: ['model.safetensors'], hasTokenizer: true, prunedBy: null, rope: null, configDtype: null, notes: [],
   tensors: [t('model.embed_tokens.weight', [512, 64]), t('model.layers.0.self_attn.q_proj.weight', [64, 64])],
 };
 
