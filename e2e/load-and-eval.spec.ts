@@ -32,6 +32,9 @@ test('demo model loads, a dropped folder loads, perplexity matches the CLI', asy
   await expect(page.getByTestId('model-source')).toContainText('Demo model');
   await expect(page.getByTestId('model-family')).toHaveText('llama');
   await expect(page.getByTestId('model-error')).toHaveCount(0);
+  // The GPU budget (the adapter's default) holds the whole demo model; what is on the GPU and the peak.
+  await expect(page.getByTestId('model-gpu-budget')).toContainText('all weights on the GPU');
+  await expect(page.getByTestId('model-gpu-memory')).toContainText(/^weights \d.* \/ \d.*; all buffers \d.* \/ \d/);
 
   // Drop the same model folder (its files, named with the folder prefix).
   await dropModelFiles(page, { folder: 'dropped260K' });

@@ -25,7 +25,7 @@ import { type CompressedExport, exportCompressed } from './export/compressed';
 import { type ChoiceCache, type SparseChoice, type SparseMode, applySparse, clearSparse, hasSparse } from './sparse/select';
 import { type SpeedReport, speedReport } from './sparse/speed';
 import { type GenerateOptions, type GenerateResult, type GenerateUpdate, checkContext, checkGenerateOptions, checkWeightsAvailable, continuationText, generate, stableText } from './eval/generate';
-import type { AdapterSummary, ModelSummary, PerplexityOptions, PerplexityResult, ProgressFn } from './types';
+import type { AdapterSummary, GpuMemory, ModelSummary, PerplexityOptions, PerplexityResult, ProgressFn } from './types';
 import {
   type ContextualScores, type ContextualSelection, applyContextual, restoreContextual, scoreContextual, selectContextual, specialTokenIds,
   sublayerSparsity,
@@ -112,6 +112,20 @@ export class Engine {
   /** The loaded GPU model (tests, benchmarks). */
   get gpuModel(): GpuModel | null {
     return this.current?.model ?? null;
+  }
+
+  /** The GPU budget of the loaded model's weights, what is on the GPU now, and the peaks; null without a model. */
+  memory(): GpuMemory | null {
+    const cur = this.current;
+    if (!cur) return null;
+    const s = cur.model.stream;
+    const { bytes, peakBytes } = this.ctx.stats();
+    const all = cur.summary.gpuBytes;
+    return {
+      budget: cur.summary.gpuBudget, weightBytes: all, streamed: !!s,
+      residentBytes: s ? s.residentBytes : all, peakResidentBytes: s ? s.peakResidentBytes : all,
+      liveBytes: bytes, peakBytes,
+    };
   }
 
   /** The loaded model's folder, file by file (to load it again, or build models from its config). */

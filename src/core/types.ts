@@ -149,3 +149,19 @@ export interface TrainProtocol {
   /** Global-norm clip (0: none). */
   clip: number;
 }
+
+/** Where the loaded model's weights are on the GPU, and how much GPU memory the engine has used. */
+export interface GpuMemory {
+  /** Bytes of weights allowed on the GPU at once. */
+  budget: number;
+  /** Every weight's bytes in f32. */
+  weightBytes: number;
+  /** The weights exceed the budget and go to the GPU a layer at a time. */
+  streamed: boolean;
+  /** Bytes of weights on the GPU now, and the most there have been. */
+  residentBytes: number;
+  peakResidentBytes: number;
+  /** Every buffer the engine holds now (weights, activations, statistics), and the most at once. */
+  liveBytes: number;
+  peakBytes: number;
+}

@@ -142,10 +142,18 @@ export class JobHandle {
     return call;
   }
 
-  /** The job is over (done, failed or cancelled): the slot is free. */
+  /** The job is over (done, failed or cancelled): the slot is free, and the model card's memory figures are asked for again. */
   finish(): void {
     if (this.job) useJob.setState({ current: null });
+    refreshMemory();
   }
+}
+
+/** The weights' GPU budget, resident bytes and peaks into the model store (the model card shows them). */
+export function refreshMemory(): void {
+  void getClient()
+    .call({ type: 'getState' })
+    .then((s) => useModel.getState().set({ memory: s.memory }), () => undefined);
 }
 
 /** Claim the slot for a job of `kind`; BadOption (with what runs) when it is taken. */

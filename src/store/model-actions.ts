@@ -6,7 +6,7 @@ import { DEMO_MODEL_NAME, type ModelFile, type ModelSource } from '../worker/pro
 import { getClient } from './client';
 import { useEngine } from './engine-status';
 import { useErrors } from './errors';
-import { cancelJob } from './job';
+import { cancelJob, refreshMemory } from './job';
 import { useModel } from './model';
 import { refreshTokenCount } from './text-actions';
 import { useTrain } from './train';
@@ -65,6 +65,7 @@ export async function loadModel(source: ModelSource, label: string): Promise<voi
     useModel.getState().set({ status: 'loaded', summary, label, loadingLabel: null, progress: null });
     // A config-only folder has nothing to recover: the Train area starts from scratch.
     if (summary.fresh) useTrain.getState().setSettings({ fromScratch: true });
+    refreshMemory();
     void refreshTokenCount();
   } catch (e) {
     if (loadCall !== call) return;

@@ -1,6 +1,6 @@
 // The loaded model, as a summary (no tensors in page state: they live on the GPU, in the worker).
 import { create } from 'zustand';
-import type { ModelSummary, Progress } from '../core/types';
+import type { GpuMemory, ModelSummary, Progress } from '../core/types';
 
 export type ModelStatus = 'empty' | 'loading' | 'loaded';
 
@@ -12,6 +12,8 @@ interface ModelState {
   /** What is being loaded right now. */
   loadingLabel: string | null;
   progress: Progress | null;
+  /** The weights' GPU budget, what is on the GPU and the peaks (refreshed after each job). */
+  memory: GpuMemory | null;
   set(patch: Partial<Omit<ModelState, 'set'>>): void;
 }
 
@@ -21,5 +23,6 @@ export const useModel = create<ModelState>()((set) => ({
   label: null,
   loadingLabel: null,
   progress: null,
+  memory: null,
   set: (patch) => set(patch),
 }));

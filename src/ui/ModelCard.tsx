@@ -1,6 +1,6 @@
 import type { RopeParams } from '../core/model/config';
 import { Fact } from './Fact';
-import type { AdapterSummary, ModelSummary } from '../core/types';
+import type { AdapterSummary, GpuMemory, ModelSummary } from '../core/types';
 import { baseName } from '../core/io/file-source';
 import { adapterName } from './Header';
 import { formatBytes, formatCompact, formatInt } from './format';
@@ -44,7 +44,7 @@ export function ropeLabel(r: RopeParams): string {
   return parts.join(', ');
 }
 
-export function ModelCard({ model, label, adapter }: { model: ModelSummary; label: string | null; adapter: AdapterSummary | null }) {
+export function ModelCard({ model, label, adapter, memory }: { model: ModelSummary; label: string | null; adapter: AdapterSummary | null; memory: GpuMemory | null }) {
   return (
     <article className="model-card" data-testid="model-card" aria-labelledby="model-card-title">
       <header>
@@ -87,6 +87,14 @@ export function ModelCard({ model, label, adapter }: { model: ModelSummary; labe
         ) : null}
         <Fact label="Weight bytes">{formatBytes(model.bytes)}</Fact>
         <Fact label="GPU bytes (f32)">{formatBytes(model.gpuBytes)}</Fact>
+        <Fact label="GPU budget" testId="model-gpu-budget">
+          {formatBytes(model.gpuBudget)}: {model.streamed ? 'streamed, a decoder layer at a time' : 'all weights on the GPU'}
+        </Fact>
+        {memory ? (
+          <Fact label="On the GPU now / peak" testId="model-gpu-memory">
+            weights {formatBytes(memory.residentBytes)} / {formatBytes(memory.peakResidentBytes)}; all buffers {formatBytes(memory.liveBytes)} / {formatBytes(memory.peakBytes)}
+          </Fact>
+        ) : null}
         <Fact label="Tokenizer">{model.hasTokenizer ? 'yes' : 'missing'}</Fact>
         <Fact label="Files">{model.files.map(baseName).join(', ')}</Fact>
         {model.prunedBy ? (

@@ -135,7 +135,7 @@ function LoadProgress() {
 
 export function ModelPanel() {
   const { status: engineStatus, adapter } = useEngine(useShallow((s) => ({ status: s.status, adapter: s.adapter })));
-  const { summary, label, status } = useModel(useShallow((s) => ({ summary: s.summary, label: s.label, status: s.status })));
+  const { summary, label, status, memory } = useModel(useShallow((s) => ({ summary: s.summary, label: s.label, status: s.status, memory: s.memory })));
   const noGpu = engineStatus === 'no-webgpu' || engineStatus === 'no-adapter' || engineStatus === 'failed' || engineStatus === 'lost';
   return (
     <section className="panel panel-model" aria-labelledby="model-heading">
@@ -148,7 +148,7 @@ export function ModelPanel() {
       {/* Next to the drop zone: a kept model is another way to load one. */}
       <KeptModels />
       {summary ? (
-        <ModelCard model={summary} label={label} adapter={adapter} />
+        <ModelCard model={summary} label={label} adapter={adapter} memory={memory} />
       ) : status === 'empty' && engineStatus === 'ready' ? (
         <p className="muted">No model loaded.</p>
       ) : null}

@@ -169,7 +169,7 @@ async function handle(req: AnyRequest, signal: AbortSignal): Promise<ResponseRes
     case 'countTokens':
       return { tokens: requireEngine().countTokens(req.text) };
     case 'getState':
-      return { adapter: engine ? safeAdapter(engine) : null, model: engine?.model ?? null, pruned: safeWeights(engine) };
+      return { adapter: engine ? safeAdapter(engine) : null, model: engine?.model ?? null, pruned: safeWeights(engine), memory: engine?.memory() ?? null };
     case 'prune': {
       const e = requireEngine();
       const report = await e.prune(req.calibText, req.options, progressFor(req.id), signal);

@@ -12,7 +12,7 @@ import type { SweepPointResult, SweepSpec } from '../core/jobs/sweep';
 import type { SpeedReport } from '../core/sparse/speed';
 import type { CompressedExportStats } from '../core/export/compressed';
 import type { GenerateOptions, GenerateResult } from '../core/eval/generate';
-import type { AdapterSummary, ModelSummary, PerplexityResult, Progress } from '../core/types';
+import type { AdapterSummary, GpuMemory, ModelSummary, PerplexityResult, Progress } from '../core/types';
 import type { ContextualEvaluation, ContextualJobResult, ContextualRunOptions } from '../core/jobs/contextual';
 import type { FinetuneInput, FinetuneResult } from '../core/jobs/finetune';
 import type { TwinInput, TwinResult } from '../core/jobs/twin';
@@ -143,7 +143,7 @@ export interface ResponseResults {
   hubList: HubListSummary;
   perplexity: PerplexityResult;
   countTokens: { tokens: number };
-  getState: { adapter: AdapterSummary | null; model: ModelSummary | null; pruned: WeightsState | null };
+  getState: { adapter: AdapterSummary | null; model: ModelSummary | null; pruned: WeightsState | null; memory: GpuMemory | null };
   /** The report, plus the Hugging Face module name of each pruned sublayer. */
   prune: PruneReport & { hfNames: Record<string, string> };
   sweep: { points: SweepPointResult[]; pruned: WeightsState | null };

@@ -32,6 +32,7 @@ export class GpuContext {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private live = new Map<GPUBuffer, number>();
   private liveBytes = 0;
+  private peakBytes = 0;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private temps: GPUBuffer[] = [];
@@ -66,9 +67,14 @@ export class GpuContext {
     return this.device.limits;
   }
 
-  /** Live buffers the engine made, and their bytes (for the memory accounting tests). */
-  stats(): { buffers: number; bytes: number } {
-    return { buffers: this.live.size, bytes: this.liveBytes };
+  /** Live buffers the engine made, their bytes, and the most bytes live at once since resetPeak(). */
+  stats(): { buffers: number; bytes: number; peakBytes: number } {
+    return { buffers: this.live.size, bytes: this.liveBytes, peakBytes: this.peakBytes };
+  }
+
+  /** Start a new high-water mark of live bytes from what is live now. */
+  resetPeak(): void {
+    this.peakBytes = this.liveBytes;
   }
 
   createBuffer(size: number, usage: GPUBufferUsageFlags, label: string): GPUBuffer {
@@ -81,6 +87,7 @@ export class GpuContext {
     const b = this.device.createBuffer({ size: bytes, usage, label });
     this.live.set(b, bytes);
     this.liveBytes += bytes;
+    this.peakBytes = Math.max(this.peakBytes, this.liveBytes);
     return b;
   }
 
