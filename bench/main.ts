@@ -5,6 +5,11 @@ import { parseArgs } from 'node:util';
 import { createNodeEngine } from '../src/node/engine';
 import { forwardBench } from './forward';
 import { pruneBench } from './prune';
+import { scaleBench } from './scale';
+import { SCALE_CONFIGS } from './scale-models';
+import os from 'node:os';
+import fs from 'node:fs';
+import { parseBytes } from '../src/core/units';
 import { generateBench } from './generate';
 import { trainBench } from './train';
 import { machine, writeResult } from './util';
@@ -30,16 +35,21 @@ const { values, positionals } = parseArgs({
     layers: { type: 'string' },
     'factor-dims': { type: 'string' },
     'recon-dims': { type: 'string' },
+    models: { type: 'string' },
+    budget: { type: 'string' },
+    dir: { type: 'string' },
+    'skip-factor': { type: 'boolean', default: false },
   },
 });
 
 const name = positionals[0];
-if (name !== 'forward' && name !== 'prune' && name !== 'generate' && name !== 'train') {
+if (name !== 'forward' && name !== 'prune' && name !== 'generate' && name !== 'train' && name !== 'scale') {
   process.stderr.write(
     'usage: npm run bench -- forward [--reps N] [--out FILE] [--json] [--skip-opt]\n' +
       '       npm run bench -- prune [--samples 8] [--seqlen 128] [--dims 256,512,768,1024] [--factor-dims 768,2048] [--recon-dims 4864] [--skip-opt] [--out FILE] [--json]\n' +
       '       npm run bench -- generate [--tokens 32] [--out FILE] [--json]\n' +
       '       npm run bench -- train [--seqlen 128] [--layers 2] [--reps N] [--skip-opt] [--out FILE] [--json]\n' +
+      `       npm run bench -- scale [--models ${Object.keys(SCALE_CONFIGS).join(',')}] [--layers 1] [--samples 4] [--seqlen 64] [--budget 1GiB] [--dir DIR] [--skip-factor] [--out FILE] [--json]\n` +
       '       npm run bench -- spmm [--reps N] [--models opt125m,stories260K] [--patterns 50%,2:4] [--json] [--out FILE]\n',
   );
   process.exit(2);
@@ -88,6 +98,22 @@ if (name === 'train') {
       );
     }
   });
+}
+if (name === 'scale') {
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  const results = await scaleBench(engine, {
+    models: (values.models ?? Object.keys(SCALE_CONFIGS).join(',')).split(',').filter(Boolean),
+    layers: Number(values.layers ?? 1),
+    samples: Number(values.samples ?? 4),
+    seqlen: Number(values.seqlen ?? 64),
+    budget: parseBytes(values.budget ?? '1GiB'),
+    dir: values.dir ?? path.join(os.tmpdir(), 'prune-studio-scale'),
+    factor: !values['skip-factor'],
+    calibText: fs.readFileSync(path.resolve('public/data/sample-calib.txt'), 'utf8'),
+    evalText: fs.readFileSync(path.resolve('public/data/sample-eval.txt'), 'utf8'),
+    log,
+  });
+  finish({ results });
 }
 if (name === 'prune') {
   const log = (s: string) => process.stderr.write(`${s}\n`);

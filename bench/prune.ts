@@ -107,7 +107,7 @@ export async function pruneBench(
  * sweep needs back included), on a symmetric H made positive definite by its diagonal
  * (Gershgorin): the time does not depend on the values. n³/2 flops (factor n³/3, inverse n³/6).
  */
-async function factorTimes(ctx: GpuContext, d: number) {
+export async function factorTimes(ctx: GpuContext, d: number) {
   const r = rand(d * d, d, 1);
   const H = new Float64Array(d * d);
   for (let i = 0; i < d; i++) {

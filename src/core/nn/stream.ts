@@ -106,6 +106,11 @@ export class WeightStream {
     return this.host.has(name);
   }
 
+  /** Every streamed tensor's name. */
+  names(): string[] {
+    return [...this.host.keys()];
+  }
+
   shape(name: string): number[] | undefined {
     return this.host.get(name)?.shape;
   }

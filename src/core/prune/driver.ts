@@ -151,10 +151,18 @@ export async function pruneModel(
   const phases: PhaseTimes[] = [];
   const warnings: string[] = [];
   const inputs = await LayerInputs.embed(model, windows);
+  // Layers after the last pruned one need no inputs: the run stops there.
+  let last = spec.nLayers - 1;
+  while (last >= 0 && skip.has(last)) last--;
   try {
     for (let i = 0; i < spec.nLayers; i++) {
       throwIfCancelled(signal);
       const times: PhaseTimes = { statistics: 0, factorisation: 0, sweep: 0, reforward: 0 };
+      if (i > last) {
+        run.step(`layer ${i + 1}/${spec.nLayers} skipped`, linearNames(spec, i).length);
+        phases.push(times);
+        continue;
+      }
       if (skip.has(i)) run.step(`layer ${i + 1}/${spec.nLayers} skipped`, linearNames(spec, i).length);
       else layers.push(...(await pruneLayer(run, inputs, i, times, warnings)));
       // 3. This layer's outputs, with the pruned weights, become the next layer's inputs.

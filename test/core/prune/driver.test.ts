@@ -158,3 +158,17 @@ test('export: the pruned folder loads back and gives the same perplexity', async
     other.dispose();
   }
 });
+
+test('skipped layers stay dense, and the layers after the last pruned one are not run (no phase time)', async () => {
+  const base = { method: 'sparsegpt' as const, target: { kind: 'unstructured' as const, sparsity: 0.5 }, ...small };
+  const all = await engine.prune(calib, base);
+  const r = await engine.prune(calib, { ...base, skipLayers: [1, 3, 4] });
+  expect(r.layers.map((l) => l.name.split('.')[1])).toEqual([...Array(7).fill('0'), ...Array(7).fill('2')]);
+  // Layers 0 and 2 see the same inputs as in the full run up to layer 1's (dense here) outputs: layer 0 equal.
+  expect(r.layers.slice(0, 7).map((l) => l.rel_error)).toEqual(all.layers.slice(0, 7).map((l) => l.rel_error));
+  expect(r.phases).toHaveLength(5);
+  for (const p of r.phases.slice(3)) expect(p).toEqual({ statistics: 0, factorisation: 0, sweep: 0, reforward: 0 });
+  expect(r.phases[2].reforward).toBeGreaterThan(0);
+  const w = await engine.gpuModel!.read('layers.4.mlp.down.weight');
+  expect(w.filter((v) => v === 0).length).toBe(0);
+});
