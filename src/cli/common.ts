@@ -7,6 +7,8 @@ import { BadOption, MissingFile } from '../core/errors';
 import { decodeTextFile } from '../core/eval/text';
 import type { ExportFile } from '../core/export/hf';
 import { OPTIONS, parseOption } from '../core/options';
+import type { Progress } from '../core/types';
+import { formatSeconds } from '../core/units';
 
 /** Every flag of every command (node:util parseArgs values). */
 export interface CliValues {
@@ -37,15 +39,39 @@ export function printer(values: CliValues): (obj: unknown, human: string) => voi
   return (obj, human) => process.stdout.write(values.json ? `${JSON.stringify(obj)}\n` : `${human}\n`);
 }
 
-/** Progress on stderr, on a terminal only and not with --json. */
-export function progressLine(values: CliValues) {
-  const live = !values.json && process.stderr.isTTY;
+/**
+ * Progress on stderr: a live line on a terminal; elsewhere (CI logs, pipes) one line each time the
+ * part before " · " changes (a new layer, a new phase), at most one a second. Each line has the
+ * elapsed time and, once there is a rate to go on, the time left (from the work-weighted fraction).
+ */
+export function progressLine(values: CliValues, opts: { tty?: boolean; write?: (s: string) => void; clock?: () => number } = {}) {
+  const live = opts.tty ?? process.stderr.isTTY;
+  const write = opts.write ?? ((s: string) => void process.stderr.write(s));
+  const clock = opts.clock ?? (() => performance.now());
+  void values;
+  const t0 = clock();
+  let lastHead = '';
+  let lastAt = -Infinity;
   return {
-    update: (p: { detail?: string; done: number; total: number }) => {
-      if (live) process.stderr.write(`\r${p.detail ?? `${p.done}/${p.total}`}      `);
+    update: (p: Progress) => {
+      const t = clock();
+      const elapsed = (t - t0) / 1000;
+      const f = p.fraction ?? (p.total > 0 ? p.done / p.total : 0);
+      const eta = f > 0.02 && elapsed > 1 ? (elapsed * (1 - f)) / f : null;
+      const detail = p.detail ?? `${p.phase} ${p.done}/${p.total}`;
+      const line = `${detail} · ${(100 * f).toFixed(0)} % · ${formatSeconds(elapsed)}${eta !== null ? `, about ${formatSeconds(eta)} left` : ''}`;
+      if (live) {
+        write(`\r${line.padEnd(100)}`);
+        return;
+      }
+      const head = `${p.phase}:${detail.split(' · ')[0]}`;
+      if (head === lastHead || t - lastAt < 1000) return;
+      lastHead = head;
+      lastAt = t;
+      write(`${line}\n`);
     },
     end: () => {
-      if (live) process.stderr.write('\n');
+      if (live) write('\n');
     },
   };
 }

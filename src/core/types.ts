@@ -87,6 +87,11 @@ export interface Progress {
   total: number;
   /** Free-form detail, e.g. "window 3/40". */
   detail?: string;
+  /**
+   * How far along by estimated work, when the steps are unequal (pruning: a layer's statistics,
+   * each sublayer and the re-forward weighted by their multiply-adds); else done / total is.
+   */
+  fraction?: number;
   /** Sweeps: the point being measured (1-based) and the number of points. */
   point?: number;
   points?: number;

@@ -29,3 +29,11 @@ export function parseBytes(text: string): number {
   const base = unit.endsWith('i') ? 1024 : 1000;
   return Number(m[1]) * base ** pow;
 }
+
+/** "4.2 s", "3 min 05 s". */
+export function formatSeconds(s: number): string {
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  const r = Math.floor(s - m * 60);
+  return `${m} min ${String(r).padStart(2, '0')} s`;
+}

@@ -185,9 +185,16 @@ export function cancelledAfter(what: string, job: Pick<Job, 'startedAt'>, weight
 // ---------------------------------------------------------------------------------------------
 // How far along: one fraction per kind, one estimate of the time left
 
+/** How far along one call is: the work-weighted fraction where the engine gives one, else done / total. */
+export function progressFraction(p: Progress | null): number | null {
+  if (!p) return null;
+  if (p.fraction !== undefined) return Math.min(1, Math.max(0, p.fraction));
+  return p.total > 0 ? Math.min(1, p.done / p.total) : null;
+}
+
 /** Prune: about 85 % pruning (sublayers done) and 15 % evaluation. */
 export function pruneFraction(stage: string | null, p: Progress | null): number | null {
-  const inner = p && p.total > 0 ? Math.min(1, p.done / p.total) : null;
+  const inner = progressFraction(p);
   if (stage === 'prune') return inner === null ? null : 0.85 * inner;
   return 0.85 + 0.15 * (inner ?? 0);
 }
@@ -195,7 +202,7 @@ export function pruneFraction(stage: string | null, p: Progress | null): number 
 /** Sweep: points measured plus the share of the current one (the dense point is all evaluation). */
 export function sweepFraction(pointsDone: number, pointsTotal: number, p: Progress | null): number | null {
   if (pointsTotal <= 0) return null;
-  const inner = p && p.total > 0 ? Math.min(1, p.done / p.total) : null;
+  const inner = progressFraction(p);
   let within = 0;
   if (p && inner !== null) within = p.phase === 'perplexity' ? (p.detail?.includes('(dense)') ? inner : 0.85 + 0.15 * inner) : 0.85 * inner;
   return Math.min(1, (pointsDone + within) / pointsTotal);

@@ -18,14 +18,7 @@ export function formatCompact(n: number): string {
   return String(n);
 }
 
-export { formatBytes } from '../core/units';
-
-export function formatSeconds(s: number): string {
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const m = Math.floor(s / 60);
-  const r = s - m * 60;
-  return `${m} min ${r.toFixed(0).padStart(2, '0')} s`;
-}
+export { formatBytes, formatSeconds } from '../core/units';
 
 /** Enough significant digits to read, e.g. 12.3456 -> "12.346". */
 export function formatMetric(x: number, digits = 5): string {

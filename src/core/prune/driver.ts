@@ -104,6 +104,49 @@ function checkUnpaged(model: GpuModel, skip: ReadonlySet<number>): void {
   }
 }
 
+/** Multiply-adds per phase of one decoder layer, for a progress fraction whose rate is steady. */
+interface RunWork {
+  statistics: number;
+  reforward: number;
+  /** By short sublayer name ("attn.q"): the method's own work plus the reconstruction-error report. */
+  sublayer: Map<string, number>;
+  total: number;
+}
+
+function calibTokens(windows: number[][]): number {
+  return windows.reduce((s, w) => s + w.length, 0);
+}
+
+/**
+ * The run's work in multiply-adds, from the shapes: statistics = the layer's forward plus one XᵀX
+ * per distinct input over the n calibration tokens; re-forward = the forward; each sublayer (R, C):
+ * SparseGPT/SparseLLM's factorisation (C³/2) and sweep (R·C²), Wanda/magnitude R·C, and the
+ * report's two R·C² products. The progress fraction is done work / total work, so the time left
+ * at the rate so far is a fair estimate even when one sublayer (a wide down_proj) dominates.
+ */
+function runWork(spec: ModelSpec, method: PruneOptions['method'], n: number, skip: ReadonlySet<number>, last: number): RunWork {
+  const names = linearNames(spec, 0);
+  const sublayer = new Map<string, number>();
+  let forward = 0;
+  const inputs = new Map<string, number>();
+  for (const name of names) {
+    const [R, C] = linearShape(spec, name);
+    forward += R * C;
+    inputs.set(capturePointOf(name), C);
+    const obs = method === 'sparsegpt' || method === 'sparsellm';
+    sublayer.set(name.replace(/^layers\.\d+\./, ''), (obs ? C ** 3 / 2 + R * C * C : R * C) + 2 * R * C * C);
+  }
+  let hessians = 0;
+  for (const C of inputs.values()) hessians += C * C;
+  const statistics = n * (forward + hessians);
+  const reforward = n * forward;
+  let perLayer = statistics + reforward;
+  for (const w of sublayer.values()) perLayer += w;
+  let layers = 0;
+  for (let i = 0; i <= last; i++) if (!skip.has(i)) layers++;
+  return { statistics, reforward, sublayer, total: layers * perLayer + (last + 1 - layers) * reforward };
+}
+
 /** What one run needs at every layer. */
 interface Run {
   model: GpuModel;
@@ -114,8 +157,10 @@ interface Run {
   sparsellm: boolean;
   backup: DenseBackup;
   signal?: AbortSignal;
-  /** Progress over all sublayers of all layers. */
-  step(detail: string, advance?: number): void;
+  /** Estimated work per phase of one layer (runWork). */
+  costs: RunWork;
+  /** Progress over all sublayers of all layers; `work` advances the cost-weighted fraction (runWork). */
+  step(detail: string, advance?: number, work?: number): void;
 }
 
 export async function pruneModel(
@@ -133,6 +178,11 @@ export async function pruneModel(
   checkUnpaged(model, skip);
   const total = spec.nLayers * linearNames(spec, 0).length;
   let done = 0;
+  // Layers after the last pruned one need no inputs: the run stops there.
+  let last = spec.nLayers - 1;
+  while (last >= 0 && skip.has(last)) last--;
+  const costs = runWork(spec, opts.method, calibTokens(windows), skip, last);
+  let worked = 0;
   const run: Run = {
     model,
     opts,
@@ -142,18 +192,17 @@ export async function pruneModel(
     sparsellm: opts.method === 'sparsellm',
     backup,
     signal,
-    step: (detail, advance = 0) => {
+    costs,
+    step: (detail, advance = 0, work = 0) => {
       done += advance;
-      onProgress?.({ phase: 'prune', done, total, detail });
+      worked += work;
+      onProgress?.({ phase: 'prune', done, total, detail, fraction: costs.total > 0 ? Math.min(1, worked / costs.total) : done / total });
     },
   };
   const layers: SublayerReport[] = [];
   const phases: PhaseTimes[] = [];
   const warnings: string[] = [];
   const inputs = await LayerInputs.embed(model, windows);
-  // Layers after the last pruned one need no inputs: the run stops there.
-  let last = spec.nLayers - 1;
-  while (last >= 0 && skip.has(last)) last--;
   try {
     for (let i = 0; i < spec.nLayers; i++) {
       throwIfCancelled(signal);
@@ -171,6 +220,7 @@ export async function pruneModel(
       // A streamed model: layer i's pruned weights go back to the host before it may leave the GPU.
       await model.stream?.flush();
       times.reforward = (now() - t) / 1000;
+      run.step(`layer ${i + 1}/${spec.nLayers} done`, 0, costs.reforward);
       phases.push(times);
     }
   } catch (e) {
@@ -192,6 +242,7 @@ async function pruneLayer(run: Run, inputs: LayerInputs, i: number, times: Phase
   let t = now();
   const stats = await collectHessians(inputs, i, new Set(names.map(capturePointOf)), run.sparsellm);
   times.statistics = (now() - t) / 1000;
+  run.step(`layer ${i + 1}/${spec.nLayers} · statistics done`, 0, run.costs.statistics);
   const reports: SublayerReport[] = [];
   try {
     let mlp: SparseLlmMlpResult | null = null;
@@ -215,7 +266,7 @@ async function pruneLayer(run: Run, inputs: LayerInputs, i: number, times: Phase
       }
       if (res.note) warnings.push(`${name}: ${res.note}`);
       reports.push(report);
-      run.step(`layer ${i + 1}/${spec.nLayers} · ${name.replace(/^layers\.\d+\./, '')}`, 1);
+      run.step(`layer ${i + 1}/${spec.nLayers} · ${name.replace(/^layers\.\d+\./, '')}`, 1, run.costs.sublayer.get(name.replace(/^layers\.\d+\./, '')) ?? 0);
     }
   } finally {
     releaseStats(inputs, stats);

@@ -172,3 +172,22 @@ test('skipped layers stay dense, and the layers after the last pruned one are no
   const w = await engine.gpuModel!.read('layers.4.mlp.down.weight');
   expect(w.filter((v) => v === 0).length).toBe(0);
 });
+
+test('progress: the work-weighted fraction only grows and ends at 1; one event per sublayer', async () => {
+  const events: Array<{ done: number; fraction?: number; detail?: string }> = [];
+  await engine.prune(calib, { method: 'sparsegpt', target: { kind: 'unstructured', sparsity: 0.5 }, ...small }, (p) => {
+    // The engine's own first event (tokenizing) comes before the driver's.
+    if (p.detail !== 'tokenizing the calibration text') events.push(p);
+  });
+  const f = events.map((e) => e.fraction!);
+  expect(f.every((x) => typeof x === 'number')).toBe(true);
+  for (let i = 1; i < f.length; i++) expect(f[i]).toBeGreaterThanOrEqual(f[i - 1]);
+  expect(f.at(-1)).toBeCloseTo(1, 12);
+  expect(events.at(-1)!.done).toBe(35);
+  // The MLP's down projection (the widest input) weighs more than a key projection.
+  const jump = (name: string) => {
+    const i = events.findIndex((e) => e.detail === `layer 1/5 · ${name}`);
+    return f[i] - f[i - 1];
+  };
+  expect(jump('mlp.down')).toBeGreaterThan(jump('attn.k'));
+});
