@@ -70,6 +70,21 @@ test('demo model loads, a dropped folder loads, perplexity matches the CLI', asy
   const cliPpl = findNumber(parseCliJson(run.stdout), 'ppl');
   expect(cliPpl, 'CLI JSON has a numeric "ppl"').toBeDefined();
   expect(Math.abs(ppl - cliPpl!) / cliPpl!).toBeLessThan(1e-5);
+
+  // A GPU budget below the model's weights: it streams a layer at a time, with the same perplexity.
+  await page.getByTestId('gpu-budget').fill('lots');
+  await page.getByRole('button', { name: 'Load demo model' }).click();
+  await expect(page.getByTestId('model-error')).toContainText('The GPU budget (--gpu-budget) must be a size such as 1GiB, 4GB or 512MiB; got "lots".');
+  await page.getByTestId('gpu-budget').fill('200 KiB');
+  await page.getByRole('button', { name: 'Load demo model' }).click();
+  await expect(page.getByTestId('model-source')).toContainText('Demo model');
+  await expect(page.getByTestId('model-gpu-budget')).toContainText('200.0 KiB: streamed, a decoder layer at a time');
+  const before = await result.getAttribute('data-call-id');
+  await page.getByTestId('measure-ppl').click();
+  await expect(result).not.toHaveAttribute('data-call-id', before!, { timeout: 240_000 });
+  await expect(page.getByTestId('ppl-value')).toHaveAttribute('data-value', raw!);
+  // The weights on the GPU never went past the budget.
+  await expect(page.getByTestId('model-gpu-memory')).toContainText(/^weights [\d.]+ KiB \/ (1\d\d|200)\.\d KiB;/);
 });
 
 test('a running measurement can be cancelled', async ({ page }) => {

@@ -246,6 +246,6 @@ export function distillLabel(terms: readonly DistillTerm[] | undefined): string 
  */
 export function parseGpuBudget(text: string): number {
   const n = parseBytes(text);
-  if (!Number.isFinite(n) || n <= 0) throw new BadOption(`--gpu-budget must be a size such as 1GiB, 4GB or 512MiB; got "${text.slice(0, 40)}".`);
+  if (!Number.isFinite(n) || n <= 0) throw new BadOption(`The GPU budget (--gpu-budget) must be a size such as 1GiB, 4GB or 512MiB; got "${text.slice(0, 40)}".`);
   return Math.floor(n);
 }

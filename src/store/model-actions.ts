@@ -6,6 +6,7 @@ import { DEMO_MODEL_NAME, type ModelFile, type ModelSource } from '../worker/pro
 import { getClient } from './client';
 import { useEngine } from './engine-status';
 import { useErrors } from './errors';
+import { parseGpuBudget } from '../core/options';
 import { cancelJob, refreshMemory } from './job';
 import { useModel } from './model';
 import { refreshTokenCount } from './text-actions';
@@ -48,13 +49,21 @@ export async function loadModel(source: ModelSource, label: string): Promise<voi
     errors.setError('model', new NoWebGPU('Loading a model needs a working WebGPU engine (see the notice at the top of the page).'));
     return;
   }
+  // The budget field is checked before anything is cancelled or loaded.
+  let gpuBudget: number | undefined;
+  try {
+    gpuBudget = model.gpuBudgetText.trim() ? parseGpuBudget(model.gpuBudgetText) : undefined;
+  } catch (e) {
+    errors.setError('model', e);
+    return;
+  }
   const client = getClient();
   if (loadCall) client.cancel(loadCall.id);
   cancelJob();
   lastLoad = { source, label };
 
   model.set({ status: 'loading', loadingLabel: label, progress: null });
-  const call = client.call({ type: 'loadModel', source }, (p) => {
+  const call = client.call({ type: 'loadModel', source, ...(gpuBudget !== undefined ? { gpuBudget } : {}) }, (p) => {
     if (loadCall === call) useModel.getState().set({ progress: p });
   });
   loadCall = call;

@@ -14,6 +14,8 @@ interface ModelState {
   progress: Progress | null;
   /** The weights' GPU budget, what is on the GPU and the peaks (refreshed after each job). */
   memory: GpuMemory | null;
+  /** The GPU budget field as typed ("" = the adapter's default), used by every load. */
+  gpuBudgetText: string;
   set(patch: Partial<Omit<ModelState, 'set'>>): void;
 }
 
@@ -24,5 +26,6 @@ export const useModel = create<ModelState>()((set) => ({
   loadingLabel: null,
   progress: null,
   memory: null,
+  gpuBudgetText: '',
   set: (patch) => set(patch),
 }));

@@ -9,6 +9,7 @@ import { KeptModels } from './KeptModels';
 import { formatBytes, formatSeconds } from './format';
 import { ModelCard } from './ModelCard';
 import { useShallow } from 'zustand/react/shallow';
+import { TextField } from './NumberField';
 
 function hasFiles(e: DragEvent): boolean {
   return Array.from(e.dataTransfer?.types ?? []).includes('Files');
@@ -133,6 +134,24 @@ function LoadProgress() {
   );
 }
 
+/** The GPU budget for weights, used by the next load: past it the model streams a layer at a time. */
+function GpuBudgetField() {
+  const text = useModel((s) => s.gpuBudgetText);
+  return (
+    <div className="form-grid">
+      <TextField
+        id="gpu-budget"
+        testId="gpu-budget"
+        label="GPU budget for weights"
+        title="Bytes of weights on the GPU at once, e.g. 1 GiB. A model larger than this stays in memory and goes to the GPU one decoder layer at a time (slower, same numbers). Empty: four times the adapter's largest buffer."
+        placeholder="adapter default"
+        value={text}
+        onChange={(v) => useModel.getState().set({ gpuBudgetText: v })}
+      />
+    </div>
+  );
+}
+
 export function ModelPanel() {
   const { status: engineStatus, adapter } = useEngine(useShallow((s) => ({ status: s.status, adapter: s.adapter })));
   const { summary, label, status, memory } = useModel(useShallow((s) => ({ summary: s.summary, label: s.label, status: s.status, memory: s.memory })));
@@ -141,6 +160,7 @@ export function ModelPanel() {
     <section className="panel panel-model" aria-labelledby="model-heading">
       <h2 id="model-heading">Model</h2>
       <DropZone disabled={engineStatus !== 'ready'} />
+      <GpuBudgetField />
       {noGpu ? <p className="muted">Loading a model needs WebGPU (see above).</p> : null}
       <HubPanel disabled={engineStatus !== 'ready'} />
       <LoadProgress />

@@ -145,19 +145,20 @@ async function handle(req: AnyRequest, signal: AbortSignal): Promise<ResponseRes
       return init(req);
     case 'loadModel': {
       const e = requireEngine();
+      const budget = req.gpuBudget !== undefined ? { gpuBudget: req.gpuBudget } : {};
       if (req.source.kind === 'hub') {
         const report = progressFor(req.id);
         const opened = await openFromHub(req.source, signal, (d) =>
           report({ phase: 'download', done: d.done, total: d.total, detail: d.file, download: d }),
         );
-        const summary = await e.loadModel(opened.files, progressFor(req.id), signal);
+        const summary = await e.loadModel(opened.files, progressFor(req.id), signal, budget);
         summary.notes.unshift(...opened.notes);
         await opened.keep(summary);
         return summary;
       }
       const files = await sourcesOf(req.source, req.id, signal);
       // A dropped folder of config.json and tokenizer alone opens with fresh weights, to train from scratch.
-      return e.loadModel(files, progressFor(req.id), signal, { configOnly: true });
+      return e.loadModel(files, progressFor(req.id), signal, { configOnly: true, ...budget });
     }
     case 'hubList':
       return hubList(req.spec, signal);

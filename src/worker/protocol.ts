@@ -38,7 +38,8 @@ export type ModelSource =
 export interface RequestBodies {
   /** Create the Engine. `baseUrl` is the page's absolute base URL, for fetching the demo model. */
   init: { type: 'init'; baseUrl: string };
-  loadModel: { type: 'loadModel'; source: ModelSource };
+  /** gpuBudget: bytes of weights allowed on the GPU at once (past it the model streams); default: the adapter's. */
+  loadModel: { type: 'loadModel'; source: ModelSource; gpuBudget?: number };
   /** A Hub repository's commit and files, and which of them a load would download (no download). */
   hubList: { type: 'hubList'; spec: HubSourceSpec };
   perplexity: { type: 'perplexity'; text: string; seqlen: number; maxWindows?: number };

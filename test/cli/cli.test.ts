@@ -94,3 +94,21 @@ test('prune --factorisation gpu factorises on the GPU and gives the CPU path\'s 
   expect(bad.code).toBe(1);
   expect(bad.stderr).toContain('--factorisation takes gpu (f32 on the GPU, as the published code) or cpu (float64 on the CPU); got "fpga"');
 });
+
+test('prune --gpu-budget streams the model a layer at a time, with the resident run\'s numbers; a budget below one layer or not a size is refused', () => {
+  const base = ['prune', '--model', DEMO_MODEL, '--method', 'sparsegpt', '--sparsity', '0.5', '--calib', SAMPLE_CALIB, '--calib-samples', '2', '--seqlen', '64', '--eval', SAMPLE_EVAL, '--max-windows', '2', '--json'];
+  const resident = cli(...base);
+  const streamed = cli(...base, '--gpu-budget', '200KiB');
+  expect(streamed.code).toBe(0);
+  const [a, b] = [resident, streamed].map((r) => JSON.parse(r.stdout.trim()));
+  expect(b.ppl).toBe(a.ppl);
+  expect(b.sparsity).toBe(a.sparsity);
+  // stderr is a pipe here: progress comes as lines, one per layer or phase at most once a second.
+  expect(streamed.stderr).not.toMatch(/\r/);
+  const small = cli(...base, '--gpu-budget', '100KiB');
+  expect(small.code).toBe(1);
+  expect(small.stderr).toMatch(/The GPU budget of 100\.0 KiB is smaller than one decoder layer \(layers\.\d: 177\.5 KiB in f32\).*Give a budget of at least 177\.5 KiB \(the whole model: 1015\.8 KiB\)\./);
+  const bad = cli(...base, '--gpu-budget', 'half');
+  expect(bad.code).toBe(1);
+  expect(bad.stderr).toContain('The GPU budget (--gpu-budget) must be a size such as 1GiB, 4GB or 512MiB; got "half".');
+});
