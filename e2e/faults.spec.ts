@@ -48,6 +48,20 @@ test('a GPU device lost mid-sweep: notice, new device, the sweep resumes, nothin
   await page.getByTestId('method-panel').screenshot({ path: testInfo.outputPath('device-lost-recovered.png') });
 });
 
+test('a streamed model (a GPU budget below its weights): the device lost mid-sweep, the model streams again and the sweep resumes', async ({ page }) => {
+  await page.goto('/?faults');
+  await expect(page.getByTestId('model-card')).toBeVisible();
+  await page.getByTestId('gpu-budget').fill('200 KiB');
+  await page.getByRole('button', { name: 'Load demo model' }).click();
+  await expect(page.getByTestId('model-gpu-budget')).toContainText('streamed, a decoder layer at a time');
+  await startSweep(page);
+  await page.evaluate(() => (window as unknown as { __pruneStudioFaults: { loseDevice(): Promise<unknown> } }).__pruneStudioFaults.loseDevice());
+  await expect(page.getByTestId('sweep-notice')).toContainText('The GPU device was lost during sweep');
+  await expectComplete(page);
+  // The model came back on the new device with the same budget, still streamed.
+  await expect(page.getByTestId('model-gpu-budget')).toContainText('200.0 KiB: streamed, a decoder layer at a time');
+});
+
 test('a reload mid-sweep keeps the finished points and the sweep resumes from there', async ({ page }) => {
   await page.goto('/');
   await startSweep(page);
