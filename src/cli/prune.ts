@@ -63,9 +63,15 @@ export async function runPrune(values: CliValues): Promise<number> {
     const e = evalText ? await engine.perplexity(evalText, { seqlen: common.seqlen, maxWindows }, progress.update) : null;
     if (out) writeFolder(out, await engine.exportModel());
     progress.end();
+    const sum = (k: 'statistics' | 'factorisation' | 'sweep' | 'reforward') => r.phases.reduce((acc, p) => acc + p[k], 0);
+    const phases = { statistics: sum('statistics'), factorisation: sum('factorisation'), sweep: sum('sweep'), reforward: sum('reforward') };
     const json = {
       method, sparsity: r.sparsity, ppl: e?.ppl ?? null, nll: e?.nll ?? null, windows: e?.windows ?? null,
       tokens: e?.tokens ?? null, seconds: (performance.now() - t0) / 1000, layers: layersOut(engine, r.layers),
+      // The prune's seconds by phase (other: the reports, backups and everything between), and its factorisations.
+      prune_seconds: r.seconds,
+      phases: { ...phases, other: Math.max(0, r.seconds - phases.statistics - phases.factorisation - phases.sweep - phases.reforward) },
+      factorisations: r.factorisations,
     };
     for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
     printer(values)(json, `${method} ${targetLabel(target)}: sparsity ${(r.sparsity * 100).toFixed(2)}%${e ? `, perplexity ${e.ppl.toFixed(4)}` : ''}, ${json.seconds.toFixed(1)} s${out ? `; exported to ${out}` : ''}`);

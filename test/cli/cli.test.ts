@@ -90,6 +90,12 @@ test('prune --factorisation gpu factorises on the GPU and gives the CPU path\'s 
   });
   expect(runs[0].sparsity).toBe(runs[1].sparsity);
   expect(Math.abs(runs[0].ppl / runs[1].ppl - 1)).toBeLessThan(1e-3);
+  // Seconds by phase and the factorisations (4 per llama layer: q/k/v and gate/up share theirs).
+  for (const r of runs) {
+    expect(Object.keys(r.phases).sort()).toEqual(['factorisation', 'other', 'reforward', 'statistics', 'sweep']);
+    expect(r.factorisations).toBe(20);
+    expect(r.prune_seconds).toBeLessThanOrEqual(r.seconds);
+  }
   const bad = cli(...base, '--factorisation', 'fpga');
   expect(bad.code).toBe(1);
   expect(bad.stderr).toContain('--factorisation takes gpu (f32 on the GPU, as the published code) or cpu (float64 on the CPU); got "fpga"');

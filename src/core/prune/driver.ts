@@ -19,7 +19,7 @@ import { type GpuModel, capturePointOf } from '../nn/model';
 import { OPTIONS, checkOption } from '../options';
 import type { ProgressFn } from '../types';
 import { magnitude } from './magnitude';
-import type { MethodResult, PruneFn } from './method';
+import { type FactorCache, type MethodResult, type PruneFn, releaseFactors } from './method';
 import { type SparseLlmMlpResult, mlpKind, resolveSparseLlmOptions, sparsellmMlp } from './sparsellm';
 import { sparsegpt } from './sparsegpt';
 import { type PhaseTimes, type PruneOptions, type PruneReport, type SublayerReport, type Target, checkOverrides, checkTarget, checkTargetFits } from './types';
@@ -159,6 +159,8 @@ interface Run {
   signal?: AbortSignal;
   /** Estimated work per phase of one layer (runWork). */
   costs: RunWork;
+  /** SparseGPT factorisations so far (one per distinct H of a layer). */
+  factorisations: number;
   /** Progress over all sublayers of all layers; `work` advances the cost-weighted fraction (runWork). */
   step(detail: string, advance?: number, work?: number): void;
 }
@@ -193,7 +195,10 @@ export async function pruneModel(
     backup,
     signal,
     costs,
+    factorisations: 0,
     step: (detail, advance = 0, work = 0) => {
+      // No progress is reported after a cancel: the run stops at the next step.
+      throwIfCancelled(signal);
       done += advance;
       worked += work;
       onProgress?.({ phase: 'prune', done, total, detail, fraction: costs.total > 0 ? Math.min(1, worked / costs.total) : done / total });
@@ -231,7 +236,10 @@ export async function pruneModel(
   } finally {
     inputs.release();
   }
-  return { method: opts.method, target: opts.target, sparsity: weightedSparsity(spec, layers), layers, seconds: (now() - start) / 1000, phases, warnings };
+  return {
+    method: opts.method, target: opts.target, sparsity: weightedSparsity(spec, layers), layers, seconds: (now() - start) / 1000, phases,
+    factorisations: run.factorisations, warnings,
+  };
 }
 
 /** Steps 1 and 2 for decoder layer i: its statistics, then each of its linear sublayers. */
@@ -244,6 +252,8 @@ async function pruneLayer(run: Run, inputs: LayerInputs, i: number, times: Phase
   times.statistics = (now() - t) / 1000;
   run.step(`layer ${i + 1}/${spec.nLayers} · statistics done`, 0, run.costs.statistics);
   const reports: SublayerReport[] = [];
+  // SparseGPT's factor of each distinct H of this layer, shared by the sublayers that read it.
+  const factors: FactorCache = new Map();
   try {
     let mlp: SparseLlmMlpResult | null = null;
     for (const name of names) {
@@ -255,8 +265,9 @@ async function pruneLayer(run: Run, inputs: LayerInputs, i: number, times: Phase
         mlp ??= await pruneMlpSparseLlm(run, i, stats, inputs.T);
         res = name.endsWith('.gate') ? mlp.gate! : name.endsWith('.up') ? mlp.up : mlp.down;
       } else {
-        res = await pruneSublayer(run, name, stats);
+        res = await pruneSublayer(run, name, stats, factors);
       }
+      if (res.factorised) run.factorisations++;
       times.factorisation += res.factorisation ?? 0;
       times.sweep += res.sweep ?? (now() - t) / 1000;
       const report = await sublayerReport(run, name, stats, res);
@@ -269,20 +280,21 @@ async function pruneLayer(run: Run, inputs: LayerInputs, i: number, times: Phase
       run.step(`layer ${i + 1}/${spec.nLayers} · ${name.replace(/^layers\.\d+\./, '')}`, 1, run.costs.sublayer.get(name.replace(/^layers\.\d+\./, '')) ?? 0);
     }
   } finally {
+    releaseFactors(run.model.ctx, factors);
     releaseStats(inputs, stats);
   }
   return reports;
 }
 
 /** One linear sublayer by the run's method (its dense weights backed up first). */
-async function pruneSublayer(run: Run, name: string, stats: LayerStats): Promise<MethodResult> {
+async function pruneSublayer(run: Run, name: string, stats: LayerStats, factors: FactorCache): Promise<MethodResult> {
   const { model, backup } = run;
   const [R, C] = linearShape(model.spec, name);
   const st = stats.byPoint.get(capturePointOf(name))!;
   const dense = backup.get(`${name}.weight`) ?? (await model.read(`${name}.weight`));
   backup.set(`${name}.weight`, dense);
   const w = model.mutable(`${name}.weight`).chunks[0].buffer;
-  return run.method({ ctx: model.ctx, w, R, C, dense, stats: { h: st.h, hCpu: st.hCpu, C }, target: targetFor(name, run.opts), percdamp: run.percdamp, blocksize: run.blocksize, factorisation: run.opts.factorisation, selectOn: run.opts.factorisation }).catch((e: unknown) => {
+  return run.method({ ctx: model.ctx, w, R, C, dense, stats: { h: st.h, hCpu: st.hCpu, C }, target: targetFor(name, run.opts), percdamp: run.percdamp, blocksize: run.blocksize, factorisation: run.opts.factorisation, selectOn: run.opts.factorisation, factors }).catch((e: unknown) => {
     // Name the sublayer: "layers.2.mlp.down: SparseGPT: H + λI is not positive definite…".
     throw e instanceof NumericalError ? new NumericalError(`${name}: ${e.message}`) : e;
   });

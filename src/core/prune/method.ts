@@ -30,6 +30,32 @@ export interface MethodInput {
    * the GPU; default as the factorisation: the GPU on a hardware adapter, the CPU on a software one).
    */
   selectOn?: Factorisation;
+  /**
+   * SparseGPT's factor of H per statistics buffer, shared by the sublayers that read the same input
+   * (q/k/v, gate/up): the first factorises, the others reuse it. The driver owns it (one per layer).
+   */
+  factors?: FactorCache;
+}
+
+/** What SparseGPT prepares from one H: the factor on the GPU, the dampening used, the dead inputs. */
+export interface PreparedFactor {
+  hinv: GPUBuffer;
+  hinvT: GPUBuffer;
+  diag: ArrayLike<number>;
+  damp: number;
+  note?: string;
+  dead: number[];
+}
+
+export type FactorCache = Map<GPUBuffer, PreparedFactor>;
+
+/** Destroy every cached factor's buffers and empty the cache. */
+export function releaseFactors(ctx: GpuContext, cache: FactorCache): void {
+  for (const f of cache.values()) {
+    ctx.destroy(f.hinv);
+    ctx.destroy(f.hinvT);
+  }
+  cache.clear();
 }
 
 export interface MethodResult {
@@ -37,6 +63,8 @@ export interface MethodResult {
   note?: string;
   /** Seconds spent factorising H and sweeping (SparseGPT). */
   factorisation?: number;
+  /** H was factorised for this sublayer (not taken from the shared cache). */
+  factorised?: boolean;
   sweep?: number;
 }
 

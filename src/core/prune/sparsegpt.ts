@@ -15,7 +15,7 @@ import * as sel from '../gpu/ops-select';
 import type { GpuContext } from '../gpu/context';
 import { type Factorisation, defaultFactorisation } from '../options';
 import { inverseCholeskyUpper } from './linalg';
-import type { MethodInput, MethodResult } from './method';
+import type { MethodInput, MethodResult, PreparedFactor } from './method';
 import { thresholdMask } from './select';
 import { now } from '../units';
 
@@ -24,43 +24,17 @@ const MAX_RETRIES = 4;
 export async function sparsegpt(m: MethodInput): Promise<MethodResult> {
   const { ctx, w, R, C, stats, target } = m;
   const t0 = now();
-  // H in float64 with SparseGPT's dead-input handling.
-  const H = Float64Array.from(stats.hCpu);
-  const dead: number[] = [];
-  for (let i = 0; i < C; i++) {
-    if (H[i * C + i] === 0) {
-      H[i * C + i] = 1;
-      dead.push(i);
-    }
-  }
-  if (dead.length) {
+  // Sublayers that read the same input share H, and so its dead inputs, dampening and factor.
+  const cached = m.factors?.get(stats.h);
+  const prep = cached ?? (await prepare(m));
+  if (!cached) m.factors?.set(stats.h, prep);
+  if (prep.dead.length) {
     const W0 = Float32Array.from(m.dense);
-    for (let r = 0; r < R; r++) for (const i of dead) W0[r * C + i] = 0;
+    for (let r = 0; r < R; r++) for (const i of prep.dead) W0[r * C + i] = 0;
     ctx.device.queue.writeBuffer(w, 0, W0);
   }
-  let meanDiag = 0;
-  for (let i = 0; i < C; i++) meanDiag += H[i * C + i];
-  meanDiag /= C;
-  let damp = m.percdamp * meanDiag;
+  const { hinv, hinvT, diag, damp, note } = prep;
   const where = m.factorisation ?? defaultFactorisation(ctx.adapter.isSoftware);
-  let f: Factor | null = null;
-  let note: string | undefined;
-  for (let attempt = 0; attempt <= MAX_RETRIES && !f; attempt++) {
-    try {
-      f = await factorise(ctx, H, C, damp, where);
-    } catch (e) {
-      // Only a failed factorisation is retried; anything else (a lost device, memory) goes up as it is.
-      if (!(e instanceof NumericalError)) throw e;
-      if (attempt === MAX_RETRIES) {
-        throw new NumericalError(
-          `SparseGPT: H + λI is not positive definite even with λ = ${damp.toExponential(3)} (${MAX_RETRIES} retries at 10× dampening): ${(e as Error).message}. The calibration inputs of this sublayer may contain NaN/Inf or be degenerate.`,
-        );
-      }
-      damp *= 10;
-      note = `Cholesky failed; retried with 10× dampening (λ = ${damp.toExponential(3)})`;
-    }
-  }
-  const { hinv, hinvT, diag } = f!;
   const t1 = now();
 
   const B = Math.max(1, Math.min(m.blocksize, C));
@@ -105,10 +79,52 @@ export async function sparsegpt(m: MethodInput): Promise<MethodResult> {
     }
     await ctx.finish();
   } finally {
-    for (const b of [hinv, hinvT, E, loss, maskBuf]) ctx.destroy(b);
+    for (const b of [E, loss, maskBuf]) ctx.destroy(b);
+    // Without a shared cache the factor is this call's own.
+    if (!m.factors) for (const b of [hinv, hinvT]) ctx.destroy(b);
     if (gpuSelect) for (const b of [gpuSelect.scores, gpuSelect.state, gpuSelect.hist]) ctx.destroy(b);
   }
-  return { damp, note, factorisation: (t1 - t0) / 1000, sweep: (now() - t1) / 1000 };
+  return { damp, note, factorisation: (t1 - t0) / 1000, sweep: (now() - t1) / 1000, factorised: !cached };
+}
+
+/**
+ * SparseGPT's preparation of H, as fasterprune: dead inputs (H_ii = 0) get H_ii = 1 (and W[:, i] = 0
+ * in the caller); λ = percdamp · mean(diag H); the factor of H + λI, retried with 10× λ while it is
+ * not positive definite (the report says so); an identity is never substituted.
+ */
+async function prepare(m: MethodInput): Promise<PreparedFactor> {
+  const { ctx, C, stats } = m;
+  // H in float64 with SparseGPT's dead-input handling.
+  const H = Float64Array.from(stats.hCpu);
+  const dead: number[] = [];
+  for (let i = 0; i < C; i++) {
+    if (H[i * C + i] === 0) {
+      H[i * C + i] = 1;
+      dead.push(i);
+    }
+  }
+  let meanDiag = 0;
+  for (let i = 0; i < C; i++) meanDiag += H[i * C + i];
+  meanDiag /= C;
+  let damp = m.percdamp * meanDiag;
+  const where = m.factorisation ?? defaultFactorisation(ctx.adapter.isSoftware);
+  let note: string | undefined;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const f = await factorise(ctx, H, C, damp, where);
+      return { ...f, damp, note, dead };
+    } catch (e) {
+      // Only a failed factorisation is retried; anything else (a lost device, memory) goes up as it is.
+      if (!(e instanceof NumericalError)) throw e;
+      if (attempt === MAX_RETRIES) {
+        throw new NumericalError(
+          `SparseGPT: H + λI is not positive definite even with λ = ${damp.toExponential(3)} (${MAX_RETRIES} retries at 10× dampening): ${(e as Error).message}. The calibration inputs of this sublayer may contain NaN/Inf or be degenerate.`,
+        );
+      }
+      damp *= 10;
+      note = `Cholesky failed; retried with 10× dampening (λ = ${damp.toExponential(3)})`;
+    }
+  }
 }
 
 /** U (upper, H⁻¹ = UᵀU) and Uᵀ on the GPU, (C, C) each, and U's diagonal on the CPU. */

@@ -47,6 +47,8 @@ export interface PruneReport {
   seconds: number;
   /** Seconds per phase per decoder layer (benchmarks). */
   phases: PhaseTimes[];
+  /** SparseGPT factorisations (one per distinct H per layer: q/k/v share one, gate/up one); 0 for the other methods. */
+  factorisations: number;
   warnings: string[];
 }
 

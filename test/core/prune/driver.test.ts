@@ -36,6 +36,8 @@ describe('methods on stories260K', () => {
       expect(l.rel_error).toBeLessThan(1);
     }
     if (method === 'wanda') for (const l of r.layers) expect(l.sparsity).toBe(0.5); // exactly half of each row
+    // One factorisation per distinct H: q/k/v share one, gate/up one (4 per llama layer, not 7).
+    expect(r.factorisations).toBe(method === 'sparsegpt' ? 5 * 4 : 0);
     errs[method] = meanErr(r);
     const ppl = (await engine.perplexity(evalText, evalOpts)).ppl;
     expect(ppl).toBeGreaterThan(densePpl);
