@@ -17,22 +17,35 @@ export interface InputStats {
 
 export interface LayerStats {
   byPoint: Map<CapturePoint, InputStats>;
+  /**
+   * The inputs X (n·T, C) of the capture points asked for (keepInputs), every window's rows in
+   * order: where n·T < C, a pruned sublayer's error ‖ΔW Xᵀ‖² costs fewer flops than tr(ΔW H ΔWᵀ).
+   */
+  inputs: Map<CapturePoint, GPUBuffer>;
   /** Each window's MLP input X (T, hidden) of the dense layer, when asked for. */
   mlpInputs: GPUBuffer[];
 }
 
 /** One pass of every window through decoder layer `layer` (as it is now) collecting H at `points`. */
-export async function collectHessians(inputs: LayerInputs, layer: number, points: ReadonlySet<CapturePoint>, keepMlpInputs = false): Promise<LayerStats> {
+export async function collectHessians(
+  inputs: LayerInputs, layer: number, points: ReadonlySet<CapturePoint>, keepMlpInputs = false, keepInputs: ReadonlySet<CapturePoint> = new Set(),
+): Promise<LayerStats> {
   const { ctx, spec } = inputs.model;
   const T = inputs.T;
   const n = inputs.windows.length;
   const raw = new Map<CapturePoint, { h: GPUBuffer; C: number }>();
   const mlpInputs: GPUBuffer[] = [];
+  const kept = new Map<CapturePoint, GPUBuffer>();
   try {
     if (keepMlpInputs) for (let s = 0; s < n; s++) mlpInputs.push(ctx.storage(T * spec.hidden * 4, `calib.mlp_in.${s}`));
     inputs.run(layer, (s) => (point, input, C) => {
       if (keepMlpInputs && point === 'mlp_in') ctx.copy(input, 0, mlpInputs[s], 0, T * C * 4);
       if (!points.has(point)) return;
+      if (keepInputs.has(point)) {
+        let x = kept.get(point);
+        if (!x) kept.set(point, (x = ctx.storage(n * T * C * 4, `calib.x.${point}`)));
+        ctx.copy(input, 0, x, s * T * C * 4, T * C * 4);
+      }
       let g = raw.get(point);
       if (!g) {
         g = { h: ctx.storage(C * C * 4, `H.${point}`), C };
@@ -49,10 +62,11 @@ export async function collectHessians(inputs: LayerInputs, layer: number, points
       }
       byPoint.set(point, { ...g, hCpu });
     }
-    return { byPoint, mlpInputs };
+    return { byPoint, mlpInputs, inputs: kept };
   } catch (e) {
     for (const g of raw.values()) ctx.destroy(g.h);
     mlpInputs.forEach((b) => ctx.destroy(b));
+    kept.forEach((b) => ctx.destroy(b));
     throw e;
   }
 }
@@ -62,4 +76,6 @@ export function releaseStats(inputs: LayerInputs, st: LayerStats): void {
   st.byPoint.clear();
   for (const b of st.mlpInputs) inputs.model.ctx.destroy(b);
   st.mlpInputs.length = 0;
+  for (const b of st.inputs.values()) inputs.model.ctx.destroy(b);
+  st.inputs.clear();
 }

@@ -13,6 +13,7 @@ import { collectHessians, releaseStats, type LayerStats } from '../calib/hessian
 import { LayerInputs } from '../calib/inputs';
 import { Cancelled, NumericalError, TooLargeForDevice, throwIfCancelled } from '../errors';
 import * as op from '../gpu/ops';
+import { sumsq, sumsqGroups } from '../gpu/ops-train';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../model/dtypes';
 import { type ModelSpec, linearNames, linearShape, weightedSparsity } from '../model/spec';
 import { type GpuModel, capturePointOf } from '../nn/model';
@@ -49,20 +50,51 @@ function roundTo(x: Float32Array, dtype: 'F16' | 'BF16'): void {
   for (let i = 0; i < x.length; i++) x[i] = dec(enc(x[i]));
 }
 
-/** Σ_ij (A H)_ij A_ij = tr(A H Aᵀ) for A: (R, C) on the CPU and H: (C, C) on the GPU. */
-async function quadForm(model: GpuModel, a: Float32Array, R: number, C: number, h: GPUBuffer): Promise<number> {
+/**
+ * How a sublayer's reconstruction error is computed: from H, tr(ΔW H ΔWᵀ) (R·C² multiply-adds), or
+ * from the kept calibration inputs X (n·T, C), ‖X ΔWᵀ‖² (n·T·R·C): the cheaper one. The two are
+ * equal up to rounding (H = 2/n Σ XᵀX, and the ratio cancels the scale). `errorFormOverride`
+ * pins one (tests, benches).
+ */
+export const errorFormOverride: { form: 'hessian' | 'inputs' | null } = { form: null };
+
+export function errorForm(nT: number, C: number): 'hessian' | 'inputs' {
+  return errorFormOverride.form ?? (nT < C ? 'inputs' : 'hessian');
+}
+
+/**
+ * The quadratic form of A: (R, C) given on the CPU, against the statistics of its input:
+ * tr(A H Aᵀ) with H: (C, C) on the GPU, or ‖X Aᵀ‖² with X: (nT, C) on the GPU. One scalar comes back.
+ */
+async function quadForm(model: GpuModel, a: Float32Array, R: number, C: number, by: { h: GPUBuffer } | { x: GPUBuffer; nT: number }): Promise<number> {
   const ctx = model.ctx;
   const A = ctx.upload(a, 'relerr.a');
-  const AH = ctx.storage(R * C * 4, 'relerr.ah');
+  const made = [A];
   try {
-    op.gemmStrided(ctx, A, h, AH, { T: R, N: C, K: C, ldw: C, wOff: 0, ldy: C, yCol0: 0 });
-    const ah = await ctx.read(AH, 0, R * C * 4);
+    if ('h' in by) {
+      // Σ_ij (A H)_ij A_ij: the product read back and dotted with A (A is on the CPU already).
+      const AH = ctx.storage(R * C * 4, 'relerr.ah');
+      made.push(AH);
+      op.gemmStrided(ctx, A, by.h, AH, { T: R, N: C, K: C, ldw: C, wOff: 0, ldy: C, yCol0: 0 });
+      const ah = await ctx.read(AH, 0, R * C * 4);
+      let s = 0;
+      for (let i = 0; i < ah.length; i++) s += ah[i] * a[i];
+      return s;
+    }
+    // Y = X Aᵀ: (nT, R), then the partial sums of Y², added in float64.
+    const Y = ctx.storage(by.nT * R * 4, 'relerr.y');
+    made.push(Y);
+    op.matmul(ctx, by.x, { shape: [R, C], chunks: [{ buffer: A, row0: 0, rows: R }] }, undefined, Y, by.nT);
+    const { groups } = sumsqGroups(by.nT * R);
+    const P = ctx.storage(groups * 4, 'relerr.partials');
+    made.push(P);
+    sumsq(ctx, Y, by.nT * R, P, 0);
+    const parts = await ctx.read(P, 0, groups * 4);
     let s = 0;
-    for (let i = 0; i < ah.length; i++) s += ah[i] * a[i];
+    for (const v of parts) s += v;
     return s;
   } finally {
-    ctx.destroy(A);
-    ctx.destroy(AH);
+    for (const b of made) ctx.destroy(b);
   }
 }
 
@@ -121,7 +153,7 @@ function calibTokens(windows: number[][]): number {
  * The run's work in multiply-adds, from the shapes: statistics = the layer's forward plus one XᵀX
  * per distinct input over the n calibration tokens; re-forward = the forward; each sublayer (R, C):
  * SparseGPT/SparseLLM's factorisation (C³/2) and sweep (R·C²), Wanda/magnitude R·C, and the
- * report's two R·C² products. The progress fraction is done work / total work, so the time left
+ * report's two products (R·C² each, or n·R·C over the kept inputs when n < C). The progress fraction is done work / total work, so the time left
  * at the rate so far is a fair estimate even when one sublayer (a wide down_proj) dominates.
  */
 function runWork(spec: ModelSpec, method: PruneOptions['method'], n: number, skip: ReadonlySet<number>, last: number): RunWork {
@@ -134,7 +166,7 @@ function runWork(spec: ModelSpec, method: PruneOptions['method'], n: number, ski
     forward += R * C;
     inputs.set(capturePointOf(name), C);
     const obs = method === 'sparsegpt' || method === 'sparsellm';
-    sublayer.set(name.replace(/^layers\.\d+\./, ''), (obs ? C ** 3 / 2 + R * C * C : R * C) + 2 * R * C * C);
+    sublayer.set(name.replace(/^layers\.\d+\./, ''), (obs ? C ** 3 / 2 + R * C * C : R * C) + 2 * R * C * Math.min(C, n));
   }
   let hessians = 0;
   for (const C of inputs.values()) hessians += C * C;
@@ -248,7 +280,11 @@ async function pruneLayer(run: Run, inputs: LayerInputs, i: number, times: Phase
   const names = linearNames(spec, i);
   run.step(`layer ${i + 1}/${spec.nLayers} · collecting statistics`);
   let t = now();
-  const stats = await collectHessians(inputs, i, new Set(names.map(capturePointOf)), run.sparsellm);
+  // Where the calibration has fewer tokens than a point's width, its inputs are kept: the error
+  // report ‖ΔW Xᵀ‖² over them then costs n·T·R·C instead of tr(ΔW H ΔWᵀ)'s R·C².
+  const nT = inputs.windows.length * inputs.T;
+  const keep = new Set(names.filter((n) => errorForm(nT, linearShape(spec, n)[1]) === 'inputs').map(capturePointOf));
+  const stats = await collectHessians(inputs, i, new Set(names.map(capturePointOf)), run.sparsellm, keep);
   times.statistics = (now() - t) / 1000;
   run.step(`layer ${i + 1}/${spec.nLayers} · statistics done`, 0, run.costs.statistics);
   const reports: SublayerReport[] = [];
@@ -327,8 +363,8 @@ async function pruneMlpSparseLlm(run: Run, i: number, stats: LayerStats, T: numb
 
 /**
  * The sublayer's report after pruning: the achieved sparsity and the relative reconstruction
- * error ‖WX − ŴX‖²/‖WX‖² = tr(ΔW H ΔWᵀ)/tr(W H Wᵀ). Weights updated by the method are rounded to
- * the checkpoint's dtype first (as SparseGPT's W.to(dtype)), so the export computes what is measured.
+ * error ‖WX − ŴX‖²/‖WX‖² = tr(ΔW H ΔWᵀ)/tr(W H Wᵀ), or over the kept inputs (errorForm). Weights
+ * updated by the method are rounded to the checkpoint's dtype first (as SparseGPT's W.to(dtype)), so the export computes what is measured.
  */
 async function sublayerReport(run: Run, name: string, stats: LayerStats, res: MethodResult): Promise<SublayerReport> {
   const { model, backup } = run;
@@ -347,9 +383,11 @@ async function sublayerReport(run: Run, name: string, stats: LayerStats, res: Me
     delta[k] = dense[k] - pruned[k];
   }
   if (!pruned.every(Number.isFinite)) throw new NumericalError(`Pruning ${name} produced NaN or Inf weights.`);
-  const h = stats.byPoint.get(capturePointOf(name))!.h;
-  const num = await quadForm(model, delta, R, C, h);
-  const den = await quadForm(model, dense, R, C, h);
+  const point = capturePointOf(name);
+  const x = stats.inputs.get(point);
+  const by = x ? { x, nT: x.size / (C * 4) } : { h: stats.byPoint.get(point)!.h };
+  const num = await quadForm(model, delta, R, C, by);
+  const den = await quadForm(model, dense, R, C, by);
   if (!Number.isFinite(num) || !Number.isFinite(den)) {
     throw new NumericalError(`${name}: the reconstruction error overflows float32 (‖WX‖² is ${den}); the weights or calibration activations of this sublayer are too large.`);
   }

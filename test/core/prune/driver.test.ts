@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Engine } from '../../../src/core/engine';
 import { BadOption, BadText, Cancelled, NumericalError } from '../../../src/core/errors';
 import { bytesSource } from '../../../src/core/io/file-source';
+import { errorForm, errorFormOverride } from '../../../src/core/prune/driver';
 import { sparsegpt } from '../../../src/core/prune/sparsegpt';
 import type { PruneOptions } from '../../../src/core/prune/types';
 import { runSweep, sweepPoints } from '../../../src/core/jobs/sweep';
@@ -192,4 +193,27 @@ test('progress: the work-weighted fraction only grows and ends at 1; one event p
     return f[i] - f[i - 1];
   };
   expect(jump('mlp.down')).toBeGreaterThan(jump('attn.k'));
+});
+
+test.each(['magnitude', 'sparsegpt'] as const)('%s: with fewer calibration tokens than inputs, the error comes from the kept inputs and equals the one from H', async (method) => {
+  // 1 window of 32 tokens: n·T = 32 < every width of the demo model (64, 172).
+  const opts = { method, target: { kind: 'unstructured' as const, sparsity: 0.5 }, calibSamples: 1, seqlen: 32 };
+  expect(errorForm(32, 64)).toBe('inputs');
+  expect(errorForm(256, 64)).toBe('hessian');
+  let fromH;
+  try {
+    errorFormOverride.form = 'hessian';
+    fromH = await engine.prune(calib, opts);
+  } finally {
+    errorFormOverride.form = null;
+  }
+  const fromX = await engine.prune(calib, opts);
+  expect(fromX.sparsity).toBe(fromH.sparsity);
+  let worst = 0;
+  fromX.layers.forEach((l, i) => {
+    expect(l.name).toBe(fromH.layers[i].name);
+    worst = Math.max(worst, Math.abs(l.rel_error / fromH.layers[i].rel_error - 1));
+  });
+  console.log(`${method}: the two forms of the error differ by at most ${worst.toExponential(2)} relative`);
+  expect(worst).toBeLessThan(1e-3);
 });
