@@ -152,8 +152,9 @@ function calibTokens(windows: number[][]): number {
 /**
  * The run's work in multiply-adds, from the shapes: statistics = the layer's forward plus one XᵀX
  * per distinct input over the n calibration tokens; re-forward = the forward; each sublayer (R, C):
- * SparseGPT/SparseLLM's factorisation (C³/2) and sweep (R·C²), Wanda/magnitude R·C, and the
- * report's two products (R·C² each, or n·R·C over the kept inputs when n < C). The progress fraction is done work / total work, so the time left
+ * SparseGPT/SparseLLM's sweep (R·C²) and, on the first sublayer of each input, the factorisation
+ * it shares (C³/2), Wanda/magnitude R·C, and the report's two products (R·C² each, or n·R·C over
+ * the kept inputs when n < C). The progress fraction is done work / total work, so the time left
  * at the rate so far is a fair estimate even when one sublayer (a wide down_proj) dominates.
  */
 function runWork(spec: ModelSpec, method: PruneOptions['method'], n: number, skip: ReadonlySet<number>, last: number): RunWork {
@@ -164,9 +165,10 @@ function runWork(spec: ModelSpec, method: PruneOptions['method'], n: number, ski
   for (const name of names) {
     const [R, C] = linearShape(spec, name);
     forward += R * C;
+    const first = !inputs.has(capturePointOf(name));
     inputs.set(capturePointOf(name), C);
     const obs = method === 'sparsegpt' || method === 'sparsellm';
-    sublayer.set(name.replace(/^layers\.\d+\./, ''), (obs ? C ** 3 / 2 + R * C * C : R * C) + 2 * R * C * Math.min(C, n));
+    sublayer.set(name.replace(/^layers\.\d+\./, ''), (obs ? (first ? C ** 3 / 2 : 0) + R * C * C : R * C) + 2 * R * C * Math.min(C, n));
   }
   let hessians = 0;
   for (const C of inputs.values()) hessians += C * C;
